@@ -1,0 +1,318 @@
+"""The one place configuration is declared and validated.
+
+``helpgen.yml`` (next to ``mkdocs.yml``) holds markets, languages, the article
+taxonomy and settings. :func:`load` checks every key, reports every problem at
+once (``helpgen.yml:<line>:<col>: error: ...`` with the allowed values) and returns
+a frozen :class:`Config` that the rest of the library trusts.
+
+Scalar settings live in :data:`SETTINGS`: one ``Setting(key, default, help)`` each,
+like Datasette's settings tuple. Tests check that each one is documented.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Mapping
+
+import yaml
+
+from . import yamlpos
+from .errors import HelpgenError, Problem, raise_if
+
+CONFIG_FILE = "helpgen.yml"
+CODE_RE = re.compile(r"^[a-z][a-z0-9-]*$")
+VERSION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+@dataclass(frozen=True)
+class Setting:
+    key: str  # dotted: "<section>.<name>"
+    default: Any
+    help: str
+    choices: tuple = ()
+
+    @property
+    def kind(self) -> type:
+        return type(self.default)
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("build.navigation_prune", True,
+            "Use Material's navigation.prune so each page embeds only its own nav branch "
+            "(keeps large builds near linear)."),
+    Setting("build.jobs", 0, "Worker processes for `build --all`; 0 = one per CPU core."),
+)
+
+
+@dataclass(frozen=True)
+class Language:
+    code: str  # ISO 639-1, also the variant suffix: name.<code>.md
+    name: str  # in the language itself: "Deutsch"
+    notice: str = ""  # localized "not yet available" sentence
+
+
+@dataclass(frozen=True)
+class Market:
+    code: str
+    name: str
+    language: str
+    locale: str
+    signup_url: str
+    language_name: str = ""
+    is_default: bool = False
+
+    def as_context(self) -> dict[str, Any]:
+        """The ``market`` variable articles see in Jinja."""
+        return {
+            "code": self.code,
+            "name": self.name,
+            "language": self.language,
+            "language_name": self.language_name,
+            "locale": self.locale,
+            "signup_url": self.signup_url,
+            "is_default": self.is_default,
+        }
+
+
+@dataclass(frozen=True)
+class Audience:
+    code: str
+    title: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Topic:
+    code: str
+    title: str
+    audience: str
+
+
+@dataclass(frozen=True)
+class Config:
+    root: Path
+    default_market: str
+    version: str
+    default_alias: str
+    markets: Mapping[str, Market]
+    languages: Mapping[str, Language]
+    audiences: Mapping[str, Audience]
+    topics: Mapping[str, Topic]
+    ticket_categories: Mapping[str, str]
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    docs_dir_name: str = "docs"
+    mkdocs_file_name: str = "mkdocs.yml"
+
+    @property
+    def docs_dir(self) -> Path:
+        return self.root / self.docs_dir_name
+
+    @property
+    def mkdocs_file(self) -> Path:
+        return self.root / self.mkdocs_file_name
+
+    @property
+    def config_file(self) -> Path:
+        return self.root / CONFIG_FILE
+
+    def market(self, code: str | None) -> Market:
+        """The market ``code`` (default market for None) or a usage error listing codes."""
+        code = code or self.default_market
+        try:
+            return self.markets[code]
+        except KeyError:
+            raise HelpgenError(
+                f"unknown market {code!r}; allowed: {', '.join(self.markets)}", exit_code=2
+            ) from None
+
+    def setting(self, key: str) -> Any:
+        return self.settings[key]
+
+
+def _allowed(values) -> str:
+    return ", ".join(str(v) for v in values)
+
+
+def find_root(start: Path | None = None) -> Path:
+    """The nearest folder (``start`` or a parent) holding ``helpgen.yml``."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / CONFIG_FILE).is_file():
+            return folder
+    raise HelpgenError(
+        f"no {CONFIG_FILE} found in {here} or its parents; run helpgen from a project folder "
+        "or pass --project", exit_code=2
+    )
+
+
+def load(root: Path | str | None = None) -> Config:
+    """Read and validate ``<root>/helpgen.yml``; raise every problem at once."""
+    root = Path(root).resolve() if root else find_root()
+    path = root / CONFIG_FILE
+    if not path.is_file():
+        raise HelpgenError(f"{CONFIG_FILE} not found in {root}", exit_code=2)
+    rel = str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+    try:
+        loc = yamlpos.load(path.read_text(encoding="utf-8"))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        raise HelpgenError(
+            f"invalid YAML: {exc.problem}", rel,
+            mark.line + 1 if mark else None, mark.column + 1 if mark else None,
+        ) from None
+    return _validate(loc, root, rel)
+
+
+def _validate(loc: yamlpos.Located, root: Path, rel: str) -> Config:
+    data = loc.data if isinstance(loc.data, dict) else {}
+    problems: list[Problem] = []
+
+    def bad(msg: str, *keypath: Any, value: bool = False) -> None:
+        line, col = loc.where(*keypath, value=value)
+        problems.append(Problem(msg, rel, line, col))
+
+    if not isinstance(loc.data, dict):
+        bad("the file must be a mapping of settings")
+
+    sections = {s.key.split(".")[0] for s in SETTINGS}
+    known = {"default_market", "version", "default_alias", "languages", "markets",
+             "audiences", "topics", "ticket_categories"} | sections
+    for key in data:
+        if key not in known:
+            bad(f"unknown key {key!r}; allowed: {_allowed(sorted(known))}", key)
+
+    def mapping(name: str) -> dict:
+        value = data.get(name)
+        if not isinstance(value, dict) or not value:
+            bad(f"'{name}' must be a non-empty mapping", name)
+            return {}
+        return value
+
+    # languages
+    languages: dict[str, Language] = {}
+    for code, spec in mapping("languages").items():
+        if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
+            bad(f"language {code!r} needs a 'name' (its own name, e.g. Deutsch)", "languages", code)
+            continue
+        for k in spec:
+            if k not in ("name", "notice"):
+                bad(f"unknown key {k!r} in language {code!r}; allowed: name, notice",
+                    "languages", code, k)
+        languages[str(code)] = Language(str(code), spec["name"], str(spec.get("notice", "")))
+
+    # markets
+    markets: dict[str, Market] = {}
+    default_market = data.get("default_market")
+    market_keys = ("name", "language", "locale", "signup_url")
+    for code, spec in mapping("markets").items():
+        code = str(code)
+        if not CODE_RE.match(code):
+            bad(f"market code {code!r} must be lower-case letters/digits", "markets", code)
+        if not isinstance(spec, dict):
+            bad(f"market {code!r} must be a mapping with {_allowed(market_keys)}", "markets", code)
+            continue
+        for k in spec:
+            if k not in market_keys:
+                bad(f"unknown key {k!r} in market {code!r}; allowed: {_allowed(market_keys)}",
+                    "markets", code, k)
+        missing = [k for k in market_keys if not isinstance(spec.get(k), str) or not spec.get(k)]
+        for k in missing:
+            bad(f"market {code!r} is missing {k!r}", "markets", code)
+        if missing:
+            continue
+        if spec["language"] not in languages:
+            bad(f"market {code!r}: unknown language {spec['language']!r}; "
+                f"allowed: {_allowed(languages)}", "markets", code, "language", value=True)
+            continue
+        if not re.match(r"^https?://", spec["signup_url"]):
+            bad(f"market {code!r}: signup_url must be an http(s) URL", "markets", code,
+                "signup_url", value=True)
+        markets[code] = Market(
+            code=code, name=spec["name"], language=spec["language"], locale=spec["locale"],
+            signup_url=spec["signup_url"], language_name=languages[spec["language"]].name,
+            is_default=(code == default_market),
+        )
+    if default_market not in markets and markets:
+        bad(f"default_market {default_market!r} is not a market; allowed: {_allowed(markets)}",
+            "default_market", value=True)
+
+    version = str(data.get("version", ""))
+    if not VERSION_RE.match(version):
+        bad("'version' must be a version name such as \"2026.11\" (quote it)", "version",
+            value=True)
+    alias = str(data.get("default_alias", "latest"))
+    if not VERSION_RE.match(alias):
+        bad("'default_alias' must be a folder-safe name such as latest", "default_alias",
+            value=True)
+
+    audiences: dict[str, Audience] = {}
+    for code, spec in mapping("audiences").items():
+        if not isinstance(spec, dict) or not isinstance(spec.get("title"), str):
+            bad(f"audience {code!r} needs a 'title'", "audiences", code)
+            continue
+        audiences[str(code)] = Audience(str(code), spec["title"], str(spec.get("description", "")))
+
+    topics: dict[str, Topic] = {}
+    for code, spec in mapping("topics").items():
+        if not isinstance(spec, dict) or not isinstance(spec.get("title"), str):
+            bad(f"topic {code!r} needs a 'title' and an 'audience'", "topics", code)
+            continue
+        if spec.get("audience") not in audiences:
+            bad(f"topic {code!r}: audience must be one of {_allowed(audiences)}",
+                "topics", code, "audience", value=True)
+            continue
+        topics[str(code)] = Topic(str(code), spec["title"], spec["audience"])
+
+    categories: dict[str, str] = {}
+    for code, title in mapping("ticket_categories").items():
+        if not CODE_RE.match(str(code)) or not isinstance(title, str):
+            bad(f"ticket category {code!r} must be a slug mapped to a title", "ticket_categories",
+                code)
+            continue
+        categories[str(code)] = title
+
+    settings: dict[str, Any] = {}
+    declared = {s.key: s for s in SETTINGS}
+    for section in sections:
+        given = data.get(section, {})
+        if given is None:
+            given = {}
+        if not isinstance(given, dict):
+            bad(f"'{section}' must be a mapping", section)
+            continue
+        for name in given:
+            if f"{section}.{name}" not in declared:
+                allowed = sorted(k.split(".", 1)[1] for k in declared if k.startswith(section + "."))
+                bad(f"unknown setting {section}.{name}; allowed: {_allowed(allowed)}",
+                    section, name)
+    for s in SETTINGS:
+        section, name = s.key.split(".", 1)
+        given = data.get(section) if isinstance(data.get(section), dict) else {}
+        value = given.get(name, s.default)
+        if s.kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if type(value) is not s.kind:
+            bad(f"{s.key} must be a {s.kind.__name__}, got {value!r}", section, name, value=True)
+            continue
+        if s.choices and value not in s.choices:
+            bad(f"{s.key} must be one of {_allowed(s.choices)}, got {value!r}", section, name,
+                value=True)
+            continue
+        settings[s.key] = value
+
+    raise_if(problems)
+    return Config(
+        root=root,
+        default_market=str(default_market),
+        version=version,
+        default_alias=alias,
+        markets=MappingProxyType(markets),
+        languages=MappingProxyType(languages),
+        audiences=MappingProxyType(audiences),
+        topics=MappingProxyType(topics),
+        ticket_categories=MappingProxyType(categories),
+        settings=MappingProxyType(settings),
+    )

@@ -1,0 +1,536 @@
+"""Site builds: one MkDocs build per market x version, published without loss.
+
+This is the only module that imports MkDocs (the renderer stays swappable). A build
+renders into a staging folder beside its destination and is moved into place only
+when MkDocs finished without a warning, so a failed build never replaces a good
+published one. ``versions.json`` is written in mike's format under a file lock.
+
+Layout of a site folder::
+
+    site/index.html                  lists the markets
+    site/<market>/index.html         redirects to the default alias
+    site/<market>/versions.json      mike's format (Material's version selector)
+    site/<market>/<version>/         the built site
+    site/<market>/<alias>/           redirect pages to the same page of its version
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import html
+import json
+import logging
+import multiprocessing
+import os
+import posixpath
+import re
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")  # Material's end-of-life banner
+
+from . import content as content_mod  # noqa: E402
+from . import render  # noqa: E402
+from .config import VERSION_RE, Config, Market  # noqa: E402
+from .config import load as load_config  # noqa: E402
+from .errors import HelpgenError, Problem, raise_if  # noqa: E402
+
+STATE_KEY = "_helpgen_state"
+VERSIONS_FILE = "versions.json"
+
+
+# --------------------------------------------------------------------------- state
+
+@dataclass
+class BuildState:
+    """Everything the hooks need for one market build, prepared before MkDocs runs."""
+
+    config: Config
+    market: Market
+    version: str
+    rendered: render.RenderedMarket
+    nav: list
+    warnings: list[logging.LogRecord] = field(default_factory=list)
+
+
+def prepare(
+    config: Config,
+    market: str | Market,
+    version: str,
+    corpus: content_mod.Corpus | None = None,
+    templates: dict | None = None,
+) -> BuildState:
+    """Validate content and render it for ``market`` (raises every problem)."""
+    market = market if isinstance(market, Market) else config.market(market)
+    corpus = corpus or content_mod.load(config)
+    rendered = render.render_market(corpus, config, market, version, templates=templates)
+    return BuildState(config, market, version, rendered, render.navigation(rendered, config))
+
+
+# --------------------------------------------------------------------------- hooks
+
+def hook_config(mkcfg: Any) -> Any:
+    state: BuildState | None = mkcfg.get(STATE_KEY)
+    if state is None:  # plain `mkdocs build` / `mkdocs serve`: preview a market
+        config = load_config(Path(mkcfg.config_file_path).parent)
+        state = prepare(config, os.environ.get("HELPGEN_MARKET") or config.default_market,
+                        os.environ.get("HELPGEN_VERSION") or config.version)
+        mkcfg[STATE_KEY] = state
+    config, market = state.config, state.market
+    mkcfg["theme"]["language"] = market.language
+    features = list(mkcfg["theme"]["features"] or [])
+    if config.setting("build.navigation_prune") and "navigation.prune" not in features:
+        features.append("navigation.prune")
+    mkcfg["theme"]["features"] = features
+    mkcfg["site_name"] = f"{mkcfg['site_name']} · {market.name}"
+    mkcfg["nav"] = state.nav
+    extra = mkcfg["extra"]
+    extra["version"] = {"provider": "mike", "default": config.default_alias, "alias": True}
+    extra["alternate"] = [
+        {"name": f"{m.name} ({m.language_name})", "link": f"../../{m.code}/",
+         "lang": m.language}
+        for m in config.markets.values()
+    ]
+    extra["helpgen"] = {"market": market.code, "version": state.version}
+    return mkcfg
+
+
+def hook_files(files: Any, mkcfg: Any) -> Any:
+    state: BuildState = mkcfg[STATE_KEY]
+    pages = state.rendered.pages
+    for f in list(files):
+        if f.src_uri.endswith(".md") and f.src_uri not in pages:
+            files.remove(f)  # other market's article, translation file, or _meta
+    return files
+
+
+def hook_page_markdown(markdown: str, page: Any, mkcfg: Any) -> str:
+    state: BuildState = mkcfg[STATE_KEY]
+    rp = state.rendered.pages.get(page.file.src_uri)
+    if rp is None:
+        return markdown
+    page.meta["title"] = rp.title
+    if rp.summary:
+        page.meta["description"] = rp.summary
+    for key, value in rp.article.extra_meta.items():
+        page.meta[key] = value
+    return rp.markdown
+
+
+def hook_post_build(mkcfg: Any) -> None:
+    state: BuildState = mkcfg[STATE_KEY]
+    write_redirects(state.rendered, Path(mkcfg["site_dir"]))
+
+
+# --------------------------------------------------------------------------- redirects
+
+def redirect_html(target: str) -> str:
+    """A static redirect page (mike's style): meta refresh plus a script keeping #anchors."""
+    t = html.escape(target, quote=True)
+    js = json.dumps(target)
+    return (
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">\n"
+        f"<title>Redirecting…</title>\n<link rel=\"canonical\" href=\"{t}\">\n"
+        f"<meta http-equiv=\"refresh\" content=\"0; url={t}\">\n"
+        "<meta name=\"robots\" content=\"noindex\">\n"
+        f"<script>location.replace({js} + location.search + location.hash)</script>\n"
+        f"</head><body>Redirecting to <a href=\"{t}\">{t}</a>…</body></html>\n"
+    )
+
+
+def _write_redirect(site_dir: Path, from_url: str, to_url: str) -> None:
+    """Write ``<site_dir>/<from_url>/index.html`` pointing at site-relative ``to_url``."""
+    here = from_url.strip("/")
+    rel = posixpath.relpath(to_url or ".", here or ".")
+    rel = "./" if rel == "." else (rel if rel.endswith("/") else rel + "/")
+    out = site_dir / here / "index.html"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(redirect_html(rel), encoding="utf-8")
+
+
+def write_redirects(rendered: render.RenderedMarket, site_dir: Path) -> None:
+    """Permalinks ``a/<id>/`` and every old URL declared in ``redirects``."""
+    for page in rendered.pages.values():
+        art = page.article
+        if art.kind != "article":
+            continue
+        _write_redirect(site_dir, f"a/{art.id}/", art.url)
+        for old in art.redirects:
+            _write_redirect(site_dir, old, art.url)
+
+
+# --------------------------------------------------------------------------- mkdocs
+
+_LINK_RE = re.compile(r"Doc file '(?P<src>[^']+)' contains (?:a|an) [a-z ]*link '(?P<target>[^']+)'")
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@contextlib.contextmanager
+def _captured_mkdocs_log() -> Iterator[_Collect]:
+    logger = logging.getLogger("mkdocs")
+    handler = _Collect()
+    old_propagate = logger.propagate
+    logger.addHandler(handler)
+    logger.propagate = False  # keep dependency chatter out of the user's terminal
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = old_propagate
+
+
+def _warning_problem(record: logging.LogRecord, state: BuildState) -> Problem:
+    msg = record.getMessage().strip()
+    m = _LINK_RE.search(msg)
+    prefix = state.config.docs_dir_name
+    if m:
+        rp = state.rendered.pages.get(m.group("src"))
+        source = rp.source if rp else m.group("src")
+        line = None
+        path = state.config.docs_dir / source
+        with contextlib.suppress(OSError):
+            for i, text in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+                if m.group("target").split("#")[0] in text:
+                    line = i
+                    break
+        return Problem(f"broken link to {m.group('target')!r} on the {state.market.code} site "
+                       "(link to an existing .md file, or write the name as plain text)",
+                       f"{prefix}/{source}", line)
+    return Problem(f"MkDocs: {msg} (building {state.market.code} {state.version})")
+
+
+def run_mkdocs(state: BuildState, out_dir: Path) -> None:
+    """Build ``state`` into ``out_dir`` in this process; MkDocs warnings are errors."""
+    from mkdocs.commands.build import build as mkdocs_build
+    from mkdocs.config import load_config as mkdocs_load_config
+
+    from mkdocs.exceptions import Abort, ConfigurationError
+
+    with _captured_mkdocs_log() as log:
+        try:
+            mkcfg = mkdocs_load_config(str(state.config.mkdocs_file), site_dir=str(out_dir))
+            mkcfg[STATE_KEY] = state
+            mkdocs_build(mkcfg)
+        except (Abort, ConfigurationError) as exc:
+            problems = [_warning_problem(r, state) for r in log.records]
+            if not problems:
+                problems = [Problem(f"MkDocs: {exc}")]
+            rel = state.config.mkdocs_file_name
+            raise_if([Problem(p.msg, p.path or rel) for p in problems])
+    raise_if([_warning_problem(r, state) for r in log.records])
+
+
+# --------------------------------------------------------------------------- publish
+
+@dataclass(frozen=True)
+class BuildResult:
+    market: str
+    version: str
+    aliases: tuple[str, ...]
+    path: Path
+    pages: int
+    seconds: float
+
+
+def _natural_key(version: str) -> tuple:
+    return tuple((0, int(p)) if p.isdigit() else (1, p) for p in re.split(r"(\d+)", version) if p)
+
+
+@contextlib.contextmanager
+def locked(market_dir: Path) -> Iterator[None]:
+    """Exclusive lock around read-modify-write of a market's versions.json."""
+    market_dir.mkdir(parents=True, exist_ok=True)
+    with open(market_dir / ".versions.lock", "a+", encoding="utf-8") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def read_versions(market_dir: Path) -> list[dict]:
+    path = market_dir / VERSIONS_FILE
+    if not path.exists():
+        return []
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise HelpgenError(f"not valid JSON ({exc.msg}); delete it and rebuild", path,
+                           exc.lineno, exc.colno) from None
+    return data if isinstance(data, list) else []
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def write_versions(market_dir: Path, versions: list[dict]) -> None:
+    versions = sorted(versions, key=lambda v: _natural_key(v["version"]), reverse=True)
+    _write_atomic(market_dir / VERSIONS_FILE, json.dumps(versions, indent=2) + "\n")
+
+
+def _swap_into_place(staging: Path, final: Path) -> None:
+    """Replace ``final`` with ``staging``; the old tree is removed only afterwards."""
+    old = None
+    if final.exists():
+        old = final.with_name(f".old-{final.name}-{os.getpid()}-{time.monotonic_ns()}")
+        final.rename(old)
+    staging.rename(final)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _write_alias(market_dir: Path, alias: str, version: str) -> None:
+    """``<alias>/`` mirrors every page of ``<version>/`` as a redirect to it."""
+    version_dir = market_dir / version
+    staging = Path(tempfile.mkdtemp(prefix=f".alias-{alias}-", dir=market_dir))
+    for page in version_dir.rglob("*.html"):
+        rel = page.relative_to(version_dir)
+        out = staging / rel
+        out.parent.mkdir(parents=True, exist_ok=True)
+        depth = len(rel.parts)  # alias/a/b/index.html -> ../../../<version>/a/b/
+        target = "../" * depth + version + "/" + rel.as_posix()
+        if target.endswith("index.html"):
+            target = target[: -len("index.html")]
+        out.write_text(redirect_html(target), encoding="utf-8")
+    _swap_into_place(staging, market_dir / alias)
+
+
+def write_market_index(config: Config, market_dir: Path, versions: list[dict]) -> None:
+    alias = config.default_alias
+    target = None
+    for v in versions:
+        if alias in v.get("aliases", []):
+            target = alias + "/"
+    if target is None and versions:
+        target = versions[0]["version"] + "/"
+    if target:
+        _write_atomic(market_dir / "index.html", redirect_html(target))
+
+
+def write_site_index(config: Config, site_dir: Path) -> None:
+    """``site/index.html``: every market that has a published version."""
+    rows = []
+    for m in config.markets.values():
+        versions = read_versions(site_dir / m.code)
+        if not versions:
+            continue
+        rows.append(
+            f'<li><a href="{m.code}/" hreflang="{m.language}"><strong>{html.escape(m.name)}'
+            f"</strong> <span>{html.escape(m.language_name)}</span></a> "
+            f'<small>{html.escape(", ".join(v["version"] for v in versions))}</small></li>'
+        )
+    page = (
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
+        "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\n"
+        "<title>Help Center · choose your market</title>\n<style>"
+        "body{font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem;"
+        "color:#1a1a1a}ul{list-style:none;padding:0}li{margin:.4rem 0}a{color:#3f51b5;"
+        "text-decoration:none}a:hover span,a:hover strong{text-decoration:underline}"
+        "small{color:#666;margin-left:.5rem}</style></head>\n<body>\n"
+        "<h1>Help Center</h1>\n<p>Choose your market:</p>\n<ul>\n" + "\n".join(rows) +
+        "\n</ul>\n</body></html>\n"
+    )
+    site_dir.mkdir(parents=True, exist_ok=True)
+    _write_atomic(site_dir / "index.html", page)
+
+
+def publish(config: Config, site_dir: Path, market: str, version: str, staging: Path,
+            aliases: Sequence[str]) -> Path:
+    """Move a finished staging build into place and update versions.json and aliases."""
+    market_dir = site_dir / market
+    with locked(market_dir):
+        versions = read_versions(market_dir)
+        clash = [v["version"] for v in versions if v["version"] in aliases]
+        if clash or version in {a for v in versions for a in v.get("aliases", [])}:
+            raise HelpgenError(f"{market}: a name cannot be both a version and an alias "
+                               f"({', '.join(clash) or version})", exit_code=2)
+        _swap_into_place(staging, market_dir / version)
+        entry = next((v for v in versions if v["version"] == version), None)
+        if entry is None:
+            entry = {"version": version, "title": version, "aliases": []}
+            versions.append(entry)
+        for v in versions:
+            if v is not entry:
+                v["aliases"] = [a for a in v.get("aliases", []) if a not in aliases]
+        entry["aliases"] = sorted(set(entry.get("aliases", [])) | set(aliases))
+        for alias in aliases:
+            _write_alias(market_dir, alias, version)
+        write_versions(market_dir, versions)
+        write_market_index(config, market_dir, versions)
+    return market_dir / version
+
+
+def remove(config: Config, site_dir: Path, market: str, name: str, force: bool = False) -> str:
+    """Remove a published version (with its aliases) or one alias. Returns what was removed."""
+    config.market(market)
+    market_dir = site_dir / market
+    with locked(market_dir):
+        removed = _remove_locked(config, market_dir, market, name, force)
+    write_site_index(config, site_dir)
+    return removed
+
+
+def _remove_locked(config: Config, market_dir: Path, market: str, name: str,
+                   force: bool) -> str:
+    versions = read_versions(market_dir)
+    for v in versions:
+        if v["version"] == name:
+            if config.default_alias in v.get("aliases", []) and not force:
+                raise HelpgenError(
+                    f"{market} {name} carries the default alias '{config.default_alias}' "
+                    "the market index redirects to; publish another version with "
+                    f"--alias {config.default_alias} first, or pass --force", exit_code=1)
+            versions.remove(v)
+            for alias in v.get("aliases", []):
+                shutil.rmtree(market_dir / alias, ignore_errors=True)
+            shutil.rmtree(market_dir / name, ignore_errors=True)
+            write_versions(market_dir, versions)
+            write_market_index(config, market_dir, versions)
+            return f"version {market}/{name}"
+        if name in v.get("aliases", []):
+            v["aliases"].remove(name)
+            shutil.rmtree(market_dir / name, ignore_errors=True)
+            write_versions(market_dir, versions)
+            write_market_index(config, market_dir, versions)
+            return f"alias {market}/{name} (was {v['version']})"
+    known = [v["version"] for v in versions] + [a for v in versions for a in v["aliases"]]
+    raise HelpgenError(f"{market} has no version or alias {name!r}; published: "
+                       f"{', '.join(known) or 'none'}", exit_code=2)
+
+
+def _check_names(version: str, aliases: Sequence[str]) -> None:
+    for name in (version, *aliases):
+        if not VERSION_RE.match(name) or name in ("a", "index.html"):
+            raise HelpgenError(f"invalid version/alias name {name!r}: use letters, digits, "
+                               "'.', '_' and '-' (e.g. 2026.11, latest)", exit_code=2)
+    if version in aliases:
+        raise HelpgenError(f"alias {version!r} equals the version name", exit_code=2)
+
+
+def build_staged(state: BuildState, site_dir: Path) -> Path:
+    """Render one market into a fresh staging folder under ``site/<market>/``."""
+    market_dir = site_dir / state.market.code
+    market_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".staging-{state.version}-", dir=market_dir))
+    try:
+        run_mkdocs(state, staging)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return staging
+
+
+def after_publish(config: Config, state: BuildState, site_dir: Path, path: Path) -> None:
+    """Steps that follow a published market build (the search index joins here)."""
+
+
+def build(
+    config: Config,
+    market: str | None = None,
+    version: str | None = None,
+    aliases: Sequence[str] | None = None,
+    site_dir: Path | None = None,
+    corpus: content_mod.Corpus | None = None,
+) -> BuildResult:
+    """Build one market at one version and publish it (never deleting other versions)."""
+    t0 = time.perf_counter()
+    version = version or config.version
+    aliases = tuple(aliases) if aliases is not None else (config.default_alias,)
+    _check_names(version, aliases)
+    site_dir = Path(site_dir or config.root / "site")
+    state = prepare(config, market or config.default_market, version, corpus)
+    staging = build_staged(state, site_dir)
+    path = publish(config, site_dir, state.market.code, version, staging, aliases)
+    after_publish(config, state, site_dir, path)
+    write_site_index(config, site_dir)
+    return BuildResult(state.market.code, version, aliases, path, len(state.rendered.pages),
+                       time.perf_counter() - t0)
+
+
+def _worker(config: Config, corpus: content_mod.Corpus, markets: list[str], version: str,
+            site_dir: Path, queue: Any) -> None:
+    templates: dict = {}
+    for code in markets:
+        t0 = time.perf_counter()
+        try:
+            state = prepare(config, code, version, corpus, templates)
+            staging = build_staged(state, site_dir)
+            queue.put((code, str(staging), len(state.rendered.pages),
+                       time.perf_counter() - t0, None))
+        except HelpgenError as exc:
+            queue.put((code, None, 0, 0.0, exc.problems))
+        except BaseException as exc:  # reported, never swallowed
+            queue.put((code, None, 0, 0.0, [Problem(f"internal error: {exc!r}")]))
+
+
+def build_all(
+    config: Config,
+    version: str | None = None,
+    aliases: Sequence[str] | None = None,
+    site_dir: Path | None = None,
+    jobs: int | None = None,
+    markets: Sequence[str] | None = None,
+) -> list[BuildResult]:
+    """Build every market; publish all of them only if every one succeeded.
+
+    Content is parsed once here; ``jobs`` forked workers (MkDocs imported once each)
+    take a share of the markets and compile each article template once.
+    """
+    version = version or config.version
+    aliases = tuple(aliases) if aliases is not None else (config.default_alias,)
+    _check_names(version, aliases)
+    site_dir = Path(site_dir or config.root / "site")
+    codes = list(markets or config.markets)
+    for code in codes:
+        config.market(code)
+    corpus = content_mod.load(config)
+    jobs = jobs or config.setting("build.jobs") or os.cpu_count() or 1
+    jobs = max(1, min(jobs, len(codes)))
+    import mkdocs.commands.build  # noqa: F401  (imported once, shared by forked workers)
+    import material  # noqa: F401
+
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    chunks = [codes[i::jobs] for i in range(jobs)]
+    procs = [ctx.Process(target=_worker, args=(config, corpus, chunk, version, site_dir, queue))
+             for chunk in chunks if chunk]
+    for p in procs:
+        p.start()
+    results: dict[str, tuple] = {}
+    try:
+        while len(results) < len(codes):
+            item = queue.get(timeout=3600)
+            results[item[0]] = item
+    finally:
+        for p in procs:
+            p.join()
+    problems = [pr for item in results.values() if item[4] for pr in item[4]]
+    if problems:
+        for item in results.values():
+            if item[1]:
+                shutil.rmtree(item[1], ignore_errors=True)
+        raise_if(problems)
+    out = []
+    for code in codes:
+        _, staging, pages, seconds, _ = results[code]
+        path = publish(config, site_dir, code, version, Path(staging), aliases)
+        after_publish(config, prepare(config, code, version, corpus), site_dir, path)
+        out.append(BuildResult(code, version, aliases, path, pages, seconds))
+    write_site_index(config, site_dir)
+    return out

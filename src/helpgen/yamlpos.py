@@ -1,0 +1,89 @@
+"""YAML loading that remembers where each value came from (line and column).
+
+PyYAML's composer keeps marks on nodes; we walk the node tree once and record the
+1-based position of every key and value so errors can point at them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+
+@dataclass
+class Located:
+    """Parsed YAML data plus positions keyed by path tuples like ``("markets", "us")``."""
+
+    data: Any
+    keys: dict[tuple, tuple[int, int]] = field(default_factory=dict)
+    values: dict[tuple, tuple[int, int]] = field(default_factory=dict)
+
+    def where(self, *path: Any, value: bool = False) -> tuple[int | None, int | None]:
+        """Line/col of ``path`` (its value when ``value``), falling back to the parent."""
+        table = self.values if value else self.keys
+        p = tuple(path)
+        while p:
+            if p in table:
+                return table[p]
+            if p in self.keys:
+                return self.keys[p]
+            p = p[:-1]
+        return (None, None)
+
+
+class _Loader(yaml.SafeLoader):
+    pass
+
+
+# YAML 1.1 turns `no` into False and `2026-11-25` into a date; we want the
+# timestamp (dates are validated by the schema) but not yes/no/on/off booleans
+# silently swallowing market codes such as `no`.
+# (copy the table first: it is shared with yaml.SafeLoader, which MkDocs uses)
+_Loader.yaml_implicit_resolvers = {
+    ch: list(resolvers) for ch, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+for _ch, _resolvers in list(_Loader.yaml_implicit_resolvers.items()):
+    _Loader.yaml_implicit_resolvers[_ch] = [
+        (tag, rx) for tag, rx in _resolvers if tag != "tag:yaml.org,2002:bool"
+    ]
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool",
+    __import__("re").compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+    list("tTfF"),
+)
+
+
+def load(text: str, line_offset: int = 0) -> Located:
+    """Parse ``text``; raise ``yaml.YAMLError`` (with marks) on syntax errors."""
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return Located(None)
+        data = loader.construct_document(node)
+    finally:
+        loader.dispose()
+    located = Located(data)
+
+    def walk(n: yaml.Node, path: tuple) -> None:
+        located.values[path] = (n.start_mark.line + 1 + line_offset, n.start_mark.column + 1)
+        if isinstance(n, yaml.MappingNode):
+            for k, v in n.value:
+                key = k.value
+                located.keys[path + (key,)] = (
+                    k.start_mark.line + 1 + line_offset,
+                    k.start_mark.column + 1,
+                )
+                walk(v, path + (key,))
+        elif isinstance(n, yaml.SequenceNode):
+            for i, v in enumerate(n.value):
+                located.keys[path + (i,)] = (
+                    v.start_mark.line + 1 + line_offset,
+                    v.start_mark.column + 1,
+                )
+                walk(v, path + (i,))
+
+    walk(node, ())
+    return located
