@@ -1,0 +1,170 @@
+"""Real MkDocs builds into temporary folders: markets, languages, versions, redirects."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from mike.versions import Versions
+
+from helpgen import config as config_mod
+from helpgen import site
+from helpgen.cli import main
+from helpgen.errors import HelpgenError
+
+from conftest import copy_project, write_article
+
+SIGNUP_US = "https://partner.us.tiktokshop.com/account/sign-up"
+SIGNUP_GLOBAL = "https://partner.tiktokshop.com/account/sign-up"
+ACCOUNT_PAGE = "partners/registration/create-your-account/index.html"
+
+
+def read(path: Path) -> str:
+    return path.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def us_uk_de(tmp_path_factory) -> Path:
+    """One project with an UK-only article, built for us, uk and de."""
+    root = copy_project(tmp_path_factory.mktemp("markets") / "project")
+    write_article(root, "partners/registration/uk-only-notice.md", """
+id: uk-only-notice
+title: A notice for UK partners
+summary: Only relevant in the United Kingdom.
+audience: partners
+topic: registration
+markets: [uk]
+last_reviewed: 2026-11-25
+redirects: [partners/old-uk-notice/]
+""", "# A notice for UK partners\n\nUK partners read this.\n")
+    cfg = config_mod.load(root)
+    site.build_all(cfg, "2026.11", ["latest"], root / "site", jobs=2, markets=["us", "uk", "de"])
+    return root / "site"
+
+
+def test_us_site_shows_only_us_signup_address_and_uk_only_global(us_uk_de):
+    us = read(us_uk_de / "us/2026.11" / ACCOUNT_PAGE)
+    uk = read(us_uk_de / "uk/2026.11" / ACCOUNT_PAGE)
+    assert SIGNUP_US in us and SIGNUP_GLOBAL not in us
+    assert SIGNUP_GLOBAL in uk and SIGNUP_US not in uk
+
+
+def test_article_for_other_market_is_left_out_of_site_nav_and_permalinks(us_uk_de):
+    page = "partners/registration/uk-only-notice/index.html"
+    assert (us_uk_de / "uk/2026.11" / page).exists()
+    assert not (us_uk_de / "us/2026.11" / page).exists()
+    assert not (us_uk_de / "us/2026.11/a/uk-only-notice").exists()
+    assert "A notice for UK partners" in read(us_uk_de / "uk/2026.11/index.html")
+    assert "A notice for UK partners" not in read(us_uk_de / "us/2026.11/index.html")
+    us_search = read(us_uk_de / "us/2026.11/search/search_index.json")
+    assert "UK partners read this" not in us_search
+
+
+def test_permalink_and_old_url_redirect_to_the_article(us_uk_de):
+    perm = read(us_uk_de / "uk/2026.11/a/uk-only-notice/index.html")
+    assert 'url=../../partners/registration/uk-only-notice/"' in perm
+    old = read(us_uk_de / "uk/2026.11/partners/old-uk-notice/index.html")
+    assert 'url=../registration/uk-only-notice/"' in old
+    perm_us = read(us_uk_de / "us/2026.11/a/submit-a-ticket/index.html")
+    assert "../../partners/support-tickets/submit-a-ticket/" in perm_us
+    assert (us_uk_de / "us/2026.11/partners/support-tickets/submit-a-ticket/index.html").exists()
+
+
+def test_german_market_uses_german_interface_variants_and_fallback_notice(us_uk_de):
+    de = us_uk_de / "de/2026.11"
+    home = read(de / "index.html")
+    assert re.search(r'<html lang="de"', home)
+    assert "Suche" in home  # Material's German search placeholder
+    translated = read(de / "partners/support-tickets/submit-a-ticket/index.html")
+    assert "not yet available" not in translated
+    assert "Ticket" in translated and "Supportanfrage" in translated or "einreichen" in translated
+    fallback = read(de / "partners/registration/who-can-register/index.html")
+    assert "not yet available in Deutsch" in fallback
+    assert "Dieser Artikel ist noch nicht auf Deutsch" in fallback
+    assert re.search(r'<html lang="en"', read(us_uk_de / "us/2026.11/index.html"))
+
+
+def test_built_pages_load_nothing_from_the_network(us_uk_de):
+    remote = re.compile(r'<(?:script|img|link|iframe|source)\b[^>]*(?:src|href)="(?:https?:)?//')
+    offenders = []
+    for page in (us_uk_de / "us/2026.11").rglob("*.html"):
+        text = read(page)
+        for m in remote.finditer(text):
+            if 'rel="canonical"' not in m.group(0):
+                offenders.append((page.name, m.group(0)))
+    assert offenders == []
+    assert "fonts.googleapis.com" not in read(us_uk_de / "us/2026.11/index.html")
+
+
+def test_site_index_lists_built_markets_and_market_index_redirects(us_uk_de):
+    index = read(us_uk_de / "index.html")
+    for name in ("United States", "United Kingdom", "Germany"):
+        assert name in index
+    assert "Japan" not in index  # not built
+    assert 'url=latest/"' in read(us_uk_de / "us/index.html")
+    alias_page = read(us_uk_de / "us/latest/partners/registration/create-your-account/index.html")
+    assert 'url=../../../../2026.11/partners/registration/create-your-account/"' in alias_page
+
+
+def test_two_versions_coexist_with_mike_versions_json(project):
+    cfg = config_mod.load(project)
+    site_dir = project / "site"
+    site.build(cfg, "us", "2026.10", ["latest"], site_dir)
+    site.build(cfg, "us", "2026.11", ["latest", "stable"], site_dir)
+    assert (site_dir / "us/2026.10/index.html").exists()
+    assert (site_dir / "us/2026.11/index.html").exists()
+    versions = Versions.loads(read(site_dir / "us/versions.json"))
+    listed = [(v.version, sorted(v.aliases)) for v in versions]
+    assert [(str(v), a) for v, a in listed] == [("2026.11", ["latest", "stable"]),
+                                               ("2026.10", [])]
+    raw = json.loads(read(site_dir / "us/versions.json"))
+    assert raw[0] == {"version": "2026.11", "title": "2026.11",
+                      "aliases": ["latest", "stable"]}
+    assert "2026.11/" in read(site_dir / "us/latest/index.html")
+    # version selector configuration reaches Material
+    assert '"provider":"mike"' in read(site_dir / "us/2026.11/index.html").replace(" ", "")
+
+    # removing an alias and a version through the CLI
+    assert main(["--project", str(project), "remove", "stable", "--site-dir", str(site_dir)]) == 0
+    assert not (site_dir / "us/stable").exists()
+    assert main(["--project", str(project), "remove", "2026.10", "--site-dir", str(site_dir)]) == 0
+    assert not (site_dir / "us/2026.10").exists()
+    assert [str(v.version) for v in Versions.loads(read(site_dir / "us/versions.json"))] == [
+        "2026.11"]
+    assert main(["--project", str(project), "-q", "remove", "2026.11", "--site-dir",
+                 str(site_dir)]) == 1  # carries 'latest'
+
+
+def test_failed_build_keeps_the_published_version(project):
+    cfg = config_mod.load(project)
+    site_dir = project / "site"
+    site.build(cfg, "us", "2026.11", ["latest"], site_dir)
+    before = read(site_dir / "us/2026.11" / ACCOUNT_PAGE)
+    page = project / "docs/partners/registration/create-your-account.md"
+    page.write_text(read(page) + "\nSee [the missing guide](missing-guide.md).\n",
+                    encoding="utf-8")
+    with pytest.raises(HelpgenError) as exc:
+        site.build(cfg, "us", "2026.11", ["latest"], site_dir)
+    problem = exc.value.problems[0]
+    assert problem.path == "docs/partners/registration/create-your-account.md"
+    assert problem.line == len(read(page).splitlines())
+    assert "broken link to 'missing-guide.md'" in problem.msg
+    assert read(site_dir / "us/2026.11" / ACCOUNT_PAGE) == before
+    leftovers = [p.name for p in (site_dir / "us").iterdir() if p.name.startswith(".staging")]
+    assert leftovers == []
+
+
+def test_cli_build_all_builds_every_market(project, capsys):
+    code = main(["--project", str(project), "build", "--all", "--site-dir",
+                 str(project / "out"), "--jobs", "2"])
+    assert code == 0, capsys.readouterr().err
+    out = capsys.readouterr().out
+    cfg = config_mod.load(project)
+    for code_ in cfg.markets:
+        assert (project / "out" / code_ / "2026.11/index.html").exists()
+        assert f"built {code_} 2026.11" in out
+    jp = read(project / "out/jp/2026.11/buyers/buyer-protection/buyer-protection-program/"
+                        "index.html")
+    assert '<html lang="ja"' in jp and "購入者保護" in jp
