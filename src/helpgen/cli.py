@@ -130,6 +130,14 @@ def make_parser() -> argparse.ArgumentParser:
     sub.required = True
     for register in REGISTRARS:
         register(sub)
+    for command in sub.choices.values():  # global options work after the command too
+        group = command.add_argument_group("global options")
+        group.add_argument("--project", metavar="DIR", default=argparse.SUPPRESS,
+                           help="project folder holding helpgen.yml")
+        group.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                           help="show tracebacks for errors")
+        group.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
+                           help="print errors only")
     return parser
 
 

@@ -42,6 +42,8 @@ from .errors import HelpgenError, Problem, raise_if  # noqa: E402
 
 STATE_KEY = "_helpgen_state"
 VERSIONS_FILE = "versions.json"
+EMPTY_SITEMAP = ('<?xml version="1.0" encoding="UTF-8"?>\n'
+                 '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n</urlset>\n')
 
 
 # --------------------------------------------------------------------------- state
@@ -321,6 +323,10 @@ def write_market_index(config: Config, market_dir: Path, versions: list[dict]) -
         target = versions[0]["version"] + "/"
     if target:
         _write_atomic(market_dir / "index.html", redirect_html(target))
+    # Material's market/language selector fetches <link>/sitemap.xml to map the current
+    # page; without a site_url there is nothing to map, so answer with an empty, valid
+    # sitemap rather than a 404 (the selector then follows the link to this index).
+    _write_atomic(market_dir / "sitemap.xml", EMPTY_SITEMAP)
 
 
 def write_site_index(config: Config, site_dir: Path) -> None:
