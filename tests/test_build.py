@@ -77,6 +77,7 @@ def test_german_market_uses_german_interface_variants_and_fallback_notice(us_uk_
     home = read(de / "index.html")
     assert re.search(r'<html lang="de"', home)
     assert "Suche" in home  # Material's German search placeholder
+    assert "Hilfe-Center" in home and "Verkäufer" in home and "Käuferschutz" in home
     translated = read(de / "partners/support-tickets/submit-a-ticket/index.html")
     assert "not yet available" not in translated
     assert "Ticket" in translated and "Supportanfrage" in translated or "einreichen" in translated

@@ -82,6 +82,11 @@ class Audience:
     code: str
     title: str
     description: str = ""
+    i18n: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # lang -> texts
+
+    def text(self, key: str, language: str) -> str:
+        """``title``/``description`` in ``language``, falling back to English."""
+        return self.i18n.get(language, {}).get(key) or getattr(self, key)
 
 
 @dataclass(frozen=True)
@@ -89,6 +94,10 @@ class Topic:
     code: str
     title: str
     audience: str
+    i18n: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+
+    def text(self, key: str, language: str) -> str:
+        return self.i18n.get(language, {}).get(key) or getattr(self, key)
 
 
 @dataclass(frozen=True)
@@ -248,12 +257,36 @@ def _validate(loc: yamlpos.Located, root: Path, rel: str) -> Config:
         bad("'default_alias' must be a folder-safe name such as latest", "default_alias",
             value=True)
 
+    def i18n(section: str, code: str, spec: dict, keys: tuple[str, ...]) -> dict:
+        """Optional translations: ``i18n: {de: {title: ...}}``."""
+        allowed = ("title", "description", "audience", "i18n")
+        for k in spec:
+            if k not in allowed:
+                bad(f"unknown key {k!r} in {section[:-1]} {code!r}; allowed: "
+                    f"{_allowed(allowed)}", section, code, k)
+        given = spec.get("i18n") or {}
+        if not isinstance(given, dict):
+            bad("'i18n' must map language codes to texts", section, code, "i18n")
+            return {}
+        out: dict[str, dict[str, str]] = {}
+        for lang, texts in given.items():
+            if lang not in languages:
+                bad(f"unknown language {lang!r}; allowed: {_allowed(languages)}", section, code,
+                    "i18n", lang)
+                continue
+            if not isinstance(texts, dict) or any(k not in keys for k in texts):
+                bad(f"i18n.{lang} may only set {_allowed(keys)}", section, code, "i18n", lang)
+                continue
+            out[str(lang)] = MappingProxyType({k: str(v) for k, v in texts.items()})
+        return MappingProxyType(out)
+
     audiences: dict[str, Audience] = {}
     for code, spec in mapping("audiences").items():
         if not isinstance(spec, dict) or not isinstance(spec.get("title"), str):
             bad(f"audience {code!r} needs a 'title'", "audiences", code)
             continue
-        audiences[str(code)] = Audience(str(code), spec["title"], str(spec.get("description", "")))
+        audiences[str(code)] = Audience(str(code), spec["title"], str(spec.get("description", "")),
+                                        i18n("audiences", code, spec, ("title", "description")))
 
     topics: dict[str, Topic] = {}
     for code, spec in mapping("topics").items():
@@ -264,7 +297,8 @@ def _validate(loc: yamlpos.Located, root: Path, rel: str) -> Config:
             bad(f"topic {code!r}: audience must be one of {_allowed(audiences)}",
                 "topics", code, "audience", value=True)
             continue
-        topics[str(code)] = Topic(str(code), spec["title"], spec["audience"])
+        topics[str(code)] = Topic(str(code), spec["title"], spec["audience"],
+                                  i18n("topics", code, spec, ("title",)))
 
     categories: dict[str, str] = {}
     for code, title in mapping("ticket_categories").items():

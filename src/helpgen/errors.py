@@ -70,8 +70,8 @@ class HelpgenErrors(HelpgenError):
     """Several problems, reported together (never only the first)."""
 
     def __init__(self, problems: Iterable[Problem], *, exit_code: int | None = None) -> None:
-        self._problems = sorted(
-            problems, key=lambda p: (p.path or "", p.line or 0, p.col or 0, p.msg)
+        self._problems = sorted(  # de-duplicated: 12 markets may report the same mistake
+            set(problems), key=lambda p: (p.path or "", p.line or 0, p.col or 0, p.msg)
         )
         if not self._problems:
             raise ValueError("HelpgenErrors needs at least one problem")

@@ -125,6 +125,11 @@ def render_market(
          "topic": a.topic, "src": a.src}
         for a in included if a.kind == "article"
     ]
+    lang = market.language
+    audiences = {k: {"title": v.text("title", lang), "description": v.text("description", lang)}
+                 for k, v in config.audiences.items()}
+    topics = {k: {"title": v.text("title", lang), "audience": v.audience}
+              for k, v in config.topics.items()}
     pages: dict[str, RenderedPage] = {}
     for art in included:
         variant = art.variants.get(market.language)
@@ -144,10 +149,8 @@ def render_market(
             "version": version,
             "article": {"id": art.id, "title": title, "summary": summary},
             "articles": listing,
-            "audiences": {k: {"title": v.title, "description": v.description}
-                          for k, v in config.audiences.items()},
-            "topics": {k: {"title": v.title, "audience": v.audience}
-                       for k, v in config.topics.items()},
+            "audiences": audiences,
+            "topics": topics,
             "ticket_categories": dict(config.ticket_categories),
             "link": _link_function(art.src, by_id, market),
         }
@@ -192,6 +195,7 @@ def navigation(rendered: RenderedMarket, config: Config) -> list[dict]:
     """MkDocs ``nav``: Home, then audience -> topic -> articles, then other pages."""
     nav: list[dict] = []
     pages = rendered.pages
+    lang = rendered.market.language
     if "index.md" in pages:
         nav.append({pages["index.md"].title: "index.md"})
     for aud_code, audience in config.audiences.items():
@@ -205,9 +209,9 @@ def navigation(rendered: RenderedMarket, config: Config) -> list[dict]:
                 key=lambda p: (p.article.order, p.title),
             )
             if items:
-                sections.append({topic.title: [{p.title: p.src} for p in items]})
+                sections.append({topic.text("title", lang): [{p.title: p.src} for p in items]})
         if sections:
-            nav.append({audience.title: sections})
+            nav.append({audience.text("title", lang): sections})
     for src, page in sorted(pages.items()):
         if page.article.kind == "page" and src != "index.md":
             nav.append({page.title: src})
