@@ -111,9 +111,172 @@ def _register_remove(sub) -> None:
     p.set_defaults(func=_cmd_remove)
 
 
+# --------------------------------------------------------------------------- deflection (issue 5)
+
+def _index_dir(args: argparse.Namespace, cfg) -> Path:
+    return Path(args.index_dir) if getattr(args, "index_dir", None) else cfg.root / "search_index"
+
+
+def _read_ticket(args: argparse.Namespace) -> dict:
+    """The ticket from the options, or a JSON object on stdin when ``-`` is given."""
+    import json
+
+    ticket: dict = {}
+    if args.stdin == "-":
+        try:
+            data = json.loads(sys.stdin.read() or "{}")
+        except json.JSONDecodeError as exc:
+            raise HelpgenError(f"stdin is not JSON ({exc.msg} at line {exc.lineno}); send an "
+                               'object such as {"subject": "...", "description": "..."}',
+                               "<stdin>", exc.lineno, exc.colno, exit_code=EXIT_USAGE) from None
+        if not isinstance(data, dict):
+            raise HelpgenError("stdin must hold one JSON object (a ticket)", "<stdin>",
+                               exit_code=EXIT_USAGE)
+        ticket.update(data)
+    elif args.stdin is not None:
+        raise HelpgenError(f"unexpected argument {args.stdin!r}; use '-' to read a JSON ticket "
+                           "from stdin", exit_code=EXIT_USAGE)
+    for key in ("subject", "category", "title", "description", "audience"):
+        value = getattr(args, key)
+        if value is not None:
+            ticket[key] = value
+    return ticket
+
+
+def _cmd_suggest(args: argparse.Namespace) -> int:
+    import json
+
+    from . import deflect
+
+    cfg = _project(args)
+    ticket = _read_ticket(args)
+    market = args.market or ticket.pop("market", None) or cfg.default_market
+    version = args.version or ticket.pop("version", None) or cfg.default_alias
+    limit = args.limit if args.limit is not None else ticket.pop("limit", 3)
+    ticket.pop("market", None), ticket.pop("version", None), ticket.pop("limit", None)
+    result = deflect.suggest(ticket, market, version, limit=limit,
+                             index_dir=_index_dir(args, cfg), config=cfg)
+    if args.json:
+        print(json.dumps([s.as_dict() for s in result.suggestions], ensure_ascii=False, indent=2))
+        return EXIT_OK
+    if not result.suggestions:
+        _out(args, "no suggestions: no article answers this ticket confidently enough "
+                   f"(deflection.min_confidence = {result.min_confidence:g})")
+        return EXIT_OK
+    for rank, s in enumerate(result.suggestions, 1):
+        _out(args, f"{rank}. {s.title}  [{s.confidence:.2f}]\n   /{market}/{version}/{s.url}\n"
+                   f"   {s.reason}")
+    return EXIT_OK
+
+
+def _register_suggest(sub) -> None:
+    p = sub.add_parser("suggest", help="suggest articles that answer a ticket draft",
+                       description="Rank the articles that answer a support ticket before it is "
+                       "filed (ticket deflection). Prints nothing useful for a ticket the help "
+                       "center cannot answer: below deflection.min_confidence nothing is "
+                       "suggested. Needs the market's search index (helpgen build).",
+                       epilog=EXIT_CODES_HELP)
+    p.add_argument("stdin", nargs="?", metavar="-", help="read the ticket as a JSON object "
+                   "from stdin (keys: subject, category, title, description, audience, market, "
+                   "version, limit); options given as well win")
+    p.add_argument("--market", metavar="CODE", help="market code (default: default_market)")
+    p.add_argument("--version", metavar="NAME", help="version or alias (default: default_alias)")
+    p.add_argument("--subject", help="the ticket's subject line")
+    p.add_argument("--category", metavar="CODE", help="ticket category code (helpgen.yml "
+                   "ticket_categories)")
+    p.add_argument("--title", help="the ticket's title")
+    p.add_argument("--description", help="the ticket's description (long free text)")
+    p.add_argument("--audience", help="sellers, partners or buyers: only suggest their articles")
+    p.add_argument("--limit", type=int, metavar="N", help="at most N suggestions (default 3)")
+    p.add_argument("--index-dir", metavar="DIR", help="search index folder "
+                   "(default: <project>/search_index)")
+    p.add_argument("--json", action="store_true", help="print a JSON list of result records "
+                   "([] when nothing is suggested)")
+    p.set_defaults(func=_cmd_suggest)
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    import json
+
+    from . import events
+
+    cfg = _project(args)
+    if args.market:
+        cfg.market(args.market)
+    since = events.parse_since(args.since) if args.since else None
+    path = Path(args.events_db) if args.events_db else cfg.root / cfg.setting("events.db")
+    rep = events.report(events.EventLog(path), args.market, since, limit=args.limit)
+    if args.format == "json":
+        print(json.dumps(rep.as_dict(), ensure_ascii=False, indent=2))
+    elif args.format == "csv":
+        print(events.report_csv(rep), end="")
+    else:
+        print(events.report_table(rep, str(path)), end="")
+    return EXIT_OK
+
+
+def _register_report(sub) -> None:
+    p = sub.add_parser("report", help="what deflected tickets and where content is missing",
+                       description="Summarize the events file (events.db): deflection rate "
+                       "(solved / drafts that saw suggestions), the articles that deflect most, "
+                       "articles marked irrelevant most, categories whose drafts were filed "
+                       "anyway, top searches and searches with no answer.",
+                       epilog=EXIT_CODES_HELP)
+    p.add_argument("--market", metavar="CODE", help="only this market (default: all)")
+    p.add_argument("--since", metavar="DATE", help="only events from this date (YYYY-MM-DD, UTC)")
+    p.add_argument("--format", choices=("table", "json", "csv"), default="table",
+                   help="output format (default: table)")
+    p.add_argument("--limit", type=int, default=10, metavar="N",
+                   help="rows per ranking (default 10)")
+    p.add_argument("--events-db", metavar="FILE", help="events file (default: events.db "
+                   "setting, relative to the project)")
+    p.set_defaults(func=_cmd_report)
+
+
+def _cmd_eval(args: argparse.Namespace) -> int:
+    import json
+
+    from . import evaluate
+
+    cfg = _project(args)
+    path = Path(args.file) if args.file else cfg.root / "evals" / "tickets.yml"
+    outcome = evaluate.run(cfg, path, _index_dir(args, cfg), search=not args.no_search,
+                           sweep=args.sweep)
+    if args.json:
+        print(json.dumps(outcome.as_dict(), ensure_ascii=False, indent=2))
+    else:
+        print(evaluate.format_text(outcome, verbose=args.verbose), end="")
+    if not outcome.passed:
+        for line in outcome.failures:
+            print(f"error: {line}", file=sys.stderr)
+        return 1
+    return EXIT_OK
+
+
+def _register_eval(sub) -> None:
+    p = sub.add_parser("eval", help="measure suggestion and search quality (a CI gate)",
+                       description="Run the ticket evaluation set (evals/tickets.yml) and, when "
+                       "present, the search evaluation set against the built indexes. Prints "
+                       "hit@1, hit@3 and MRR for answerable drafts and the share of unanswerable "
+                       "drafts given no suggestion, per split (tune/holdout). Exits 1 under "
+                       "deflection.eval_min_hit3 or deflection.eval_min_unanswerable.",
+                       epilog=EXIT_CODES_HELP)
+    p.add_argument("--file", metavar="YAML", help="ticket eval set (default: evals/tickets.yml)")
+    p.add_argument("--index-dir", metavar="DIR", help="search index folder "
+                   "(default: <project>/search_index)")
+    p.add_argument("--sweep", action="store_true", help="also print how hit@3 and the "
+                   "unanswerable share change with min_confidence on the tune split, and the "
+                   "threshold it recommends")
+    p.add_argument("--no-search", action="store_true", help="skip the search evaluation set")
+    p.add_argument("--json", action="store_true", help="print the figures as JSON")
+    p.add_argument("-v", "--verbose", action="store_true", help="list every draft's outcome")
+    p.set_defaults(func=_cmd_eval)
+
+
 # --------------------------------------------------------------------------- registry
 
 REGISTRARS: list[Callable] = [_register_build, _register_remove]
+REGISTRARS += [_register_suggest, _register_report, _register_eval]  # issue 5
 
 
 def make_parser() -> argparse.ArgumentParser:

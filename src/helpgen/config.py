@@ -44,6 +44,28 @@ SETTINGS: tuple[Setting, ...] = (
             "Use Material's navigation.prune so each page embeds only its own nav branch "
             "(keeps large builds near linear)."),
     Setting("build.jobs", 0, "Worker processes for `build --all`; 0 = one per CPU core."),
+    # ---- deflection (issue 5)
+    Setting("deflection.min_confidence", 0.5,
+            "Suggestions below this confidence (0-1) are dropped, so a ticket the help center "
+            "cannot answer gets none. Chosen on the tune split of evals/tickets.yml "
+            "(`helpgen eval --sweep`)."),
+    Setting("deflection.category_boost", 0.25,
+            "Confidence added to an article whose front matter lists the ticket's category."),
+    Setting("deflection.max_field_chars", 4000,
+            "Ticket fields are trimmed to this many characters before matching (subject and "
+            "title to a tenth of it)."),
+    Setting("deflection.static_limit", 5,
+            "Articles per category in the static suggestion JSON written at build time."),
+    Setting("deflection.eval_min_hit3", 0.9,
+            "`helpgen eval` fails (exit 1) when hit@3 on answerable ticket drafts is lower."),
+    Setting("deflection.eval_min_unanswerable", 0.9,
+            "`helpgen eval` fails (exit 1) when the share of unanswerable drafts given no "
+            "suggestion is lower."),
+    Setting("events.db", "helpgen-events.sqlite3",
+            "SQLite file of deflection and search events (relative to the project folder)."),
+    Setting("events.query_max_chars", 100,
+            "Search queries are truncated to this many characters (after masking) before "
+            "they are stored."),
 )
 
 

@@ -1,0 +1,465 @@
+"""What people did with search and suggestions, in one SQLite file (no personal data).
+
+Events are small records: a type from :data:`EVENT_TYPES`, market, version, an article
+id, a random *draft id* the ticket page makes per ticket draft, a ticket category, and
+for searches the query, masked (e-mail addresses, phone numbers, card-like numbers and
+order numbers/long digit runs replaced) and truncated. Ticket text is never stored.
+
+The file uses WAL mode (readers never block the writer), is created on first use and
+carries its schema version in the ``schema_version`` table; :data:`MIGRATIONS` brings an
+older file up to date, and a file written by a newer helpgen is refused with an error.
+Every call opens its own short-lived connection, so an :class:`EventLog` can be shared
+by the threads of a server.
+
+Reading side: :func:`report` computes the deflection rate (solved drafts / drafts that
+saw suggestions), the articles that deflect most, those marked irrelevant most, and the
+content gaps (categories whose drafts were filed anyway, searches with no answer).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import re
+import sqlite3
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Mapping
+
+from .errors import HelpgenError
+
+#: Every event type, with what it means (the docs and the report use this table).
+EVENT_TYPES: Mapping[str, str] = {
+    "suggestion_shown": "the ticket page showed suggestions for a draft",
+    "article_opened": "a suggested article was opened from the ticket page",
+    "solved": "\"this answered my question\": the draft was not filed",
+    "irrelevant": "\"not what I need\" on a suggested article",
+    "ticket_submitted_anyway": "the draft was submitted as a ticket after suggestions",
+    "helpful": "\"Was this helpful?\" yes, at the end of an article",
+    "not_helpful": "\"Was this helpful?\" no, at the end of an article",
+    "search": "a search (query masked and truncated) and its number of results",
+    "search_no_answer": "a search that found nothing (query masked and truncated)",
+}
+SCHEMA_VERSION = 2
+#: version -> statements that bring a file from ``version - 1`` to ``version``.
+MIGRATIONS: Mapping[int, tuple[str, ...]] = {
+    1: (
+        "CREATE TABLE events (id INTEGER PRIMARY KEY, ts TEXT NOT NULL, type TEXT NOT NULL, "
+        "market TEXT NOT NULL, version TEXT NOT NULL DEFAULT '', article_id TEXT, "
+        "draft_id TEXT, query TEXT)",
+        "CREATE INDEX events_type_ts ON events(type, ts)",
+    ),
+    2: (  # per-category reports and result counts for searches
+        "ALTER TABLE events ADD COLUMN category TEXT",
+        "ALTER TABLE events ADD COLUMN results INTEGER",
+        "CREATE INDEX events_market_ts ON events(market, ts)",
+    ),
+}
+DRAFT_ID_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+VERSION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+FIELDS = ("type", "market", "version", "article_id", "draft_id", "category", "query", "results",
+          "ts")
+
+# ---- masking: order matters (an e-mail can contain digits, a card number is a digit run)
+_EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.U)
+_CARD_RE = re.compile(r"(?<![\w])(?:\d[ -]?){12,18}\d(?![\w])")
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_PHONE_RE = re.compile(r"(?<![\w+])\+?\(?\d{1,4}\)?(?:[ .-]?\(?\d{2,5}\)?){1,5}(?![\w])")
+_DIGITS_RE = re.compile(r"\d{6,}")
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]+")
+
+
+def _luhn(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch) * (2 if i % 2 else 1)
+        total += d - 9 if d > 9 else d
+    return total % 10 == 0
+
+
+def _card(m: re.Match[str]) -> str:
+    digits = re.sub(r"\D", "", m.group(0))
+    return "[card]" if _luhn(digits) else m.group(0)
+
+
+def _phone(m: re.Match[str]) -> str:
+    """A phone number has 7-15 digits and a '+' or a separator; dates are kept."""
+    found = m.group(0)
+    digits = sum(c.isdigit() for c in found)
+    separated = found.startswith("+") or any(c in found for c in " .-()")
+    if 7 <= digits <= 15 and separated and not _DATE_RE.match(found.strip()):
+        return "[phone]"
+    return found
+
+
+def mask(text: str, max_chars: int = 100) -> str:
+    """``text`` with personal data replaced, control characters removed, truncated.
+
+    E-mail addresses become ``[email]``, numbers passing the Luhn check ``[card]``,
+    phone numbers ``[phone]`` and other runs of 6 or more digits (order and tracking
+    numbers) ``[number]``. Dates, amounts and small counts are kept.
+    """
+    text = _CONTROL_RE.sub(" ", str(text))
+    text = _EMAIL_RE.sub("[email]", text)
+    text = _CARD_RE.sub(_card, text)
+    text = _PHONE_RE.sub(_phone, text)
+    text = _DIGITS_RE.sub("[number]", text)
+    text = " ".join(text.split())
+    return text[:max_chars].rstrip()
+
+
+@dataclass(frozen=True)
+class Event:
+    type: str
+    market: str
+    version: str = ""
+    article_id: str | None = None
+    draft_id: str | None = None
+    category: str | None = None
+    query: str | None = None
+    results: int | None = None
+    ts: str = field(default_factory=lambda: _now())
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def make_event(
+    payload: Mapping[str, Any],
+    *,
+    markets: Iterable[str],
+    categories: Iterable[str] = (),
+    query_max_chars: int = 100,
+    now: str | None = None,
+) -> Event:
+    """Validate an untrusted event (e.g. a ``POST /api/events`` body) into an :class:`Event`.
+
+    Raises :class:`HelpgenError` (exit code 2) naming each bad field and what is
+    allowed. Unknown fields are refused, so ticket text cannot be smuggled in.
+    """
+    if not isinstance(payload, Mapping):
+        raise HelpgenError("an event must be a JSON object", exit_code=2)
+    problems: list[str] = []
+    unknown = sorted(set(payload) - set(FIELDS) - {"ts"})
+    if unknown:
+        problems.append(f"unknown field(s) {', '.join(map(repr, unknown))}; allowed: "
+                        f"{', '.join(f for f in FIELDS if f != 'ts')}")
+    etype = payload.get("type")
+    if etype not in EVENT_TYPES:
+        problems.append(f"'type' must be one of {', '.join(EVENT_TYPES)}; got {etype!r}")
+    markets = tuple(markets)
+    market = payload.get("market")
+    if market not in markets:
+        problems.append(f"'market' must be one of {', '.join(markets)}; got {market!r}")
+    version = payload.get("version") or ""
+    if version and (not isinstance(version, str) or not VERSION_RE.match(version)):
+        problems.append(f"'version' must be a version name such as 2026.11; got {version!r}")
+    article_id = payload.get("article_id") or None
+    if article_id is not None and (not isinstance(article_id, str)
+                                   or not SLUG_RE.match(article_id) or len(article_id) > 100):
+        problems.append(f"'article_id' must be an article id (a slug); got {article_id!r}")
+    draft_id = payload.get("draft_id") or None
+    if draft_id is not None and (not isinstance(draft_id, str) or not DRAFT_ID_RE.match(draft_id)):
+        problems.append("'draft_id' must be a random token of 8-64 letters, digits, '-' or '_'")
+    category = payload.get("category") or None
+    categories = tuple(categories)
+    if category is not None and category not in categories:
+        problems.append(f"'category' must be one of {', '.join(categories)}; got {category!r}")
+    query = payload.get("query")
+    if query is not None and not isinstance(query, str):
+        problems.append("'query' must be a text")
+    results = payload.get("results")
+    if results is not None and (not isinstance(results, int) or isinstance(results, bool)
+                                or results < 0):
+        problems.append(f"'results' must be a whole number >= 0; got {results!r}")
+    if problems:
+        raise HelpgenError("invalid event: " + "; ".join(problems), exit_code=2)
+    return Event(
+        type=str(etype), market=str(market), version=version, article_id=article_id,
+        draft_id=draft_id, category=category,
+        query=mask(query, query_max_chars) if query else None, results=results,
+        ts=now or _now(),
+    )
+
+
+class EventLog:
+    """The events file at ``path``; created (with parent folders) on first use."""
+
+    def __init__(self, path: Path | str, query_max_chars: int = 100) -> None:
+        self.path = Path(path)
+        self.query_max_chars = query_max_chars
+        self._ready = False
+
+    @contextlib.contextmanager
+    def connect(self) -> Iterator[sqlite3.Connection]:
+        """A connection with the schema up to date, committed on success, always closed."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            conn = sqlite3.connect(self.path, timeout=10)
+        except sqlite3.Error as exc:
+            raise HelpgenError(f"cannot open the events database: {exc}", self.path,
+                               exit_code=3) from None
+        try:
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA busy_timeout = 10000")
+            if not self._ready:
+                migrate(conn, self.path)
+                self._ready = True
+            with conn:
+                yield conn
+        except sqlite3.DatabaseError as exc:
+            raise HelpgenError(f"events database error: {exc} (is it a helpgen events file?)",
+                               self.path, exit_code=3) from None
+        finally:
+            conn.close()
+
+    def record(self, *events: Event) -> int:
+        """Store ``events``; returns how many were written."""
+        rows = [(e.ts, e.type, e.market, e.version, e.article_id, e.draft_id, e.category,
+                 mask(e.query, self.query_max_chars) if e.query else None, e.results)
+                for e in events]
+        with self.connect() as conn:
+            conn.executemany(
+                "INSERT INTO events (ts, type, market, version, article_id, draft_id, category,"
+                " query, results) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        return len(rows)
+
+    def events(self, market: str | None = None, since: str | None = None) -> list[Event]:
+        """Stored events, oldest first, optionally for one market and from ``since``."""
+        sql, args = _where(market, since)
+        with self.connect() as conn:
+            rows = conn.execute(f"SELECT {', '.join(FIELDS)} FROM events{sql} ORDER BY id",
+                                args).fetchall()
+        return [Event(**dict(r)) for r in rows]
+
+    def schema_version(self) -> int:
+        with self.connect() as conn:
+            return _version(conn)
+
+    def journal_mode(self) -> str:
+        with self.connect() as conn:
+            return str(conn.execute("PRAGMA journal_mode").fetchone()[0])
+
+
+def _version(conn: sqlite3.Connection) -> int:
+    row = conn.execute("SELECT name FROM sqlite_master WHERE type='table' AND "
+                       "name='schema_version'").fetchone()
+    if row is None:
+        return 0
+    got = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0]
+    return int(got or 0)
+
+
+def migrate(conn: sqlite3.Connection, path: Path | str = "events", target: int = SCHEMA_VERSION
+            ) -> int:
+    """Switch to WAL and apply the missing :data:`MIGRATIONS` up to ``target``."""
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("BEGIN IMMEDIATE")  # one process migrates at a time
+    try:
+        conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL, "
+                     "applied TEXT NOT NULL)")
+        current = _version(conn)
+        if current > SCHEMA_VERSION:
+            raise HelpgenError(
+                f"the events database has schema v{current}, newer than this helpgen "
+                f"understands (v{SCHEMA_VERSION}): upgrade helpgen or point events.db at "
+                "another file", path, exit_code=2)
+        for version in range(current + 1, target + 1):
+            for statement in MIGRATIONS[version]:
+                conn.execute(statement)
+            conn.execute("INSERT INTO schema_version (version, applied) VALUES (?, ?)",
+                         (version, _now()))
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return max(current, target)
+
+
+def _where(market: str | None, since: str | None) -> tuple[str, list[Any]]:
+    clauses, args = [], []
+    if market:
+        clauses.append("market = ?")
+        args.append(market)
+    if since:
+        clauses.append("ts >= ?")
+        args.append(since)
+    return (" WHERE " + " AND ".join(clauses) if clauses else ""), args
+
+
+def parse_since(text: str) -> str:
+    """``YYYY-MM-DD`` (or a full ISO time) -> the stored timestamp form; usage error else."""
+    try:
+        if len(text) == 10:
+            return _dt.date.fromisoformat(text).isoformat() + "T00:00:00.000000Z"
+        moment = _dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise HelpgenError(f"--since must be a date YYYY-MM-DD, got {text!r}",
+                           exit_code=2) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=_dt.timezone.utc)
+    return moment.astimezone(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+# --------------------------------------------------------------------------- report
+
+@dataclass(frozen=True)
+class Report:
+    market: str | None
+    since: str | None
+    events: int
+    drafts_with_suggestions: int
+    drafts_solved: int
+    drafts_submitted_anyway: int
+    deflection_rate: float | None  # solved / drafts that saw suggestions
+    by_type: dict[str, int]
+    top_deflecting: list[dict[str, Any]]  # article_id, solved
+    top_irrelevant: list[dict[str, Any]]  # article_id, irrelevant
+    helpfulness: list[dict[str, Any]]  # article_id, helpful, not_helpful
+    categories: list[dict[str, Any]]  # category, drafts, solved, submitted_anyway, rate
+    top_searches: list[dict[str, Any]]  # query, searches
+    no_answer_searches: list[dict[str, Any]]  # query, searches
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def report(log: EventLog, market: str | None = None, since: str | None = None,
+           limit: int = 10) -> Report:
+    """Aggregate the events of ``market`` (all markets when None) from ``since``.
+
+    A file that does not exist yet gives an empty report (and is not created).
+    """
+    if not log.path.exists():
+        return Report(market, since, 0, 0, 0, 0, None, {}, [], [], [], [], [], [])
+    where, args = _where(market, since)
+    w = where or " WHERE 1=1"
+    with log.connect() as conn:
+        def rows(sql: str, *extra: Any) -> list[dict[str, Any]]:
+            return [dict(r) for r in conn.execute(sql, [*args, *extra]).fetchall()]
+
+        total = conn.execute(f"SELECT COUNT(*) FROM events{where}", args).fetchone()[0]
+        by_type = {r["type"]: r["n"] for r in rows(
+            f"SELECT type, COUNT(*) AS n FROM events{w} GROUP BY type ORDER BY type")}
+
+        def drafts(etype: str) -> int:
+            return conn.execute(
+                f"SELECT COUNT(DISTINCT draft_id) FROM events{w} AND type = ? AND "
+                "draft_id IS NOT NULL", [*args, etype]).fetchone()[0]
+
+        shown = conn.execute(
+            f"SELECT COUNT(DISTINCT draft_id) FROM events{w} AND draft_id IS NOT NULL AND "
+            "type IN ('suggestion_shown', 'article_opened', 'solved', 'irrelevant')",
+            args).fetchone()[0]
+        solved, anyway = drafts("solved"), drafts("ticket_submitted_anyway")
+        top_deflecting = rows(
+            f"SELECT article_id, COUNT(DISTINCT COALESCE(draft_id, id)) AS solved FROM events{w}"
+            " AND type = 'solved' AND article_id IS NOT NULL GROUP BY article_id "
+            "ORDER BY solved DESC, article_id LIMIT ?", limit)
+        top_irrelevant = rows(
+            f"SELECT article_id, COUNT(*) AS irrelevant FROM events{w} AND type = 'irrelevant'"
+            " AND article_id IS NOT NULL GROUP BY article_id "
+            "ORDER BY irrelevant DESC, article_id LIMIT ?", limit)
+        helpfulness = rows(
+            f"SELECT article_id, SUM(type = 'helpful') AS helpful, "
+            f"SUM(type = 'not_helpful') AS not_helpful FROM events{w} AND type IN "
+            "('helpful', 'not_helpful') AND article_id IS NOT NULL GROUP BY article_id "
+            "ORDER BY not_helpful DESC, helpful DESC, article_id LIMIT ?", limit)
+        categories = rows(
+            "SELECT category, COUNT(DISTINCT draft_id) AS drafts, "
+            "COUNT(DISTINCT CASE WHEN type = 'solved' THEN draft_id END) AS solved, "
+            "COUNT(DISTINCT CASE WHEN type = 'ticket_submitted_anyway' THEN draft_id END) "
+            f"AS submitted_anyway FROM events{w} AND category IS NOT NULL AND "
+            "draft_id IS NOT NULL GROUP BY category ORDER BY submitted_anyway DESC, "
+            "drafts DESC, category")
+        for c in categories:
+            c["rate"] = round(c["solved"] / c["drafts"], 4) if c["drafts"] else None
+        top_searches = rows(
+            f"SELECT query, COUNT(*) AS searches FROM events{w} AND type IN "
+            "('search', 'search_no_answer') AND query IS NOT NULL GROUP BY query "
+            "ORDER BY searches DESC, query LIMIT ?", limit)
+        no_answer = rows(
+            f"SELECT query, COUNT(*) AS searches FROM events{w} AND (type = "
+            "'search_no_answer' OR (type = 'search' AND results = 0)) AND query IS NOT NULL "
+            "GROUP BY query ORDER BY searches DESC, query LIMIT ?", limit)
+    return Report(
+        market=market, since=since, events=total, drafts_with_suggestions=shown,
+        drafts_solved=solved, drafts_submitted_anyway=anyway,
+        deflection_rate=round(solved / shown, 4) if shown else None, by_type=by_type,
+        top_deflecting=top_deflecting, top_irrelevant=top_irrelevant, helpfulness=helpfulness,
+        categories=categories, top_searches=top_searches, no_answer_searches=no_answer,
+    )
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value * 100:.1f}%"
+
+
+def report_table(rep: Report, source: str = "") -> str:
+    """The report as plain-text tables for a terminal."""
+    out = [f"Deflection report{' for ' + rep.market if rep.market else ''}"
+           f"{' since ' + rep.since[:10] if rep.since else ''}"
+           f"{' (' + source + ')' if source else ''}",
+           f"  events: {rep.events}",
+           f"  drafts that saw suggestions: {rep.drafts_with_suggestions}",
+           f"  solved by an article: {rep.drafts_solved}",
+           f"  submitted anyway: {rep.drafts_submitted_anyway}",
+           f"  deflection rate: {_pct(rep.deflection_rate)}", ""]
+
+    def table(title: str, rows: list[dict[str, Any]], cols: tuple[str, ...]) -> None:
+        out.append(title)
+        if not rows:
+            out.extend(["  (none)", ""])
+            return
+        widths = [max(len(c), *(len(str(r[c])) for r in rows)) for c in cols]
+        out.append("  " + "  ".join(c.ljust(w) for c, w in zip(cols, widths)))
+        for r in rows:
+            out.append("  " + "  ".join(str(_pct(r[c]) if c == "rate" else r[c]).ljust(w)
+                                        for c, w in zip(cols, widths)))
+        out.append("")
+
+    table("Articles that deflect most", rep.top_deflecting, ("article_id", "solved"))
+    table("Articles marked irrelevant most", rep.top_irrelevant, ("article_id", "irrelevant"))
+    table("Was this helpful?", rep.helpfulness, ("article_id", "helpful", "not_helpful"))
+    table("Categories (content gaps first: drafts filed anyway)", rep.categories,
+          ("category", "drafts", "solved", "submitted_anyway", "rate"))
+    table("Searches with no answer (write these next)", rep.no_answer_searches,
+          ("query", "searches"))
+    table("Top searches", rep.top_searches, ("query", "searches"))
+    return "\n".join(out)
+
+
+def report_csv(rep: Report) -> str:
+    """The report as ``section,key,value`` rows (one row per figure)."""
+    import csv
+    import io
+
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(("section", "key", "value"))
+    for name in ("events", "drafts_with_suggestions", "drafts_solved",
+                 "drafts_submitted_anyway", "deflection_rate"):
+        value = getattr(rep, name)
+        w.writerow((name, "", "" if value is None else value))
+    for etype, n in rep.by_type.items():
+        w.writerow(("by_type", etype, n))
+    for section, key, value in (("top_deflecting", "article_id", "solved"),
+                                ("top_irrelevant", "article_id", "irrelevant"),
+                                ("helpful", "article_id", "helpful"),
+                                ("not_helpful", "article_id", "not_helpful"),
+                                ("category_drafts", "category", "drafts"),
+                                ("category_solved", "category", "solved"),
+                                ("category_submitted_anyway", "category", "submitted_anyway"),
+                                ("top_searches", "query", "searches"),
+                                ("no_answer_searches", "query", "searches")):
+        source = {"helpful": rep.helpfulness, "not_helpful": rep.helpfulness,
+                  "category_drafts": rep.categories, "category_solved": rep.categories,
+                  "category_submitted_anyway": rep.categories}.get(section)
+        for row in source if source is not None else getattr(rep, section):
+            w.writerow((section, row[key], row[value]))
+    return buf.getvalue()

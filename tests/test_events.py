@@ -1,0 +1,223 @@
+"""The events file: real SQLite in tmp_path, WAL, schema versions, masking, the report."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from pathlib import Path
+
+import pytest
+
+from helpgen import cli, events
+from helpgen.errors import HelpgenError
+
+from conftest import copy_project
+
+MARKETS = ("us", "de", "jp")
+CATEGORIES = ("ticket-submission", "return-refund", "registration")
+
+
+@pytest.mark.parametrize("text, hidden, kept", [
+    ("my email is jo.doe+shop@example.co.uk, help", "jo.doe", "help"),
+    ("call me on +1 (415) 555-0199 please", "555-0199", "please"),
+    ("phone 0171-555 1234", "555 1234", "phone"),
+    ("order 576123456789012 never arrived", "576123456789012", "never arrived"),
+    ("order #5761234 where is it", "5761234", "where is it"),
+    ("charged twice on 4111 1111 1111 1111", "4111", "charged twice"),
+    ("card 4111111111111111", "4111111111111111", "card"),
+])
+def test_mask_replaces_personal_data(text, hidden, kept):
+    masked = events.mask(text)
+    assert hidden not in masked
+    assert kept in masked
+    assert "[" in masked
+
+
+@pytest.mark.parametrize("text", [
+    "refund after 90 days", "delivered on 2026-11-25", "ticket 12345 rejected",
+    "I have 3 orders and 12 items", "price 1,299.00",
+])
+def test_mask_keeps_dates_counts_and_short_numbers(text):
+    assert events.mask(text) == text
+
+
+def test_mask_truncates_and_drops_control_characters():
+    masked = events.mask("a\x00b\nc " + "x" * 500, max_chars=40)
+    assert len(masked) <= 40
+    assert "\x00" not in masked and "\n" not in masked
+
+
+def test_file_is_created_on_first_use_in_wal_mode_with_schema_version(tmp_path):
+    path = tmp_path / "deep" / "events.sqlite3"
+    log = events.EventLog(path)
+    assert not path.exists()
+    log.record(events.Event("helpful", "us", "2026.11", "submit-a-ticket"))
+    assert path.exists()
+    assert log.journal_mode() == "wal"
+    assert log.schema_version() == events.SCHEMA_VERSION
+    with sqlite3.connect(path) as conn:
+        versions = [r[0] for r in conn.execute("SELECT version FROM schema_version ORDER BY 1")]
+    conn.close()
+    assert versions == list(range(1, events.SCHEMA_VERSION + 1))
+
+
+def test_old_schema_is_migrated_and_keeps_its_rows(tmp_path):
+    path = tmp_path / "old.sqlite3"
+    conn = sqlite3.connect(path)
+    events.migrate(conn, path, target=1)
+    conn.execute("INSERT INTO events (ts, type, market, version, article_id) VALUES "
+                 "('2026-01-01T00:00:00.000000Z', 'solved', 'us', '2026.11', 'x-y')")
+    conn.commit()
+    conn.close()
+    log = events.EventLog(path)
+    stored = log.events()
+    assert log.schema_version() == events.SCHEMA_VERSION
+    assert [(e.type, e.article_id, e.category) for e in stored] == [("solved", "x-y", None)]
+    log.record(events.Event("solved", "us", category="return-refund"))
+    assert log.events()[-1].category == "return-refund"
+
+
+def test_newer_schema_is_refused_with_advice(tmp_path):
+    path = tmp_path / "new.sqlite3"
+    events.EventLog(path).record(events.Event("helpful", "us"))
+    with sqlite3.connect(path) as conn:
+        conn.execute("INSERT INTO schema_version VALUES (99, 'future')")
+    conn.close()
+    with pytest.raises(HelpgenError, match="v99.*upgrade helpgen"):
+        events.EventLog(path).events()
+
+
+def test_not_a_database_is_a_clear_error(tmp_path):
+    path = tmp_path / "junk.sqlite3"
+    path.write_text("this is not sqlite " * 100, encoding="utf-8")
+    with pytest.raises(HelpgenError, match="events database"):
+        events.EventLog(path).events()
+
+
+def test_stored_queries_are_masked_even_when_recorded_directly(tmp_path):
+    log = events.EventLog(tmp_path / "e.sqlite3", query_max_chars=30)
+    log.record(events.Event("search_no_answer", "us", query="refund jo@example.com " * 5))
+    (stored,) = log.events()
+    assert "jo@example.com" not in stored.query
+    assert len(stored.query) <= 30
+
+
+def test_make_event_validates_every_field_and_names_the_allowed_values():
+    with pytest.raises(HelpgenError) as info:
+        events.make_event({"type": "clicked", "market": "xx", "draft_id": "my ticket text!",
+                           "article_id": "<b>", "category": "nope", "results": -1,
+                           "description": "secret"}, markets=MARKETS, categories=CATEGORIES)
+    msg = str(info.value)
+    for part in ("unknown field(s) 'description'", "'type' must be one of suggestion_shown",
+                 "'market' must be one of us, de, jp", "'draft_id'", "'article_id'",
+                 "'category' must be one of ticket-submission", "'results'"):
+        assert part in msg
+    assert info.value.exit_code == 2
+
+
+def test_make_event_masks_the_query():
+    event = events.make_event({"type": "search_no_answer", "market": "de",
+                               "query": "Bestellung 576123456789 fehlt, mail a@b.de"},
+                              markets=MARKETS, now="2026-11-25T10:00:00.000000Z")
+    assert event.query == "Bestellung [number] fehlt, mail [email]"
+    assert event.ts == "2026-11-25T10:00:00.000000Z"
+
+
+def _draft(log, draft, category, outcome, article="submit-a-ticket", market="us",
+           ts="2026-11-20T10:00:00.000000Z"):
+    log.record(events.Event("suggestion_shown", market, "2026.11", article, draft, category,
+                            ts=ts))
+    if outcome:
+        log.record(events.Event(outcome, market, "2026.11", article, draft, category, ts=ts))
+
+
+def test_report_counts_deflection_per_article_category_and_gaps(tmp_path):
+    log = events.EventLog(tmp_path / "e.sqlite3")
+    _draft(log, "draft0001", "ticket-submission", "solved")
+    _draft(log, "draft0002", "ticket-submission", "solved")
+    _draft(log, "draft0003", "ticket-submission", "ticket_submitted_anyway")
+    _draft(log, "draft0004", "return-refund", "irrelevant", article="message-the-seller")
+    _draft(log, "draft0005", "return-refund", "ticket_submitted_anyway")
+    _draft(log, "draft0006", "registration", "solved", market="de")
+    log.record(events.Event("search", "us", query="payout fee", results=0),
+               events.Event("search", "us", query="payout fee", results=0),
+               events.Event("search_no_answer", "us", query="api rate limit"),
+               events.Event("search", "us", query="refund", results=3))
+    rep = events.report(log, market="us")
+    assert rep.drafts_with_suggestions == 5
+    assert rep.drafts_solved == 2
+    assert rep.deflection_rate == pytest.approx(0.4)
+    assert rep.top_deflecting == [{"article_id": "submit-a-ticket", "solved": 2}]
+    assert rep.top_irrelevant == [{"article_id": "message-the-seller", "irrelevant": 1}]
+    cats = {c["category"]: c for c in rep.categories}
+    assert cats["return-refund"]["submitted_anyway"] == 1 and cats["return-refund"]["solved"] == 0
+    assert "registration" not in cats  # a German draft
+    assert rep.no_answer_searches[0] == {"query": "payout fee", "searches": 2}
+    assert {"query": "api rate limit", "searches": 1} in rep.no_answer_searches
+    assert rep.top_searches[0]["query"] == "payout fee"
+    assert events.report(log).drafts_with_suggestions == 6
+
+
+def test_report_since_filters_old_events(tmp_path):
+    log = events.EventLog(tmp_path / "e.sqlite3")
+    _draft(log, "olddraft1", "return-refund", "solved", ts="2026-01-01T00:00:00.000000Z")
+    _draft(log, "newdraft1", "return-refund", "ticket_submitted_anyway")
+    rep = events.report(log, since=events.parse_since("2026-06-01"))
+    assert rep.drafts_with_suggestions == 1
+    assert rep.deflection_rate == 0.0
+
+
+def test_concurrent_writers_lose_nothing(tmp_path):
+    log = events.EventLog(tmp_path / "e.sqlite3")
+    log.record(events.Event("helpful", "us"))
+
+    def write(n: int) -> None:
+        for i in range(25):
+            log.record(events.Event("helpful", "us", article_id=f"a-{n}-{i}"))
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(log.events()) == 101
+
+
+def test_report_command_reads_the_configured_file_in_every_format(tmp_path, capsys):
+    root = copy_project(tmp_path / "project")
+    with (root / "helpgen.yml").open("a", encoding="utf-8") as fh:
+        fh.write("\nevents:\n  db: data/ev.sqlite3\n")
+    log = events.EventLog(root / "data" / "ev.sqlite3")
+    _draft(log, "draft0001", "return-refund", "solved", article="message-the-seller")
+    _draft(log, "draft0002", "return-refund", "ticket_submitted_anyway")
+    log.record(events.Event("search_no_answer", "us", query="carrier damage claim"))
+
+    assert cli.main(["--project", str(root), "report", "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["deflection_rate"] == 0.5
+    assert data["top_deflecting"] == [{"article_id": "message-the-seller", "solved": 1}]
+
+    assert cli.main(["--project", str(root), "report"]) == 0
+    table = capsys.readouterr().out
+    assert "50.0%" in table and "carrier damage claim" in table and "return-refund" in table
+
+    assert cli.main(["--project", str(root), "report", "--format", "csv"]) == 0
+    csv_text = capsys.readouterr().out
+    assert csv_text.splitlines()[0] == "section,key,value"
+    assert "deflection_rate,,0.5" in csv_text
+
+    assert cli.main(["--project", str(root), "report", "--market", "de", "--format",
+                     "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["drafts_with_suggestions"] == 0
+
+    assert cli.main(["--project", str(root), "report", "--market", "zz"]) == 2
+    assert "allowed: us" in capsys.readouterr().err
+    assert cli.main(["--project", str(root), "report", "--since", "yesterday"]) == 2
+
+
+def test_report_command_on_a_missing_file_says_there_is_nothing_yet(tmp_path, capsys):
+    root = copy_project(tmp_path / "project")
+    assert cli.main(["--project", str(root), "report", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["events"] == 0
+    assert not Path(root / "helpgen-events.sqlite3").exists()
