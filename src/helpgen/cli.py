@@ -47,14 +47,16 @@ def _cmd_build(args: argparse.Namespace) -> int:
     aliases = args.alias if args.alias else [cfg.default_alias]
     if args.no_alias:
         aliases = []
+    index_dir = _search_index_dir(args, cfg)
     if args.all or args.market == ["all"]:
-        results = site.build_all(cfg, args.version, aliases, site_dir, jobs=args.jobs)
+        results = site.build_all(cfg, args.version, aliases, site_dir, jobs=args.jobs,
+                                 index_dir=index_dir)
     elif args.market and len(args.market) > 1:
         results = site.build_all(cfg, args.version, aliases, site_dir, jobs=args.jobs,
-                                 markets=args.market)
+                                 markets=args.market, index_dir=index_dir)
     else:
         results = [site.build(cfg, args.market[0] if args.market else None, args.version,
-                              aliases, site_dir)]
+                              aliases, site_dir, index_dir=index_dir)]
     for r in results:
         alias_txt = f" (aliases: {', '.join(r.aliases)})" if r.aliases else ""
         _out(args, f"built {r.market} {r.version}{alias_txt}: {r.pages} pages in "
@@ -86,6 +88,8 @@ def _register_build(sub) -> None:
     p.add_argument("--site-dir", metavar="DIR", help="output folder (default: <project>/site)")
     p.add_argument("--jobs", type=int, metavar="N", help="worker processes for several markets "
                    "(default: build.jobs, 0 = one per core)")
+    p.add_argument("--index-dir", metavar="DIR", help="where to write the search index "
+                   "(default: search.index_dir setting, <project>/search_index)")
     p.set_defaults(func=_cmd_build)
 
 
@@ -273,10 +277,67 @@ def _register_eval(sub) -> None:
     p.set_defaults(func=_cmd_eval)
 
 
+# --------------------------------------------------------------------------- search (issue 4)
+
+def _search_index_dir(args: argparse.Namespace, cfg) -> Path:
+    if getattr(args, "index_dir", None):
+        return Path(args.index_dir)
+    return cfg.root / cfg.setting("search.index_dir")
+
+
+def _cmd_search(args: argparse.Namespace) -> int:
+    import json
+
+    from . import search
+
+    cfg = None
+    if args.index_dir is None or args.market is None or args.project:
+        cfg = _project(args)
+    market = args.market or cfg.default_market
+    if cfg is not None:
+        cfg.market(market)  # unknown market: usage error listing the markets
+    index_dir = Path(args.index_dir) if args.index_dir else _search_index_dir(args, cfg)
+    result = search.search(args.query, market, args.version, limit=args.limit,
+                           audience=args.audience, topic=args.topic, index_dir=index_dir)
+    if args.json:
+        print(json.dumps([h.as_dict() for h in result.hits], ensure_ascii=False, indent=2))
+        return EXIT_OK
+    if not result.hits:
+        msg = f"no results for {args.query!r} on {market} {result.version}"
+        if result.suggestion:
+            msg += f"; did you mean: {result.suggestion}"
+        print(msg)
+        return EXIT_OK
+    if result.suggestion:
+        print(f"showing results for: {result.suggestion}")
+    for rank, hit in enumerate(result.hits, 1):
+        print(f"{rank}. {hit.title}\n   {hit.url}\n   {search.plain_snippet(hit.snippet)}")
+    return EXIT_OK
+
+
+def _register_search(sub) -> None:
+    p = sub.add_parser("search", help="search a market's help articles",
+                       description="Search the index `helpgen build` wrote for a market and "
+                       "version. Typos are corrected, synonyms from docs/_meta/synonyms.txt "
+                       "applied; any text is safe to search for.", epilog=EXIT_CODES_HELP)
+    p.add_argument("query", help="what to search for, in the reader's words")
+    p.add_argument("--market", metavar="CODE", help="market code (default: default_market)")
+    p.add_argument("--version", default="latest", help="version or alias (default: latest)")
+    p.add_argument("--limit", type=int, default=10, metavar="N",
+                   help="most results to show (default 10)")
+    p.add_argument("--audience", metavar="A", help="only articles for this audience")
+    p.add_argument("--topic", metavar="T", help="only articles in this topic")
+    p.add_argument("--index-dir", metavar="DIR", help="index folder (default: search.index_dir "
+                   "setting, <project>/search_index)")
+    p.add_argument("--json", action="store_true", help="print the result records as a JSON list")
+    p.set_defaults(func=_cmd_search)
+
+
 # --------------------------------------------------------------------------- registry
 
 REGISTRARS: list[Callable] = [_register_build, _register_remove]
 REGISTRARS += [_register_suggest, _register_report, _register_eval]  # issue 5
+REGISTRARS += [_register_search]  # issue 4
 
 
 def make_parser() -> argparse.ArgumentParser:

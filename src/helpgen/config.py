@@ -44,6 +44,17 @@ SETTINGS: tuple[Setting, ...] = (
             "Use Material's navigation.prune so each page embeds only its own nav branch "
             "(keeps large builds near linear)."),
     Setting("build.jobs", 0, "Worker processes for `build --all`; 0 = one per CPU core."),
+    # ---- search (issue 4)
+    Setting("search.index_dir", "search_index",
+            "Folder (relative to the project) where `helpgen build` writes the search indexes "
+            "and `helpgen search` reads them: <index_dir>/<market>/<version>/."),
+    Setting("search.eval_min_hit3", 0.95,
+            "Lowest hit@3 (share of evaluation questions answered in the first three results) "
+            "the search evaluation accepts, on each split (tune and holdout)."),
+    Setting("search.eval_min_mrr", 0.85,
+            "Lowest mean reciprocal rank the search evaluation accepts, on each split."),
+    Setting("search.eval_min_lead_over_lunr", 0.15,
+            "How far helpgen's hit@3 must lead Material's lunr search on the same questions."),
     # ---- deflection (issue 5)
     Setting("deflection.min_confidence", 0.5,
             "Suggestions below this confidence (0-1) are dropped, so a ticket the help center "

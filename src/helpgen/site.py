@@ -442,8 +442,19 @@ def build_staged(state: BuildState, site_dir: Path) -> Path:
     return staging
 
 
-def after_publish(config: Config, state: BuildState, site_dir: Path, path: Path) -> None:
-    """Steps that follow a published market build (the search index joins here)."""
+def after_publish(config: Config, state: BuildState, site_dir: Path, path: Path,
+                  index_dir: Path | None = None) -> None:
+    """Steps that follow a published market build: write its search index.
+
+    The index goes to ``<index_dir>/<market>/<version>/`` (default: the
+    ``search.index_dir`` setting under the project) and is swapped in only when
+    complete; ``aliases.json`` beside it mirrors the aliases of ``versions.json``.
+    """
+    from . import index  # issue 4
+
+    index_dir = Path(index_dir or config.root / config.setting("search.index_dir"))
+    index.build_market(config, state.rendered, index_dir)
+    index.write_aliases(index_dir, state.market.code, read_versions(site_dir / state.market.code))
 
 
 def build(
@@ -453,6 +464,7 @@ def build(
     aliases: Sequence[str] | None = None,
     site_dir: Path | None = None,
     corpus: content_mod.Corpus | None = None,
+    index_dir: Path | None = None,
 ) -> BuildResult:
     """Build one market at one version and publish it (never deleting other versions)."""
     t0 = time.perf_counter()
@@ -463,7 +475,7 @@ def build(
     state = prepare(config, market or config.default_market, version, corpus)
     staging = build_staged(state, site_dir)
     path = publish(config, site_dir, state.market.code, version, staging, aliases)
-    after_publish(config, state, site_dir, path)
+    after_publish(config, state, site_dir, path, index_dir)
     write_site_index(config, site_dir)
     return BuildResult(state.market.code, version, aliases, path, len(state.rendered.pages),
                        time.perf_counter() - t0)
@@ -492,6 +504,7 @@ def build_all(
     site_dir: Path | None = None,
     jobs: int | None = None,
     markets: Sequence[str] | None = None,
+    index_dir: Path | None = None,
 ) -> list[BuildResult]:
     """Build every market; publish all of them only if every one succeeded.
 
@@ -536,7 +549,7 @@ def build_all(
     for code in codes:
         _, staging, pages, seconds, _ = results[code]
         path = publish(config, site_dir, code, version, Path(staging), aliases)
-        after_publish(config, prepare(config, code, version, corpus), site_dir, path)
+        after_publish(config, prepare(config, code, version, corpus), site_dir, path, index_dir)
         out.append(BuildResult(code, version, aliases, path, pages, seconds))
     write_site_index(config, site_dir)
     return out

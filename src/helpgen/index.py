@@ -1,0 +1,286 @@
+"""Articles -> a Whoosh index on disk, one per market and version.
+
+The index holds what the reader of that market sees: the rendered Markdown of each
+article (market variables applied, the market's language variant or the English text),
+with Markdown syntax and the "not yet available in your language" notice removed.
+
+:func:`build_market` writes ``<index_dir>/<market>/<version>/`` into a temporary folder
+beside it and swaps it in only when complete: a failed build leaves the previous index
+serving. :func:`write_aliases` records which version each alias (``latest``) means.
+Analyzers, fields and the folder layout live in :mod:`helpgen.analysis`.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import re
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterable
+
+from whoosh import index as whoosh_index
+
+from . import analysis
+from .errors import HelpgenError
+
+if TYPE_CHECKING:  # the build side passes rendered pages in; no import at run time
+    from .config import Config
+    from .render import RenderedMarket
+
+
+@dataclass(frozen=True)
+class IndexDoc:
+    """One article as indexed: plain text, no Markdown."""
+
+    id: str
+    title: str
+    summary: str
+    keywords: tuple[str, ...]
+    headings: tuple[str, ...]
+    body: str
+    audience: str
+    topic: str
+    url: str
+    source: str
+    language: str
+    ticket_categories: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class IndexInfo:
+    path: Path
+    market: str
+    version: str
+    documents: int
+    text_chars: int
+    bytes: int
+    seconds: float
+
+
+# --------------------------------------------------------------------------- markdown -> text
+
+_FENCE = re.compile(r"^(```|~~~)")
+_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
+_ADMONITION = re.compile(r'^(?:!!!|\?\?\?\+?)\s*[\w-]+(?:\s+[\w-]+)*\s*(?:"(?P<title>[^"]*)")?\s*$')
+_INLINE = [
+    (re.compile(r"!\[([^\]]*)\]\([^)]*\)"), r"\1"),  # images -> alt text
+    (re.compile(r"\[([^\]]+)\]\([^)]*\)"), r"\1"),  # links -> text
+    (re.compile(r"\[([^\]]+)\]\[[^\]]*\]"), r"\1"),  # reference links
+    (re.compile(r"<[^>\n]+>"), " "),  # inline HTML tags
+    (re.compile(r"\{[:#.][^}]*\}"), ""),  # attr_list
+    (re.compile(r"(\*\*|__)(.+?)\1"), r"\2"),
+    (re.compile(r"(?<![\w*])[*_](?!\s)(.+?)(?<!\s)[*_](?![\w*])"), r"\1"),
+    (re.compile(r"`([^`]*)`"), r"\1"),
+    (re.compile(r"\[\^[^\]]+\]:?"), ""),  # footnote markers
+]
+_LIST = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
+_TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$")
+
+
+def inline_text(text: str) -> str:
+    for pattern, repl in _INLINE:
+        text = pattern.sub(repl, text)
+    return text
+
+
+def markdown_to_text(markdown: str, drop: str = "") -> tuple[str, tuple[str, ...]]:
+    """(plain body text, headings) of rendered Markdown; the first H1 is the title.
+
+    ``drop`` is a block removed verbatim first (the fallback notice).
+    """
+    if drop:
+        markdown = markdown.replace(drop, "")
+    lines_out: list[str] = []
+    headings: list[str] = []
+    in_fence = False
+    seen_h1 = False
+    for raw in markdown.splitlines():
+        line = raw.rstrip()
+        if _FENCE.match(line.strip()):
+            in_fence = not in_fence
+            continue
+        if in_fence:
+            lines_out.append(line.strip())
+            continue
+        stripped = line.strip()
+        m = _HEADING.match(stripped)
+        if m and not raw.startswith((" ", "\t")):
+            text = inline_text(m.group(2)).strip()
+            if len(m.group(1)) == 1 and not seen_h1:
+                seen_h1 = True
+                continue
+            headings.append(text)
+            lines_out.append("")
+            continue
+        m = _ADMONITION.match(stripped)
+        if m:
+            if m.group("title"):
+                lines_out.append(inline_text(m.group("title")) + ".")
+            continue
+        if _TABLE_RULE.match(stripped) and "-" in stripped:
+            continue
+        stripped = _LIST.sub("", stripped)
+        stripped = stripped.lstrip(">").strip()
+        if stripped.startswith("|"):
+            stripped = " ".join(c.strip() for c in stripped.strip("|").split("|"))
+        lines_out.append(inline_text(stripped))
+    paragraphs: list[str] = []
+    current: list[str] = []
+    for line in lines_out:
+        if line:
+            current.append(line)
+        elif current:
+            paragraphs.append(" ".join(current))
+            current = []
+    if current:
+        paragraphs.append(" ".join(current))
+    body = "\n".join(p for p in paragraphs if p)
+    return analysis.clean_text(body.replace("\n", " \n ")).replace(" \n ", "\n"), tuple(headings)
+
+
+def documents(rendered: RenderedMarket, config: Config) -> list[IndexDoc]:
+    """The index records of every article published on the rendered market."""
+    from .render import fallback_notice  # build side only
+
+    notice = fallback_notice(config, rendered.market)
+    docs = []
+    for page in rendered.articles():
+        art = page.article
+        body, headings = markdown_to_text(page.markdown, notice if page.fallback else "")
+        docs.append(IndexDoc(
+            id=art.id, title=page.title, summary=page.summary, keywords=page.keywords,
+            headings=headings, body=body, audience=art.audience, topic=art.topic,
+            url=page.url, source=page.source, language=page.language,
+            ticket_categories=art.ticket_categories,
+        ))
+    return docs
+
+
+# --------------------------------------------------------------------------- synonyms
+
+def load_synonyms(path: Path) -> list[list[str]]:
+    """Groups from ``docs/_meta/synonyms.txt``: one comma-separated group per line."""
+    if not path.is_file():
+        return []
+    groups = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        terms = [analysis.clean_text(t).lower() for t in line.split(",")]
+        terms = list(dict.fromkeys(t for t in terms if t))
+        if len(terms) > 1:
+            groups.append(terms)
+    return groups
+
+
+# --------------------------------------------------------------------------- writing
+
+def _fields(doc: IndexDoc, languages: tuple[str, ...]) -> dict:
+    lang = doc.language if doc.language in languages else "en"
+    words = " ".join([doc.title, doc.summary, " ".join(doc.keywords), " ".join(doc.headings),
+                      doc.body])
+    fields = {
+        "id": doc.id, "url": doc.url, "source": doc.source, "language": doc.language,
+        "audience": doc.audience, "topic": doc.topic,
+        "ticket_categories": ",".join(doc.ticket_categories),
+        "title": doc.title, "summary": doc.summary, "text": doc.body,
+        "spell": words,
+        f"title_{lang}": doc.title,
+        f"keywords_{lang}": " . ".join(doc.keywords),
+        f"headings_{lang}": " . ".join(doc.headings),
+        f"summary_{lang}": doc.summary,
+        f"body_{lang}": doc.body,
+    }
+    return fields
+
+
+def _swap_into_place(staging: Path, final: Path) -> None:
+    """Rename ``staging`` to ``final``; the previous index is deleted only afterwards."""
+    previous = None
+    if final.exists():
+        previous = final.with_name(f".old-{final.name}-{os.getpid()}-{time.monotonic_ns()}")
+        final.rename(previous)
+    staging.rename(final)
+    if previous is not None:
+        shutil.rmtree(previous, ignore_errors=True)
+
+
+def write(docs: Iterable[IndexDoc], index_dir: Path | str, market: str, version: str,
+          language: str, *, audiences: Iterable[str] = (), topics: Iterable[str] = (),
+          synonyms: list[list[str]] | None = None) -> IndexInfo:
+    """Index ``docs`` as ``<index_dir>/<market>/<version>/``, atomically.
+
+    The index is written into a temporary folder beside the destination and renamed
+    into place only after Whoosh committed it and the meta file was written.
+    """
+    t0 = time.perf_counter()
+    mdir = analysis.market_dir(Path(index_dir), market)
+    mdir.mkdir(parents=True, exist_ok=True)
+    languages = analysis.index_languages(language)
+    staging = Path(tempfile.mkdtemp(prefix=f".staging-{version}-", dir=mdir))
+    count = chars = 0
+    try:
+        ix = whoosh_index.create_in(str(staging), analysis.make_schema(languages))
+        writer = ix.writer(limitmb=128)
+        try:
+            for doc in docs:
+                writer.add_document(**_fields(doc, languages))
+                count += 1
+                chars += len(doc.title) + len(doc.summary) + len(doc.body)
+        except BaseException:
+            writer.cancel()
+            raise
+        writer.commit()
+        ix.close()
+        (staging / analysis.SYNONYMS_FILE).write_text(
+            json.dumps(synonyms or [], ensure_ascii=False), encoding="utf-8")
+        meta = {
+            "schema_version": analysis.SCHEMA_VERSION,
+            "market": market,
+            "version": version,
+            "language": language,
+            "languages": list(languages),
+            "audiences": sorted(set(audiences)),
+            "topics": sorted(set(topics)),
+            "documents": count,
+            "text_chars": chars,
+            "built_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        }
+        (staging / analysis.META_FILE).write_text(json.dumps(meta, indent=2) + "\n",
+                                                  encoding="utf-8")
+        final = mdir / version
+        _swap_into_place(staging, final)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    size = sum(p.stat().st_size for p in final.iterdir() if p.is_file())
+    return IndexInfo(final, market, version, count, chars, size, time.perf_counter() - t0)
+
+
+def build_market(config: Config, rendered: RenderedMarket, index_dir: Path | str) -> IndexInfo:
+    """Index one rendered market build (the ``site.after_publish`` step)."""
+    synonyms = load_synonyms(config.docs_dir / "_meta" / "synonyms.txt")
+    return write(documents(rendered, config), index_dir, rendered.market.code, rendered.version,
+                 rendered.market.language, audiences=config.audiences, topics=config.topics,
+                 synonyms=synonyms)
+
+
+def write_aliases(index_dir: Path | str, market: str, versions: list[dict]) -> dict[str, str]:
+    """Mirror the site's ``versions.json`` aliases for the versions that have an index."""
+    mdir = analysis.market_dir(Path(index_dir), market)
+    indexed = set(analysis.indexed_versions(mdir))
+    aliases = {a: v["version"] for v in versions if v.get("version") in indexed
+               for a in v.get("aliases", [])}
+    if not mdir.is_dir():
+        raise HelpgenError(f"no search index for market {market!r} in {index_dir}",
+                           exit_code=2)
+    tmp = mdir / f".{analysis.ALIASES_FILE}.{os.getpid()}.tmp"
+    tmp.write_text(json.dumps(aliases, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    os.replace(tmp, mdir / analysis.ALIASES_FILE)
+    return aliases
