@@ -333,11 +333,91 @@ def _register_search(sub) -> None:
     p.set_defaults(func=_cmd_search)
 
 
+# --------------------------------------------------------------------------- server (issue 6)
+
+SERVE_ENV = {"host": "HELPGEN_HOST", "port": "HELPGEN_PORT", "workers": "HELPGEN_WORKERS",
+             "site_dir": "HELPGEN_SITE_DIR", "index_dir": "HELPGEN_INDEX_DIR",
+             "events_db": "HELPGEN_EVENTS_DB"}
+
+
+def _serve_option(args: argparse.Namespace, name: str, default: object) -> object:
+    """A flag, else its HELPGEN_* environment variable, else ``default``."""
+    value = getattr(args, name)
+    if value is None:
+        value = os.environ.get(SERVE_ENV[name]) or None
+    return default if value is None else value
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from . import server, site
+
+    cfg = _project(args)
+    market = cfg.market(args.market).code
+    paths = server.app_paths(cfg, _serve_option(args, "site_dir", None),
+                             _serve_option(args, "index_dir", None),
+                             _serve_option(args, "events_db", None))
+    try:
+        port = int(_serve_option(args, "port", cfg.setting("server.port")))
+        workers = int(_serve_option(args, "workers", cfg.setting("server.threads")))
+    except ValueError:
+        raise HelpgenError(f"{SERVE_ENV['port']}/{SERVE_ENV['workers']} must be whole numbers",
+                           exit_code=2) from None
+    if not 0 <= port <= 65535 or workers < 1:
+        raise HelpgenError("--port must be 0-65535 and --workers at least 1", exit_code=2)
+    host = str(_serve_option(args, "host", cfg.setting("server.host")))
+    app = server.make_app(cfg, **paths)
+    if server.needs_build(app, market):
+        if not args.build:
+            raise HelpgenError(f"no built site or search index for market {market} in "
+                               f"{_rel(app.site_dir)}; run helpgen build --market {market} "
+                               "or drop --no-build", exit_code=2)
+        _out(args, f"building {market} (no built site or index yet)…")
+        r = site.build(cfg, market, site_dir=app.site_dir, index_dir=app.index_dir)
+        _out(args, f"built {r.market} {r.version}: {r.pages} pages in {r.seconds:.1f}s")
+
+    def announce(url: str) -> None:
+        _out(args, f"serving {_rel(app.site_dir)} at {url}{market}/  (Ctrl-C to stop)")
+        if args.open:
+            import webbrowser
+
+            webbrowser.open(f"{url}{market}/")
+
+    server.serve(app, host, port, workers, cfg.setting("server.max_body_bytes"), announce)
+    _out(args, "stopped")
+    return EXIT_OK
+
+
+def _register_serve(sub) -> None:
+    p = sub.add_parser("serve", help="serve the built site with search and suggestions",
+                       description="Serve every built market and version from the site folder "
+                       "plus the API (/api/search, /api/suggest, /api/events, /healthz) with "
+                       "waitress. Builds the market first when it has no site or index yet. "
+                       "Options fall back to the environment variables "
+                       + ", ".join(SERVE_ENV.values()) + ", then to the server.* settings.",
+                       epilog=EXIT_CODES_HELP)
+    p.add_argument("--market", metavar="CODE",
+                   help="market to build if missing and to open (default: default_market)")
+    p.add_argument("--host", help="interface to listen on (default: server.host, 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port (default: server.port, 8000; 0 = any free)")
+    p.add_argument("--workers", type=int, metavar="N",
+                   help="worker threads (default: server.threads, 4)")
+    p.add_argument("--site-dir", metavar="DIR", help="site folder (default: <project>/site)")
+    p.add_argument("--index-dir", metavar="DIR", help="search index folder (default: "
+                   "search.index_dir setting, <project>/search_index)")
+    p.add_argument("--events-db", metavar="FILE", help="SQLite events file (default: events.db "
+                   "setting under the project)")
+    p.add_argument("--build", action=argparse.BooleanOptionalAction, default=True,
+                   help="build the market first when its site or index is missing "
+                   "(default: --build)")
+    p.add_argument("--open", action="store_true", help="open the site in a web browser")
+    p.set_defaults(func=_cmd_serve)
+
 # --------------------------------------------------------------------------- registry
 
 REGISTRARS: list[Callable] = [_register_build, _register_remove]
 REGISTRARS += [_register_suggest, _register_report, _register_eval]  # issue 5
 REGISTRARS += [_register_search]  # issue 4
+REGISTRARS += [_register_serve]  # issue 6
 
 
 def make_parser() -> argparse.ArgumentParser:

@@ -77,6 +77,33 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("events.query_max_chars", 100,
             "Search queries are truncated to this many characters (after masking) before "
             "they are stored."),
+    # ---- server (issue 6)
+    Setting("server.host", "127.0.0.1",
+            "Interface `helpgen serve` listens on (0.0.0.0 for every interface)."),
+    Setting("server.port", 8000, "TCP port `helpgen serve` listens on (0 picks a free one)."),
+    Setting("server.threads", 4, "Worker threads of the waitress server (`--workers`)."),
+    Setting("server.max_body_bytes", 65536,
+            "Largest request body accepted by POST /api/suggest and /api/events; larger "
+            "bodies get 413."),
+    Setting("server.max_query_chars", 256,
+            "Longest search text accepted by GET /api/search (q); longer ones get 413."),
+    Setting("server.rate_limit_per_minute", 120,
+            "API requests per minute allowed per client (token bucket refill rate; 0 turns "
+            "the limit off). Over the limit the API answers 429 with Retry-After."),
+    Setting("server.rate_limit_burst", 30,
+            "API requests a client may make at once before the per-minute rate applies."),
+    Setting("server.cors_origins", [],
+            "Origins (e.g. https://shop.example.com) allowed to call /api/* from other sites; "
+            "empty: same origin only; [\"*\"]: any origin."),
+    Setting("server.trust_proxy_headers", False,
+            "Identify clients by the last X-Forwarded-For entry (only behind a reverse proxy "
+            "that sets it) instead of the connecting address."),
+    Setting("server.static_max_age", 600,
+            "Cache-Control max-age (seconds) for static files other than HTML/JSON (which "
+            "are revalidated) and fingerprinted assets (cached for a year)."),
+    Setting("server.record_searches", True,
+            "Record each API search (query masked) in the events database for "
+            "`helpgen report`."),
 )
 
 
