@@ -412,11 +412,139 @@ def _register_serve(sub) -> None:
     p.add_argument("--open", action="store_true", help="open the site in a web browser")
     p.set_defaults(func=_cmd_serve)
 
+
+# --------------------------------------------------------------------------- editors and CI (issue 7)
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from . import check
+    from .errors import EXIT_CONTENT
+
+    cfg = _project(args)
+    report = check.check(cfg, args.paths, args.market)
+    text = check.format_report(report, args.format)
+    if text:
+        print(text, flush=True)
+    if args.format != "json":
+        _out_err(args, check.summary_line(report))
+    failed = report.errors or (args.strict and report.warnings)
+    return EXIT_CONTENT if failed else EXIT_OK
+
+
+def _out_err(args: argparse.Namespace, text: str) -> None:
+    if not getattr(args, "quiet", False):
+        print(text, file=sys.stderr, flush=True)
+
+
+def _register_check(sub) -> None:
+    from .check import FORMATS
+
+    p = sub.add_parser("check", help="validate every article for every market, without a build",
+                       description="Check front matter, ids, markets, audiences and topics, "
+                       "Jinja for every market, internal links and #anchors per market, local "
+                       "and remote images/scripts, and review dates. One line per problem: "
+                       "file:line:col: error|warning: message. Exit 1 on errors, 0 on warnings "
+                       "only.", epilog=EXIT_CODES_HELP)
+    p.add_argument("paths", nargs="*", metavar="PATH",
+                   help="only report problems in these files or folders (the whole corpus is "
+                   "still checked, since links cross files)")
+    p.add_argument("--market", action="append", metavar="CODE",
+                   help="check only this market (repeatable; default: every market)")
+    p.add_argument("--format", choices=FORMATS, default="text",
+                   help="text lines (default), GitHub Actions annotations (github) or a JSON "
+                   "document (json)")
+    p.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
+    p.set_defaults(func=_cmd_check)
+
+
+def _cmd_new(args: argparse.Namespace) -> int:
+    from . import scaffold
+
+    cfg = _project(args)
+    made = scaffold.new_article(cfg, args.title, args.topic, args.audience, args.summary,
+                                args.id, args.market or (), args.ticket_category or ())
+    print(_rel(made.path), flush=True)
+    return EXIT_OK
+
+
+def _register_new(sub) -> None:
+    p = sub.add_parser("new", help="create a new article with valid front matter",
+                       description="Write docs/<audience>/<topic>/<id>.md with front matter that "
+                       "passes helpgen check: an id derived from the title (made unique), "
+                       "today's last_reviewed date. Prints the new file's path; never "
+                       "overwrites a file.", epilog=EXIT_CODES_HELP)
+    p.add_argument("title", help="the article's title (the question or task it answers)")
+    p.add_argument("--topic", required=True, metavar="TOPIC",
+                   help="topic code from helpgen.yml (its audience is implied)")
+    p.add_argument("--audience", metavar="AUDIENCE",
+                   help="audience code from helpgen.yml (checked against the topic)")
+    p.add_argument("--summary", metavar="TEXT",
+                   help="one-sentence summary (default: a placeholder helpgen check warns about)")
+    p.add_argument("--id", metavar="ID", help="use this id instead of one derived from the title")
+    p.add_argument("--market", action="append", metavar="CODE",
+                   help="limit the article to this market (repeatable; default: all markets)")
+    p.add_argument("--ticket-category", action="append", metavar="SLUG",
+                   help="ticket category the article answers (repeatable)")
+    p.set_defaults(func=_cmd_new)
+
+
+def _cmd_preview(args: argparse.Namespace) -> int:
+    from . import preview
+
+    cfg = _project(args)
+    host, _, port = args.dev_addr.rpartition(":")
+    if not host or not port.isdigit():
+        raise HelpgenError(f"--dev-addr must be HOST:PORT, got {args.dev_addr!r}", exit_code=2)
+    preview.serve(cfg.root, args.market, args.version, host, int(port), args.open,
+                  report=lambda line: _out_err(args, line))
+    return EXIT_OK
+
+
+def _register_preview(sub) -> None:
+    p = sub.add_parser("preview", help="serve a live-reloading preview of one market",
+                       description="Build one market into a temporary folder and serve it; "
+                       "every save under docs/ (or to helpgen.yml, mkdocs.yml, hooks/) rebuilds "
+                       "and reloads the browser. Content errors are shown in the browser and "
+                       "the terminal; the server keeps running.", epilog=EXIT_CODES_HELP)
+    p.add_argument("--market", metavar="CODE", help="market to preview (default: default_market)")
+    p.add_argument("--version", help="version name shown in the preview (default: helpgen.yml "
+                   "version)")
+    p.add_argument("--dev-addr", default="127.0.0.1:8000", metavar="HOST:PORT",
+                   help="address to serve on (default: 127.0.0.1:8000)")
+    p.add_argument("--open", action="store_true", help="open the preview in a browser")
+    p.set_defaults(func=_cmd_preview)
+
+
+def _cmd_reference(args: argparse.Namespace) -> int:
+    from . import config, reference
+
+    root = Path(args.project).resolve() if args.project else config.find_root()
+    output = Path(args.output) if args.output else None
+    path, changed = reference.write(root, output, check=args.check)
+    if args.check:
+        _out(args, f"{_rel(path)} is up to date")
+    else:
+        _out(args, f"{'wrote' if changed else 'unchanged:'} {_rel(path)}")
+    return EXIT_OK
+
+
+def _register_reference(sub) -> None:
+    p = sub.add_parser("reference", help="generate manual/reference.md (front matter, settings, "
+                       "CLI)", description="Generate the reference of front-matter fields, "
+                       "helpgen.yml settings and every command's --help from the code that "
+                       "validates them.", epilog=EXIT_CODES_HELP)
+    p.add_argument("--check", action="store_true",
+                   help="do not write; exit 1 when the file differs from the generated text")
+    p.add_argument("--output", metavar="FILE",
+                   help="where to write (default: <project>/manual/reference.md)")
+    p.set_defaults(func=_cmd_reference)
+
+
 # --------------------------------------------------------------------------- registry
 
 REGISTRARS: list[Callable] = [_register_build, _register_remove]
 REGISTRARS += [_register_suggest, _register_report, _register_eval]  # issue 5
 REGISTRARS += [_register_search]  # issue 4
+REGISTRARS += [_register_check, _register_new, _register_preview, _register_reference]  # issue 7
 REGISTRARS += [_register_serve]  # issue 6
 
 

@@ -55,28 +55,6 @@ SETTINGS: tuple[Setting, ...] = (
             "Lowest mean reciprocal rank the search evaluation accepts, on each split."),
     Setting("search.eval_min_lead_over_lunr", 0.15,
             "How far helpgen's hit@3 must lead Material's lunr search on the same questions."),
-    # ---- deflection (issue 5)
-    Setting("deflection.min_confidence", 0.5,
-            "Suggestions below this confidence (0-1) are dropped, so a ticket the help center "
-            "cannot answer gets none. Chosen on the tune split of evals/tickets.yml "
-            "(`helpgen eval --sweep`)."),
-    Setting("deflection.category_boost", 0.25,
-            "Confidence added to an article whose front matter lists the ticket's category."),
-    Setting("deflection.max_field_chars", 4000,
-            "Ticket fields are trimmed to this many characters before matching (subject and "
-            "title to a tenth of it)."),
-    Setting("deflection.static_limit", 5,
-            "Articles per category in the static suggestion JSON written at build time."),
-    Setting("deflection.eval_min_hit3", 0.9,
-            "`helpgen eval` fails (exit 1) when hit@3 on answerable ticket drafts is lower."),
-    Setting("deflection.eval_min_unanswerable", 0.9,
-            "`helpgen eval` fails (exit 1) when the share of unanswerable drafts given no "
-            "suggestion is lower."),
-    Setting("events.db", "helpgen-events.sqlite3",
-            "SQLite file of deflection and search events (relative to the project folder)."),
-    Setting("events.query_max_chars", 100,
-            "Search queries are truncated to this many characters (after masking) before "
-            "they are stored."),
     # ---- server (issue 6)
     Setting("server.host", "127.0.0.1",
             "Interface `helpgen serve` listens on (0.0.0.0 for every interface)."),
@@ -104,6 +82,36 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("server.record_searches", True,
             "Record each API search (query masked) in the events database for "
             "`helpgen report`."),
+    # ---- editors and CI (issue 7)
+    Setting("check.max_review_age_days", 365,
+            "`helpgen check` warns about articles whose last_reviewed date is older than this "
+            "many days (0 turns the warning off)."),
+    Setting("build.progress", "auto",
+            "Build output: `auto` (a progress bar on a terminal, plain log lines when output "
+            "is not a terminal or CI=true), `bar`, or `plain`.",
+            choices=("auto", "bar", "plain")),
+    # ---- deflection (issue 5)
+    Setting("deflection.min_confidence", 0.5,
+            "Suggestions below this confidence (0-1) are dropped, so a ticket the help center "
+            "cannot answer gets none. Chosen on the tune split of evals/tickets.yml "
+            "(`helpgen eval --sweep`)."),
+    Setting("deflection.category_boost", 0.25,
+            "Confidence added to an article whose front matter lists the ticket's category."),
+    Setting("deflection.max_field_chars", 4000,
+            "Ticket fields are trimmed to this many characters before matching (subject and "
+            "title to a tenth of it)."),
+    Setting("deflection.static_limit", 5,
+            "Articles per category in the static suggestion JSON written at build time."),
+    Setting("deflection.eval_min_hit3", 0.9,
+            "`helpgen eval` fails (exit 1) when hit@3 on answerable ticket drafts is lower."),
+    Setting("deflection.eval_min_unanswerable", 0.9,
+            "`helpgen eval` fails (exit 1) when the share of unanswerable drafts given no "
+            "suggestion is lower."),
+    Setting("events.db", "helpgen-events.sqlite3",
+            "SQLite file of deflection and search events (relative to the project folder)."),
+    Setting("events.query_max_chars", 100,
+            "Search queries are truncated to this many characters (after masking) before "
+            "they are stored."),
 )
 
 

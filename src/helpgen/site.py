@@ -17,6 +17,7 @@ Layout of a site folder::
 from __future__ import annotations
 
 import contextlib
+import datetime as _dt
 import fcntl
 import html
 import json
@@ -30,7 +31,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")  # Material's end-of-life banner
 
@@ -117,11 +118,25 @@ def hook_page_markdown(markdown: str, page: Any, mkcfg: Any) -> str:
     if rp is None:
         return markdown
     page.meta["title"] = rp.title
+    page.update_date = review_date(rp, state.rendered)  # sitemap <lastmod>, not the build date
     if rp.summary:
         page.meta["description"] = rp.summary
     for key, value in rp.article.extra_meta.items():
         page.meta[key] = value
     return rp.markdown
+
+
+def review_date(page: render.RenderedPage, rendered: render.RenderedMarket) -> str:
+    """When the served text was last reviewed (pages: the newest article's date).
+
+    Used instead of the build date so that two builds of the same sources are identical.
+    """
+    variant = page.article.variants.get(page.language)
+    date = variant.last_reviewed if variant is not None else page.article.last_reviewed
+    if date is None:
+        dates = [p.article.last_reviewed for p in rendered.articles() if p.article.last_reviewed]
+        date = max(dates) if dates else _dt.date(2000, 1, 1)
+    return date.isoformat()
 
 
 def hook_post_build(mkcfg: Any) -> None:
@@ -505,8 +520,12 @@ def build_all(
     jobs: int | None = None,
     markets: Sequence[str] | None = None,
     index_dir: Path | None = None,
+    progress: Callable[[str, str, float], None] | None = None,
 ) -> list[BuildResult]:
     """Build every market; publish all of them only if every one succeeded.
+
+    ``progress(event, market, seconds)`` is called as each market finishes building
+    (event ``built`` or ``failed``) and once it is published (``published``).
 
     Content is parsed once here; ``jobs`` forked workers (MkDocs imported once each)
     take a share of the markets and compile each article template once.
@@ -536,6 +555,8 @@ def build_all(
         while len(results) < len(codes):
             item = queue.get(timeout=3600)
             results[item[0]] = item
+            if progress is not None:
+                progress("failed" if item[4] else "built", item[0], item[3])
     finally:
         for p in procs:
             p.join()
@@ -551,5 +572,7 @@ def build_all(
         path = publish(config, site_dir, code, version, Path(staging), aliases)
         after_publish(config, prepare(config, code, version, corpus), site_dir, path, index_dir)
         out.append(BuildResult(code, version, aliases, path, pages, seconds))
+        if progress is not None:
+            progress("published", code, seconds)
     write_site_index(config, site_dir)
     return out

@@ -1,0 +1,438 @@
+"""``helpgen check``: validate every article for every market without building a site.
+
+One pass reports every problem, each at its file, line and column:
+
+* front matter against the schema, duplicate ids, unknown markets/audiences/topics
+  (:func:`helpgen.content.load`);
+* Jinja that fails to render for any market (:func:`helpgen.render.render_market`);
+* per market: internal links and ``#anchors`` that do not resolve (a link to an article
+  left out of a market is an error on that market's site), local images that do not
+  exist, remote images, scripts, frames and stylesheets (the site must work offline);
+* warnings: articles whose ``last_reviewed`` is older than ``check.max_review_age_days``
+  and summaries still holding the ``helpgen new`` placeholder.
+
+Pure apart from reading ``docs/``: no MkDocs import, no printing. ``cli.py`` formats the
+:class:`Report` as text, GitHub Actions annotations or JSON (:func:`format_report`).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import posixpath
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+from urllib.parse import unquote
+
+import markdown
+import yaml
+
+from . import content as content_mod
+from . import render
+from .config import Config
+from .errors import HelpgenError, Problem
+
+ERROR = "error"
+WARNING = "warning"
+FORMATS = ("text", "github", "json")
+PLACEHOLDER_SUMMARY = "TODO: one sentence shown in search results and suggestions."
+
+_FENCE_RE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})")
+_INLINE_CODE_RE = re.compile(r"(`+)(?:(?!\1).)+?\1")
+_MD_LINK_RE = re.compile(
+    r"(?P<bang>!?)\[(?P<text>(?:[^\[\]]|\[[^\]]*\])*)\]\(\s*<?(?P<target>[^()\s<>]*(?:\([^()\s]*\)"
+    r"[^()\s<>]*)*)>?(?:\s+(?:\"[^\"]*\"|'[^']*'))?\s*\)"
+)
+_REF_DEF_RE = re.compile(r"^ {0,3}\[(?P<label>[^\]]+)\]:\s*<?(?P<target>\S+?)>?(?:\s+.*)?$")
+_HTML_ATTR_RE = re.compile(
+    r"<(?P<tag>img|script|iframe|link|source|video|audio|a)\b[^>]*?\s(?P<attr>src|href)\s*=\s*"
+    r"(?P<q>[\"'])(?P<target>[^\"']*)(?P=q)", re.I)
+_SCHEME_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem (``error`` fails the check, ``warning`` does not)."""
+
+    severity: str
+    msg: str
+    path: str | None = None
+    line: int | None = None
+    col: int | None = None
+
+    @classmethod
+    def from_problem(cls, p: Problem, severity: str = ERROR) -> "Finding":
+        return cls(severity, p.msg, p.path, p.line, p.col)
+
+    def __str__(self) -> str:
+        where = ""
+        if self.path:
+            where = self.path + "".join(f":{n}" for n in _position(self.line, self.col)) + ": "
+        return f"{where}{self.severity}: {self.msg}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"severity": self.severity, "path": self.path, "line": self.line,
+                "col": self.col, "message": self.msg}
+
+
+def _position(line: int | None, col: int | None) -> tuple[int, ...]:
+    if not line:
+        return ()
+    return (line, col) if col else (line,)
+
+
+@dataclass(frozen=True)
+class Report:
+    findings: tuple[Finding, ...]
+    articles: int  # articles and pages checked (0 when the front matter did not load)
+    markets: tuple[str, ...]
+    seconds: float
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == ERROR]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == WARNING]
+
+
+# --------------------------------------------------------------------------- checking
+
+def check(
+    config: Config,
+    paths: Sequence[Path | str] = (),
+    markets: Sequence[str] | None = None,
+    today: _dt.date | None = None,
+) -> Report:
+    """Check every article for ``markets`` (default: all); report only under ``paths``."""
+    t0 = time.perf_counter()
+    codes = tuple(markets or config.markets)
+    for code in codes:
+        config.market(code)
+    today = today or _dt.date.today()
+    findings: list[Finding] = []
+    articles = 0
+    try:
+        corpus = content_mod.load(config)
+    except HelpgenError as exc:
+        findings.extend(Finding.from_problem(p) for p in exc.problems)
+    else:
+        articles = len(corpus.articles)
+        findings.extend(_review_findings(config, corpus, today))
+        findings.extend(_market_findings(config, corpus, codes))
+    findings = _only_under(config, findings, paths)
+    order = sorted(set(findings), key=lambda f: (f.path or "", f.line or 0, f.col or 0,
+                                                 f.severity, f.msg))
+    return Report(tuple(order), articles, codes, time.perf_counter() - t0)
+
+
+def _only_under(config: Config, findings: list[Finding], paths: Sequence[Path | str]
+                ) -> list[Finding]:
+    """Keep findings in ``paths`` (files or folders); say how many were left out."""
+    if not paths:
+        return findings
+    root = config.root
+    wanted = []
+    for p in paths:
+        p = Path(p)
+        p = (p if p.is_absolute() else Path.cwd() / p).resolve()
+        if not p.exists():
+            raise HelpgenError(f"{p}: no such file or folder to check", exit_code=2)
+        wanted.append(p.relative_to(root).as_posix() if p.is_relative_to(root) else str(p))
+
+    def inside(path: str | None) -> bool:
+        return path is not None and any(w in (".", "") or path == w or path.startswith(w + "/")
+                                        for w in wanted)
+
+    kept = [f for f in findings if inside(f.path)]
+    others = [f for f in findings if not inside(f.path) and f.severity == ERROR]
+    if others:
+        kept.append(Finding(ERROR, f"{len(others)} error(s) in other files also block the "
+                                   "build; run helpgen check without paths to see them"))
+    return kept
+
+
+def _line_of_key(path: Path, key: str) -> tuple[int | None, int | None]:
+    """Line/column of ``key:`` in a file's front matter (value column)."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return None, None
+    for i, text in enumerate(lines[1:], 2):
+        if text.strip() == "---":
+            break
+        if text.startswith(key + ":"):
+            value = text[len(key) + 1:]
+            return i, len(key) + 2 + (len(value) - len(value.lstrip()))
+    return None, None
+
+
+def _review_findings(config: Config, corpus: content_mod.Corpus, today: _dt.date
+                     ) -> Iterable[Finding]:
+    max_age = config.setting("check.max_review_age_days")
+    prefix = config.docs_dir_name
+    for art in corpus.articles:
+        dated = [(art.src, art.last_reviewed)] + [(v.src, v.last_reviewed)
+                                                  for v in art.variants.values()]
+        for src, reviewed in dated:
+            if reviewed is None or max_age <= 0:
+                continue
+            age = (today - reviewed).days
+            if age > max_age:
+                line, col = _line_of_key(config.docs_dir / src, "last_reviewed")
+                yield Finding(WARNING, f"last reviewed {reviewed.isoformat()}, {age} days ago "
+                              f"(check.max_review_age_days is {max_age}): check the facts, "
+                              "then set last_reviewed to today", f"{prefix}/{src}", line, col)
+        if art.summary == PLACEHOLDER_SUMMARY:
+            line, col = _line_of_key(config.docs_dir / art.src, "summary")
+            yield Finding(WARNING, "summary is still the placeholder from helpgen new; write "
+                          "the one sentence search results show", f"{prefix}/{art.src}", line, col)
+
+
+def _market_findings(config: Config, corpus: content_mod.Corpus, codes: Sequence[str]
+                     ) -> list[Finding]:
+    """Render every market; check links, anchors and images of each rendered page."""
+    env = render.make_environment()
+    templates: dict = {}
+    anchors = _Anchors(config)
+    sources: dict[str, list[str]] = {}
+    # (severity, msg, path, line, col) -> markets where it happens
+    per_market: dict[tuple, list[str]] = {}
+    plain: list[Finding] = []
+    all_srcs = corpus.by_src
+    for code in codes:
+        market = config.markets[code]
+        try:
+            rendered = render.render_market(corpus, config, market, config.version, env=env,
+                                            templates=templates)
+        except HelpgenError as exc:
+            plain.extend(Finding.from_problem(p) for p in exc.problems)
+            # check the links of every article that did render
+            failed = {p.path for p in exc.problems}
+            prefix = config.docs_dir_name + "/"
+            ok = [a for a in corpus.articles if prefix + a.src not in failed
+                  and not any(prefix + v.src in failed for v in a.variants.values())]
+            try:
+                rendered = render.render_market(
+                    content_mod.Corpus(tuple(ok), corpus.docs_dir), config, market,
+                    config.version, env=env, templates=templates)
+            except HelpgenError:
+                continue
+        for page in rendered.pages.values():
+            for key in _page_findings(config, page, rendered, all_srcs, anchors, sources):
+                per_market.setdefault(key, []).append(code)
+    out = plain
+    for (severity, msg, path, line, col), where in per_market.items():
+        if len(codes) > 1:
+            msg += (" (on every market's site)" if len(where) == len(codes)
+                    else f" (on the {', '.join(where)} site{'s' if len(where) > 1 else ''})")
+        out.append(Finding(severity, msg, path, line, col))
+    return out
+
+
+def _strip_code(markdown_text: str) -> list[str]:
+    """Lines of ``markdown_text`` with fenced blocks and inline code blanked (same count)."""
+    lines = markdown_text.split("\n")
+    fence: str | None = None
+    out = []
+    for line in lines:
+        m = _FENCE_RE.match(line)
+        if fence is None and m:
+            fence = m.group("fence")[0] * len(m.group("fence"))
+            out.append("")
+            continue
+        if fence is not None:
+            if line.strip().startswith(fence) and set(line.strip()) <= {fence[0]}:
+                fence = None
+            out.append("")
+            continue
+        out.append(_INLINE_CODE_RE.sub(lambda mm: " " * len(mm.group(0)), line))
+    return out
+
+
+def _targets(markdown_text: str) -> Iterable[tuple[str, str, int, int]]:
+    """(kind, target, line, col) for each link/image/HTML reference; kind is the tag."""
+    for i, line in enumerate(_strip_code(markdown_text), 1):
+        for m in _MD_LINK_RE.finditer(line):
+            yield ("img" if m.group("bang") else "a"), m.group("target"), i, m.start("target") + 1
+        m = _REF_DEF_RE.match(line)
+        if m:
+            yield "a", m.group("target"), i, m.start("target") + 1
+        for m in _HTML_ATTR_RE.finditer(line):
+            yield m.group("tag").lower(), m.group("target"), i, m.start("target") + 1
+
+
+def _locate(config: Config, source: str, target: str, sources: dict[str, list[str]],
+            fallback: int) -> tuple[int, int | None]:
+    """Line/column of ``target`` in the source file (the rendered text may have moved)."""
+    lines = sources.get(source)
+    if lines is None:
+        try:
+            lines = (config.docs_dir / source).read_text(encoding="utf-8").splitlines()
+        except OSError:
+            lines = []
+        sources[source] = lines
+    for needle in (f"]({target}", f'"{target}"', f"'{target}'", target):
+        for i, text in enumerate(lines, 1):
+            col = text.find(needle)
+            if col >= 0:
+                return i, col + 1 + (len(needle) - len(target) if needle != target else 0)
+    return fallback, None
+
+
+def _page_findings(config: Config, page: render.RenderedPage, rendered: render.RenderedMarket,
+                   all_srcs: dict, anchors: "_Anchors", sources: dict[str, list[str]]
+                   ) -> Iterable[tuple]:
+    prefix = config.docs_dir_name
+    here = posixpath.dirname(page.src)
+    path = f"{prefix}/{page.source}"
+    body_line = (page.article.variants[page.language].body_line
+                 if page.source != page.src else page.article.body_line)
+    for kind, target, line, _col in _targets(page.markdown):
+        if not target:
+            continue
+        where = _locate(config, page.source, target, sources, body_line + line - 1)
+        remote = target.startswith("//") or bool(re.match(r"^https?:", target, re.I))
+        if remote:
+            if kind != "a":
+                what = {"img": "image", "source": "media", "video": "video", "audio": "audio",
+                        "script": "script", "iframe": "frame", "link": "stylesheet"}[kind]
+                yield (ERROR, f"remote {what} {target!r}: the site must work offline; save the "
+                       f"file under {prefix}/ and link it relatively", path, *where)
+            continue
+        if _SCHEME_RE.match(target) or target.startswith("/"):
+            continue  # mailto:, tel:, absolute site paths: not ours to resolve
+        file_part, _, anchor = target.partition("#")
+        file_part = unquote(file_part.split("?")[0])
+        if kind != "a":  # a local image or media file
+            resolved = posixpath.normpath(posixpath.join(here, file_part))
+            if resolved.startswith("../") or not (config.docs_dir / resolved).is_file():
+                yield (ERROR, f"image {target!r} not found (looked for {prefix}/{resolved})",
+                       path, *where)
+            continue
+        if not file_part:
+            dest = page.src
+        else:
+            resolved = posixpath.normpath(posixpath.join(here, file_part))
+            if not resolved.endswith(".md"):
+                if (config.docs_dir / resolved).is_file():
+                    continue  # a downloadable file shipped with the docs
+                yield (ERROR, f"link {target!r} does not point to a Markdown file (link to the "
+                       "article's .md file so the link follows it to every market and version)",
+                       path, *where)
+                continue
+            if resolved not in all_srcs:
+                yield (ERROR, f"broken link {target!r}: no article {prefix}/{resolved}", path,
+                       *where)
+                continue
+            if resolved not in rendered.pages:
+                if all_srcs[resolved].applies_to(rendered.market.code):
+                    continue  # it failed to render: that error is reported at the article
+                yield (ERROR, f"link {target!r} points to an article published only in "
+                       f"{', '.join(all_srcs[resolved].markets or ())}; wrap the link in "
+                       f"{{% if market.code in [...] %}} or remove it", path, *where)
+                continue
+            dest = resolved
+        if anchor and anchor not in anchors.of(rendered.pages[dest]):
+            known = sorted(anchors.of(rendered.pages[dest]))
+            yield (ERROR, f"anchor '#{anchor}' not found in {prefix}/{rendered.pages[dest].source}"
+                   f" (headings there: {', '.join(known[:12]) or 'none'})", path, *where)
+
+
+class _Anchors:
+    """Heading ids of rendered pages, computed with the site's Markdown extensions."""
+
+    def __init__(self, config: Config) -> None:
+        self._md = _markdown(config)
+        self._cache: dict[str, frozenset[str]] = {}
+
+    def of(self, page: render.RenderedPage) -> frozenset[str]:
+        ids = self._cache.get(page.markdown)
+        if ids is None:
+            self._md.reset()
+            html = self._md.convert(page.markdown)
+            ids = frozenset(re.findall(r"\bid=\"([^\"]+)\"", html))
+            self._cache[page.markdown] = ids
+        return ids
+
+
+class _TolerantLoader(yaml.SafeLoader):
+    """Reads mkdocs.yml, turning ``!!python/name:`` and ``!ENV`` tags into None."""
+
+
+_TolerantLoader.add_multi_constructor("", lambda loader, suffix, node: None)
+
+
+def _markdown(config: Config) -> markdown.Markdown:
+    """A Markdown converter with mkdocs.yml's ``markdown_extensions`` (as MkDocs uses them)."""
+    exts: list[str] = []
+    configs: dict[str, dict] = {}
+    try:
+        data = yaml.load(config.mkdocs_file.read_text(encoding="utf-8"), Loader=_TolerantLoader)
+    except (OSError, yaml.YAMLError):
+        data = {}
+    for item in (data or {}).get("markdown_extensions") or []:
+        if isinstance(item, str):
+            exts.append(item)
+        elif isinstance(item, dict):
+            for name, opts in item.items():
+                exts.append(name)
+                if isinstance(opts, dict):
+                    configs[name] = {k: v for k, v in opts.items() if v is not None}
+    if "toc" not in exts:
+        exts.append("toc")
+    try:
+        return markdown.Markdown(extensions=exts, extension_configs=configs)
+    except Exception:  # an extension we cannot load here: headings are what matter
+        return markdown.Markdown(extensions=["toc", "attr_list"])
+
+
+# --------------------------------------------------------------------------- output
+
+def _gh_escape(text: str, prop: bool = False) -> str:
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    if prop:
+        text = text.replace(":", "%3A").replace(",", "%2C")
+    return text
+
+
+def github_line(f: Finding) -> str:
+    """``::error file=docs/x.md,line=3,col=5,title=helpgen check::message``."""
+    props = []
+    if f.path:
+        props.append(f"file={_gh_escape(f.path, True)}")
+    if f.line:
+        props.append(f"line={f.line}")
+    if f.col:
+        props.append(f"col={f.col}")
+    props.append("title=helpgen check")
+    return f"::{f.severity} {','.join(props)}::{_gh_escape(f.msg)}"
+
+
+def summary_line(report: Report) -> str:
+    return (f"helpgen check: {report.articles} articles in {len(report.markets)} market(s): "
+            f"{len(report.errors)} error(s), {len(report.warnings)} warning(s) in "
+            f"{report.seconds:.1f}s")
+
+
+def format_report(report: Report, fmt: str) -> str:
+    """The report as ``text`` lines, GitHub ``github`` annotations or a ``json`` document."""
+    if fmt == "json":
+        return json.dumps({
+            "ok": not report.errors,
+            "errors": len(report.errors),
+            "warnings": len(report.warnings),
+            "articles": report.articles,
+            "markets": list(report.markets),
+            "seconds": round(report.seconds, 3),
+            "problems": [f.as_dict() for f in report.findings],
+        }, indent=2, ensure_ascii=False)
+    if fmt == "github":
+        return "\n".join(github_line(f) for f in report.findings)
+    if fmt == "text":
+        return "\n".join(str(f) for f in report.findings)
+    raise HelpgenError(f"unknown format {fmt!r}; allowed: {', '.join(FORMATS)}", exit_code=2)

@@ -1,0 +1,84 @@
+"""`helpgen new`: a new article that passes `helpgen check`, never overwriting a file."""
+
+from __future__ import annotations
+
+import datetime as _dt
+
+import pytest
+
+from helpgen import check, content, scaffold
+from helpgen import config as config_mod
+from helpgen.cli import main
+from helpgen.errors import HelpgenError
+
+
+def test_new_article_passes_check_and_loads_with_todays_date(project, capsys, monkeypatch):
+    monkeypatch.chdir(project)
+    assert main(["new", "Where is my order?", "--topic", "orders", "--summary",
+                 "How to follow a parcel: where it is now and when it arrives."]) == 0
+    printed = capsys.readouterr().out.strip()
+    assert printed == "docs/buyers/orders/where-is-my-order.md"
+    cfg = config_mod.load(project)
+    report = check.check(cfg)
+    assert report.findings == (), [str(f) for f in report.findings]
+    art = content.load(cfg).by_id["where-is-my-order"]
+    assert (art.audience, art.topic, art.markets) == ("buyers", "orders", None)
+    assert art.last_reviewed == _dt.date.today()
+    assert art.title == "Where is my order?"
+
+
+def test_placeholder_summary_is_a_check_warning_not_an_error(project):
+    cfg = config_mod.load(project)
+    made = scaffold.new_article(cfg, "Change a delivery slot", "orders", "buyers")
+    report = check.check(cfg)
+    assert report.errors == []
+    assert [f.path for f in report.warnings] == [made.path.relative_to(project).as_posix()]
+
+
+def test_id_is_made_unique_and_existing_files_are_kept(project):
+    cfg = config_mod.load(project)
+    target = project / "docs/partners/support-tickets/submit-a-ticket.md"
+    before = target.read_text(encoding="utf-8")
+    made = scaffold.new_article(cfg, "Submit a ticket", "support-tickets")
+    assert made.id == "submit-a-ticket-2"
+    assert made.path.name == "submit-a-ticket-2.md"
+    assert target.read_text(encoding="utf-8") == before
+    again = scaffold.new_article(cfg, "Submit a ticket", "support-tickets")
+    assert again.id == "submit-a-ticket-3"
+    with pytest.raises(HelpgenError, match="already used"):
+        scaffold.new_article(cfg, "Anything", "support-tickets", article_id="submit-a-ticket")
+    assert target.read_text(encoding="utf-8") == before
+
+
+def test_unknown_audience_and_topic_list_allowed_values(project, capsys):
+    code = main(["--project", str(project), "new", "X", "--topic", "orders", "--audience",
+                 "shoppers"])
+    assert code == 2
+    assert "unknown audience 'shoppers'; allowed: sellers, partners, buyers" in \
+        capsys.readouterr().err
+    code = main(["--project", str(project), "new", "X", "--topic", "orders", "--audience",
+                 "sellers"])
+    assert code == 2
+    assert "for 'sellers' use one of: support-channels" in capsys.readouterr().err
+    code = main(["--project", str(project), "new", "X", "--topic", "refunds"])
+    assert code == 2
+    assert "allowed: support-channels, support-tickets, registration" in capsys.readouterr().err
+
+
+def test_markets_categories_and_awkward_titles_round_trip(project):
+    cfg = config_mod.load(project)
+    title = "Où est: ma commande #2? [yes]"
+    made = scaffold.new_article(cfg, title, "orders", markets=["de", "fr"],
+                                categories=["order-status"], summary="no: really")
+    assert made.id == "ou-est-ma-commande-2-yes"
+    art = content.load(cfg).by_id[made.id]
+    assert art.title == title and art.summary == "no: really"
+    assert art.markets == ("de", "fr") and art.ticket_categories == ("order-status",)
+    assert check.check(cfg).errors == []
+
+
+def test_slug_is_cut_at_a_word_boundary():
+    slug = scaffold.slugify("How do I " + "really " * 20 + "submit it")
+    assert len(slug) <= scaffold.ID_MAX and not slug.endswith("-")
+    assert slug.startswith("how-do-i-really") and slug.split("-")[-1] == "really"
+    assert scaffold.slugify("日本語のタイトル") == ""
