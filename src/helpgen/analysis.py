@@ -66,9 +66,9 @@ EXTRA_STOP = {
     "en": {"how", "what", "where", "why", "when", "who", "which", "do", "does", "did", "i",
            "my", "me", "can", "could", "would", "should", "want", "need", "please", "hi",
            "hello", "thanks", "is", "am", "there", "any", "someone", "anyone", "way", "tiktok",
-           "shop", "help", "im", "ive", "dont", "cant", "get", "got", "getting"},
+           "im", "ive", "dont", "cant", "get", "got", "getting"},
     "de": {"wie", "was", "wo", "warum", "wann", "wer", "ich", "mein", "meine", "meinen",
-           "kann", "bitte", "hallo", "danke", "tiktok", "shop", "hilfe"},
+           "kann", "bitte", "hallo", "danke", "tiktok"},
 }
 # Scripts written without spaces: indexed and queried as character bigrams.
 CJK_CHARS = ("\u0e00-\u0e7f"  # Thai

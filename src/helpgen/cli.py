@@ -333,6 +333,54 @@ def _register_search(sub) -> None:
     p.set_defaults(func=_cmd_search)
 
 
+def _cmd_search_eval(args: argparse.Namespace) -> int:
+    import json
+
+    from . import search_eval
+
+    cfg = _project(args)
+    path = Path(args.file) if args.file else cfg.root / "evals" / "search.yml"
+    index_dir = _search_index_dir(args, cfg)
+    report = search_eval.run(cfg, path, index_dir, version=args.version)
+    lunr = None
+    if args.lunr:
+        site_dir = Path(args.site_dir) if args.site_dir else cfg.root / "site"
+        lunr = search_eval.run_lunr(cfg, path, site_dir, version=args.version)
+    failures = search_eval.check(cfg, report, lunr)
+    if args.json:
+        out = {"helpgen": report.as_dict(), "failures": failures}
+        if lunr is not None:
+            out["lunr"] = lunr.as_dict()
+        print(json.dumps(out, ensure_ascii=False, indent=2))
+    else:
+        print(report.format_text(), end="")
+        if lunr is not None:
+            print(lunr.format_text(), end="")
+    for line in failures:
+        print(f"error: {line}", file=sys.stderr)
+    return 1 if failures else EXIT_OK
+
+
+def _register_search_eval(sub) -> None:
+    p = sub.add_parser("search-eval", help="measure search quality on evals/search.yml",
+                       description="Ask the built search indexes every question of the search "
+                       "evaluation set and print hit@1, hit@3 and MRR per split (tune/holdout) "
+                       "with every miss. Exits 1 under search.eval_min_hit3 or "
+                       "search.eval_min_mrr (and, with --lunr, when helpgen does not lead "
+                       "Material's search by search.eval_min_lead_over_lunr).",
+                       epilog=EXIT_CODES_HELP)
+    p.add_argument("--file", metavar="YAML", help="evaluation set (default: evals/search.yml)")
+    p.add_argument("--version", default="latest", help="version or alias (default: latest)")
+    p.add_argument("--index-dir", metavar="DIR", help="index folder (default: search.index_dir "
+                   "setting, <project>/search_index)")
+    p.add_argument("--lunr", action="store_true", help="also run Material's own search (lunr) "
+                   "over the built sites as the baseline")
+    p.add_argument("--site-dir", metavar="DIR", help="site folder for --lunr "
+                   "(default: <project>/site)")
+    p.add_argument("--json", action="store_true", help="print the figures as JSON")
+    p.set_defaults(func=_cmd_search_eval)
+
+
 # --------------------------------------------------------------------------- server (issue 6)
 
 SERVE_ENV = {"host": "HELPGEN_HOST", "port": "HELPGEN_PORT", "workers": "HELPGEN_WORKERS",
