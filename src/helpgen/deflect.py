@@ -1,0 +1,377 @@
+"""Ticket deflection: the articles that answer a support ticket before it is filed.
+
+Pure logic over an open :class:`helpgen.search.Searcher` (no MkDocs, no Whoosh here).
+:func:`suggest` opens the market's index; :func:`suggest_with` takes an open one (the
+server keeps one per market and version); :func:`suggest_payload` is the
+``POST /api/suggest`` request handling.
+
+What a ticket has that a search query lacks, and how it is used:
+
+* **Subject and title** are short and on-topic: they are spell-corrected like a search
+  query (``submt tikcet`` -> ``submit ticket``) and their words weigh fully.
+* **The description** is long free text: its distinct words (up to
+  :data:`MAX_DESCRIPTION_WORDS`) join an any-word query and weigh
+  :data:`DESCRIPTION_WEIGHT` each in the coverage below.
+* **The category** picked in the form: articles whose front matter lists it in
+  ``ticket_categories`` gain ``deflection.category_boost`` confidence (people pick the
+  wrong category too, so it is a signal, not a filter).
+
+Confidence (0-1) is *coverage*: the IDF-weighted share of the ticket's words that an
+article matches (each word looked up alone, with synonyms), so a ticket about things
+the help center never mentions ("VAT invoice", "HTTP 429 rate limit") covers little of
+any article, however long it is. Raw BM25 scores grow with the length of the ticket and
+cannot be compared across tickets; coverage can. Candidates are ranked by coverage,
+the category signal and the BM25 score of the whole ticket; those under
+``deflection.min_confidence`` (chosen on the tune split of ``evals/tickets.yml`` with
+``helpgen eval --sweep``) are dropped, so an unanswerable ticket gets nothing.
+
+Input is untrusted: every field is cleaned and trimmed to a documented maximum
+(``deflection.max_field_chars``; subject and title a tenth of it); markup, query
+syntax, SQL, emoji or 10,000 characters are plain text and never raise.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from .errors import HelpgenError
+
+TICKET_FIELDS = ("subject", "category", "title", "description", "audience")
+API_FIELDS = ("market", "version", "limit", "draft_id") + TICKET_FIELDS
+MAX_LIMIT = 10
+MAX_HEAD_WORDS = 16
+MAX_DESCRIPTION_WORDS = 30
+DESCRIPTION_WEIGHT = 0.4
+BM25_WEIGHT = 0.3  # share of the ranking score from the whole ticket's BM25 score
+WORD_HITS = 60  # per-word look-up depth: an article outside a word's top hits lacks it
+CANDIDATES = 12
+_WORD_RE = re.compile(r"[^\W_]+", re.U)
+_CJK_RE = re.compile("[\u0e00-\u0e7f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+                     "\uac00-\ud7af\uff66-\uff9f]")
+DEFAULTS: Mapping[str, Any] = {
+    "deflection.min_confidence": 0.5,
+    "deflection.category_boost": 0.25,
+    "deflection.max_field_chars": 4000,
+}
+
+
+# --------------------------------------------------------------------------- records
+
+@dataclass(frozen=True)
+class Ticket:
+    """A ticket draft; every field may be empty. Build it with :meth:`from_mapping`."""
+
+    subject: str = ""
+    category: str = ""
+    title: str = ""
+    description: str = ""
+    audience: str = ""
+
+    @property
+    def head(self) -> str:
+        """Subject and title: the short, on-topic part."""
+        return " ".join(t for t in (self.subject, self.title) if t)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.head or self.description)
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any], categories: Mapping[str, str] | tuple = (),
+                     audiences: Mapping[str, Any] | tuple = (), max_chars: int = 4000,
+                     ignore: tuple[str, ...] = ()) -> Ticket:
+        """Validate and clean an untrusted mapping; raises one error listing every field.
+
+        Unknown keys, non-text values, an unknown ``category`` or ``audience`` are usage
+        errors (exit code 2) naming the allowed values. Text is cleaned and trimmed:
+        ``description`` to ``max_chars``, the other fields to a tenth of it.
+        """
+        if not isinstance(data, Mapping):
+            raise HelpgenError("a ticket must be a JSON object with subject, category, title, "
+                               "description", exit_code=2)
+        problems = []
+        unknown = [k for k in data if k not in TICKET_FIELDS and k not in ignore]
+        if unknown:
+            problems.append(f"unknown field(s) {', '.join(map(repr, map(str, unknown)))}; "
+                            f"allowed: {', '.join(TICKET_FIELDS + ignore)}")
+        values: dict[str, str] = {}
+        for name in TICKET_FIELDS:
+            value = data.get(name)
+            if value is None:
+                value = ""
+            if not isinstance(value, str):
+                problems.append(f"'{name}' must be a text, got {type(value).__name__}")
+                value = ""
+            limit = max_chars if name == "description" else max(max_chars // 10, 20)
+            values[name] = clean(value, limit)
+        category = values["category"]
+        if category and categories and category not in categories:
+            problems.append(f"'category' {category!r} is not a ticket category; allowed: "
+                            f"{', '.join(categories)}")
+        audience = values["audience"]
+        if audience and audiences and audience not in audiences:
+            problems.append(f"'audience' {audience!r} is not an audience; allowed: "
+                            f"{', '.join(audiences)}")
+        if problems:
+            raise HelpgenError("invalid ticket: " + "; ".join(problems), exit_code=2)
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """One suggested article: the search result record plus confidence and reason."""
+
+    id: str
+    title: str
+    url: str  # site-relative inside the version
+    source: str
+    snippet: str
+    summary: str
+    audience: str
+    topic: str
+    language: str
+    score: float  # ranking score (coverage + category + share of BM25)
+    confidence: float  # 0-1, compared with deflection.min_confidence
+    reason: str
+    category_match: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "title": self.title, "url": self.url, "source": self.source,
+                "score": round(self.score, 4), "snippet": self.snippet, "summary": self.summary,
+                "audience": self.audience, "topic": self.topic, "language": self.language,
+                "confidence": round(self.confidence, 4), "reason": self.reason,
+                "category_match": self.category_match}
+
+
+@dataclass(frozen=True)
+class Suggestions:
+    ticket: Ticket
+    market: str
+    version: str  # resolved version, e.g. 2026.11
+    suggestions: tuple[Suggestion, ...]  # confident ones, best first, at most ``limit``
+    min_confidence: float
+    candidates: tuple[Suggestion, ...] = field(default=(), repr=False)  # all, for evaluation
+
+
+# --------------------------------------------------------------------------- cleaning
+
+def clean(text: str, max_chars: int) -> str:
+    """NFKC, control/format characters dropped, whitespace collapsed, trimmed."""
+    text = unicodedata.normalize("NFKC", text[: max_chars * 2])
+    text = "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in text)
+    return " ".join(text.split())[:max_chars]
+
+
+def _settings(config: Any) -> dict[str, Any]:
+    out = dict(DEFAULTS)
+    if config is not None:
+        for key in DEFAULTS:
+            if key in config.settings:
+                out[key] = config.settings[key]
+    return out
+
+
+# --------------------------------------------------------------------------- engine
+
+@dataclass
+class _Word:
+    text: str
+    weight: float
+    idf: float = 0.0
+    matched: dict[str, float] = field(default_factory=dict)  # doc id -> credit (0-1)
+
+
+def _words(text: str, limit: int, seen: set[str]) -> list[str]:
+    """Distinct words (CJK runs whole) of ``text`` not in ``seen``, in order."""
+    out = []
+    for m in _WORD_RE.finditer(text.lower()):
+        w = m.group(0)
+        if w in seen or w.isdigit() or (len(w) < 2 and not _CJK_RE.match(w)):
+            continue
+        seen.add(w)
+        out.append(w)
+        if len(out) >= limit:
+            break
+    return out
+
+
+def suggest_with(searcher: Any, ticket: Ticket, limit: int = 3, *,
+                 min_confidence: float = DEFAULTS["deflection.min_confidence"],
+                 category_boost: float = DEFAULTS["deflection.category_boost"]) -> Suggestions:
+    """Rank the articles of an open searcher's market for ``ticket`` (see module doc)."""
+    if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_LIMIT:
+        raise HelpgenError(f"limit must be a whole number from 1 to {MAX_LIMIT}, got {limit!r}",
+                           exit_code=2)
+    market, version = searcher.market, searcher.version
+    if ticket.empty:
+        return Suggestions(ticket, market, version, (), min_confidence)
+    audience = ticket.audience or None
+
+    # 1. the head like a search query (spelling corrected), then the whole ticket
+    head = ticket.head
+    corrected = head
+    head_hits: tuple = ()
+    if _has_words(head):
+        res = searcher.search(head, limit=CANDIDATES, audience=audience)
+        corrected = res.suggestion or head
+        head_hits = res.hits
+    full = " ".join(t for t in (corrected, ticket.description) if t)
+    if not _has_words(full):
+        return Suggestions(ticket, market, version, (), min_confidence)
+    whole = searcher.search_text(full, limit=CANDIDATES, audience=audience)
+    in_category: set[str] = set()
+    if ticket.category:
+        in_category = {h.id for h in searcher.search_text(
+            full, limit=CANDIDATES * 4, audience=audience, categories=[ticket.category]).hits}
+
+    # 2. coverage: each key word alone, IDF-weighted
+    total_docs = max(int(searcher.meta.get("documents", 0) or 0), 1)
+    seen: set[str] = set()
+    words = [_Word(w, 1.0) for w in _words(corrected, MAX_HEAD_WORDS, seen)]
+    words += [_Word(w, DESCRIPTION_WEIGHT)
+              for w in _words(ticket.description, MAX_DESCRIPTION_WORDS, seen)]
+    stop = _stop_words(searcher)
+    words = [w for w in words if w.text not in stop]
+    for w in words:
+        res = searcher.search_text(w.text, limit=WORD_HITS, audience=audience)
+        w.idf = math.log(1 + total_docs / (res.total + 0.5))  # unknown words weigh most
+        for h in res.hits:
+            w.matched[h.id] = 1.0
+    denominator = sum(w.idf * w.weight for w in words) or 1.0
+
+    # 3. candidates ranked by coverage + category + BM25 share
+    hits = {h.id: h for h in head_hits}
+    hits.update({h.id: h for h in whole.hits})
+    best_bm25 = max((h.score for h in whole.hits), default=0.0) or 1.0
+    bm25 = {h.id: h.score / best_bm25 for h in whole.hits}
+    ranked: list[Suggestion] = []
+    for doc_id, hit in hits.items():
+        matched = [w for w in words if doc_id in w.matched and w.weight]
+        coverage = sum(w.idf * w.weight * w.matched[doc_id] for w in matched) / denominator
+        in_cat = doc_id in in_category
+        confidence = min(1.0, coverage + (category_boost if in_cat else 0.0))
+        score = confidence + BM25_WEIGHT * bm25.get(doc_id, 0.0)
+        top_words = [w.text for w in sorted(matched, key=lambda w: -w.idf * w.weight)][:5]
+        reason = (f"matches {', '.join(repr(t) for t in top_words) or 'nothing'}"
+                  f" ({coverage:.0%} of the ticket's key words)")
+        if in_cat:
+            reason += f"; answers category {ticket.category!r}"
+        ranked.append(Suggestion(
+            id=hit.id, title=hit.title, url=hit.url, source=hit.source, snippet=hit.snippet,
+            summary=hit.summary, audience=hit.audience, topic=hit.topic, language=hit.language,
+            score=score, confidence=confidence, reason=reason, category_match=in_cat))
+    ranked.sort(key=lambda s: (-s.score, s.id))
+    chosen = tuple(s for s in ranked if s.confidence >= min_confidence)[:limit]
+    return Suggestions(ticket, market, version, chosen, min_confidence, tuple(ranked))
+
+
+def _stop_words(searcher: Any) -> frozenset[str]:
+    """Stop words of the index's languages (plus question words people type)."""
+    from . import analysis  # the search layer's analyzers
+
+    return frozenset().union(*(analysis.stop_words(lang) for lang in searcher.languages))
+
+
+def _has_words(text: str) -> bool:
+    return bool(_WORD_RE.search(text or ""))
+
+
+def suggest(ticket: Mapping[str, Any] | Ticket, market: str, version: str = "latest",
+            limit: int = 3, index_dir: str | Path = "search_index", config: Any = None,
+            *, min_confidence: float | None = None) -> Suggestions:
+    """Suggestions for ``ticket`` on ``market``/``version`` from the index in ``index_dir``.
+
+    ``ticket`` is a mapping with ``subject``, ``category``, ``title``, ``description``
+    and optionally ``audience`` (any may be empty) or a :class:`Ticket`. ``config``
+    supplies the ``deflection.*`` settings and validates category and audience; without
+    it the defaults in :data:`DEFAULTS` apply. Only articles published for that market
+    and version are in its index, so only they are suggested.
+    """
+    from .search import Searcher  # the index layer; imported here so tests can read DEFAULTS
+
+    settings = _settings(config)
+    if not isinstance(ticket, Ticket):
+        ticket = Ticket.from_mapping(
+            ticket, config.ticket_categories if config is not None else (),
+            config.audiences if config is not None else (),
+            settings["deflection.max_field_chars"])
+    if config is not None:
+        config.market(market)
+    threshold = settings["deflection.min_confidence"] if min_confidence is None else min_confidence
+    with Searcher(index_dir, market, version) as searcher:
+        return suggest_with(searcher, ticket, limit, min_confidence=threshold,
+                            category_boost=settings["deflection.category_boost"])
+
+
+# --------------------------------------------------------------------------- HTTP API
+
+def suggest_payload(body: Any, config: Any, index_dir: str | Path,
+                    open_searcher: Callable[[str, str], Any] | None = None) -> dict[str, Any]:
+    """Handle a ``POST /api/suggest`` body; returns ``{"results": [...]}``.
+
+    The body is a flat JSON object: ``market`` (default: default market), ``version``
+    (default: the default alias), ``subject``, ``category``, ``title``,
+    ``description``, ``audience``, ``limit`` (1-10, default 3) and ``draft_id`` (the
+    page's random id of the draft; echoed back, never stored here). Each result is a
+    :meth:`Suggestion.as_dict` record plus ``html_url``, the absolute path
+    ``/<market>/<version>/<url>`` (Zendesk's suggestion records carry ``html_url`` too).
+
+    Invalid input raises :class:`HelpgenError` with ``exit_code`` 2 and a message
+    naming each bad field (the server answers 400 with it). ``open_searcher(market,
+    version)`` may return a cached open :class:`~helpgen.search.Searcher` (it is not
+    closed here); without it the index is opened for this one request.
+    """
+    if not isinstance(body, Mapping):
+        raise HelpgenError("the request body must be a JSON object", exit_code=2)
+    settings = _settings(config)
+    problems = []
+    market = body.get("market") or config.default_market
+    if not isinstance(market, str) or market not in config.markets:
+        problems.append(f"'market' must be one of {', '.join(config.markets)}; got {market!r}")
+    version = body.get("version") or config.default_alias
+    if not isinstance(version, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}",
+                                                         version):
+        problems.append(f"'version' must be a version or alias such as latest; got {version!r}")
+    limit = body.get("limit", 3)
+    if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_LIMIT:
+        problems.append(f"'limit' must be a whole number from 1 to {MAX_LIMIT}; got {limit!r}")
+    draft_id = body.get("draft_id")
+    if draft_id is not None and (not isinstance(draft_id, str)
+                                 or not re.fullmatch(r"[A-Za-z0-9_-]{8,64}", draft_id)):
+        problems.append("'draft_id' must be a random token of 8-64 letters, digits, '-' or '_'")
+    try:
+        ticket = Ticket.from_mapping(
+            body, config.ticket_categories, config.audiences,
+            settings["deflection.max_field_chars"], ignore=("market", "version", "limit",
+                                                            "draft_id"))
+    except HelpgenError as exc:
+        problems.append(exc.problem.msg.removeprefix("invalid ticket: "))
+        ticket = Ticket()
+    if problems:
+        raise HelpgenError("invalid request: " + "; ".join(problems), exit_code=2)
+    if open_searcher is None:
+        from .search import Searcher
+
+        with Searcher(index_dir, market, version) as searcher:
+            result = suggest_with(searcher, ticket, limit,
+                                  min_confidence=settings["deflection.min_confidence"],
+                                  category_boost=settings["deflection.category_boost"])
+    else:
+        result = suggest_with(open_searcher(market, version), ticket, limit,
+                              min_confidence=settings["deflection.min_confidence"],
+                              category_boost=settings["deflection.category_boost"])
+    results = []
+    for s in result.suggestions:
+        record = s.as_dict()
+        record["html_url"] = f"/{market}/{version}/{s.url}"
+        results.append(record)
+    out: dict[str, Any] = {"results": results, "market": market, "version": version,
+                           "resolved_version": result.version}
+    if draft_id:
+        out["draft_id"] = draft_id
+    return out

@@ -1,0 +1,345 @@
+"""``helpgen eval``: measure ticket deflection (and search) against a built index.
+
+The ticket set (``evals/tickets.yml``) holds drafts with the article ids that answer
+them (``expect``) or ``expect: []`` for drafts nothing answers, each in the ``tune`` or
+``holdout`` split. For every split this reports, over the suggestions actually shown
+(after ``deflection.min_confidence``):
+
+* answerable drafts: hit@1, hit@3 (an expected article among the first 1/3) and MRR;
+* unanswerable drafts: the share given no suggestion at all;
+* the baseline: plain ``helpgen search`` on the ticket's title (hit@3, and the share of
+  unanswerable titles that find nothing).
+
+``sweep`` recomputes the tune split for a range of thresholds from the same runs and
+recommends the one that maximises the mean of hit@3 and the unanswerable share (the
+middle of the best plateau). The gate fails when hit@3 is under
+``deflection.eval_min_hit3`` or the unanswerable share under
+``deflection.eval_min_unanswerable`` on any split.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import yaml
+
+from . import deflect, yamlpos
+from .config import Config
+from .errors import HelpgenError, Problem, raise_if
+
+SPLITS = ("tune", "holdout")
+ENTRY_KEYS = ("id", "split", "market", "category", "subject", "title", "description",
+              "audience", "expect")
+SWEEP = tuple(round(i * 0.05, 2) for i in range(0, 21))
+
+
+@dataclass(frozen=True)
+class EvalTicket:
+    id: str
+    split: str
+    market: str
+    ticket: deflect.Ticket
+    expect: tuple[str, ...]
+    line: int
+
+
+@dataclass(frozen=True)
+class Outcome:
+    id: str
+    split: str
+    market: str
+    expect: tuple[str, ...]
+    shown: tuple[str, ...]  # suggested ids after the threshold, best first
+    candidates: tuple[tuple[str, float], ...]  # (id, confidence) of every candidate
+    baseline: tuple[str, ...]  # `helpgen search` on the title: top ids
+
+    @property
+    def answerable(self) -> bool:
+        return bool(self.expect)
+
+    def rank(self, ids: tuple[str, ...]) -> int | None:
+        return next((i + 1 for i, x in enumerate(ids) if x in self.expect), None)
+
+
+@dataclass(frozen=True)
+class Figures:
+    answerable: int
+    unanswerable: int
+    hit1: float | None
+    hit3: float | None
+    mrr: float | None
+    unanswerable_empty: float | None  # share of unanswerable drafts given nothing
+    baseline_hit3: float | None
+    baseline_unanswerable_empty: float | None
+
+
+@dataclass
+class EvalReport:
+    file: str
+    min_confidence: float
+    splits: dict[str, Figures]
+    outcomes: list[Outcome]
+    thresholds: dict[str, float]
+    failures: list[str] = field(default_factory=list)
+    sweep: list[dict[str, float]] = field(default_factory=list)
+    recommended: float | None = None
+    search: dict[str, Any] | None = None
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+    def as_dict(self) -> dict[str, Any]:
+        out = {
+            "file": self.file, "min_confidence": self.min_confidence,
+            "splits": {k: asdict(v) for k, v in self.splits.items()},
+            "thresholds": self.thresholds, "passed": self.passed, "failures": self.failures,
+            "misses": [m for m in (_miss(o) for o in self.outcomes) if m],
+        }
+        if self.sweep:
+            out["sweep"] = self.sweep
+            out["recommended_min_confidence"] = self.recommended
+        if self.search is not None:
+            out["search"] = self.search
+        return out
+
+
+def _miss(o: Outcome) -> dict[str, Any] | None:
+    if o.answerable and o.rank(o.shown[:3]) is None:
+        return {"id": o.id, "split": o.split, "expect": list(o.expect), "shown": list(o.shown)}
+    if not o.answerable and o.shown:
+        return {"id": o.id, "split": o.split, "expect": [], "shown": list(o.shown)}
+    return None
+
+
+# --------------------------------------------------------------------------- loading
+
+def load(config: Config, path: Path) -> list[EvalTicket]:
+    """Read and validate the ticket set; every problem names file and line."""
+    rel = str(path.relative_to(config.root)) if path.is_relative_to(config.root) else str(path)
+    if not path.is_file():
+        raise HelpgenError(f"ticket evaluation set not found: {path} (pass --file)",
+                           exit_code=2)
+    try:
+        loc = yamlpos.load(path.read_text(encoding="utf-8"))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        raise HelpgenError(f"invalid YAML: {exc.problem}", rel, mark.line + 1 if mark else None,
+                           exit_code=2) from None
+    data = loc.data if isinstance(loc.data, dict) else {}
+    entries = data.get("tickets")
+    if not isinstance(entries, list) or not entries:
+        raise HelpgenError("the file needs a non-empty 'tickets:' list", rel, 1, exit_code=2)
+    problems: list[Problem] = []
+    out: list[EvalTicket] = []
+    seen: set[str] = set()
+    max_chars = config.settings.get("deflection.max_field_chars", 4000)
+    for i, e in enumerate(entries):
+        line = loc.where("tickets", i)[0] or 1
+
+        def bad(msg: str, key: str | None = None) -> None:
+            where = loc.where("tickets", i, key, value=True)[0] if key else line
+            problems.append(Problem(msg, rel, where or line))
+
+        if not isinstance(e, dict):
+            bad("each ticket must be a mapping")
+            continue
+        for key in e:
+            if key not in ENTRY_KEYS:
+                bad(f"unknown key {key!r}; allowed: {', '.join(ENTRY_KEYS)}", key)
+        tid = str(e.get("id") or "")
+        if not tid or tid in seen:
+            bad(f"'id' must be a unique name, got {tid!r}", "id")
+        seen.add(tid)
+        if e.get("split") not in SPLITS:
+            bad(f"'split' must be one of {', '.join(SPLITS)}; got {e.get('split')!r}", "split")
+        if e.get("market") not in config.markets:
+            bad(f"'market' must be one of {', '.join(config.markets)}; got {e.get('market')!r}",
+                "market")
+        expect = e.get("expect")
+        if not isinstance(expect, list) or not all(isinstance(x, str) for x in expect):
+            bad("'expect' must be a list of article ids ([] when no article answers it)",
+                "expect")
+            expect = []
+        try:
+            ticket = deflect.Ticket.from_mapping(
+                {k: e.get(k) for k in deflect.TICKET_FIELDS}, config.ticket_categories,
+                config.audiences, max_chars)
+        except HelpgenError as exc:
+            bad(exc.problem.msg)
+            continue
+        if problems:
+            continue
+        out.append(EvalTicket(tid, e["split"], e["market"], ticket, tuple(expect), line))
+    raise_if(problems, exit_code=2)
+    return out
+
+
+# --------------------------------------------------------------------------- running
+
+@contextlib.contextmanager
+def _searchers(index_dir: Path) -> Iterator[Any]:
+    from .search import Searcher
+
+    opened: dict[str, Any] = {}
+
+    def get(market: str) -> Any:
+        if market not in opened:
+            opened[market] = Searcher(index_dir, market, "latest")
+        return opened[market]
+
+    try:
+        yield get
+    finally:
+        for s in opened.values():
+            s.close()
+
+
+def run_tickets(config: Config, tickets: list[EvalTicket], index_dir: Path,
+                min_confidence: float) -> list[Outcome]:
+    boost = config.settings.get("deflection.category_boost",
+                                deflect.DEFAULTS["deflection.category_boost"])
+    outcomes = []
+    with _searchers(index_dir) as get:
+        for t in tickets:
+            s = get(t.market)
+            result = deflect.suggest_with(s, t.ticket, deflect.MAX_LIMIT,
+                                          min_confidence=min_confidence, category_boost=boost)
+            baseline: tuple[str, ...] = ()
+            query = t.ticket.title or t.ticket.subject
+            if query.strip():
+                with contextlib.suppress(HelpgenError):
+                    baseline = tuple(h.id for h in s.search(query, limit=3).hits)
+            outcomes.append(Outcome(
+                t.id, t.split, t.market, t.expect, tuple(x.id for x in result.suggestions),
+                tuple((x.id, x.confidence) for x in result.candidates), baseline))
+    return outcomes
+
+
+def _ratio(values: list[float]) -> float | None:
+    return round(sum(values) / len(values), 4) if values else None
+
+
+def figures(outcomes: list[Outcome], threshold: float | None = None) -> Figures:
+    """Figures for ``outcomes``; with ``threshold``, re-thresholded from the candidates."""
+    def shown(o: Outcome) -> tuple[str, ...]:
+        if threshold is None:
+            return o.shown
+        return tuple(i for i, c in o.candidates if c >= threshold)
+
+    ans = [o for o in outcomes if o.answerable]
+    una = [o for o in outcomes if not o.answerable]
+    ranks = [o.rank(shown(o)) for o in ans]
+    return Figures(
+        answerable=len(ans), unanswerable=len(una),
+        hit1=_ratio([1.0 if r == 1 else 0.0 for r in ranks]),
+        hit3=_ratio([1.0 if r is not None and r <= 3 else 0.0 for r in ranks]),
+        mrr=_ratio([1.0 / r if r else 0.0 for r in ranks]),
+        unanswerable_empty=_ratio([0.0 if shown(o) else 1.0 for o in una]),
+        baseline_hit3=_ratio([1.0 if o.rank(o.baseline) else 0.0 for o in ans]),
+        baseline_unanswerable_empty=_ratio([0.0 if o.baseline else 1.0 for o in una]),
+    )
+
+
+def threshold_sweep(outcomes: list[Outcome]) -> tuple[list[dict[str, float]], float]:
+    """Tune-split figures per threshold and the recommended threshold."""
+    tune = [o for o in outcomes if o.split == "tune"]
+    rows = []
+    for th in SWEEP:
+        f = figures(tune, th)
+        rows.append({"min_confidence": th, "hit3": f.hit3 or 0.0,
+                     "unanswerable_empty": f.unanswerable_empty or 0.0})
+    best = max((r["hit3"] + r["unanswerable_empty"]) / 2 for r in rows)
+    plateau = [r["min_confidence"] for r in rows
+               if (r["hit3"] + r["unanswerable_empty"]) / 2 == best]
+    return rows, plateau[len(plateau) // 2]
+
+
+def run(config: Config, path: Path, index_dir: Path, *, search: bool = True,
+        sweep: bool = False, min_confidence: float | None = None) -> EvalReport:
+    """Run the ticket set (and the search set when present); see the module docstring."""
+    tickets = load(config, Path(path))
+    threshold = (config.settings.get("deflection.min_confidence",
+                                     deflect.DEFAULTS["deflection.min_confidence"])
+                 if min_confidence is None else min_confidence)
+    outcomes = run_tickets(config, tickets, Path(index_dir), threshold)
+    splits = {name: figures([o for o in outcomes if o.split == name]) for name in SPLITS}
+    limits = {"hit3": config.settings.get("deflection.eval_min_hit3", 0.9),
+              "unanswerable_empty": config.settings.get("deflection.eval_min_unanswerable", 0.9)}
+    report = EvalReport(str(path), threshold, splits, outcomes, limits)
+    for name, f in splits.items():
+        if f.hit3 is not None and f.hit3 < limits["hit3"]:
+            report.failures.append(f"{name}: hit@3 {f.hit3:.3f} is under "
+                                   f"deflection.eval_min_hit3 = {limits['hit3']}")
+        if f.unanswerable_empty is not None and f.unanswerable_empty < limits["unanswerable_empty"]:
+            report.failures.append(
+                f"{name}: only {f.unanswerable_empty:.3f} of unanswerable drafts got no "
+                f"suggestion, under deflection.eval_min_unanswerable = "
+                f"{limits['unanswerable_empty']}")
+    if sweep:
+        report.sweep, report.recommended = threshold_sweep(outcomes)
+    if search:
+        report.search = _search_eval(config, Path(index_dir))
+    return report
+
+
+def _search_eval(config: Config, index_dir: Path) -> dict[str, Any] | None:
+    """The search set's figures through the search engineer's ``search_eval`` module."""
+    path = config.root / "evals" / "search.yml"
+    try:
+        from . import search_eval  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    if not path.is_file():
+        return None
+    result = search_eval.run(config, path, index_dir)
+    if hasattr(result, "as_dict"):
+        return result.as_dict()
+    return result if isinstance(result, dict) else {"report": str(result)}
+
+
+# --------------------------------------------------------------------------- output
+
+def _fmt(value: float | None) -> str:
+    return "  n/a" if value is None else f"{value:5.3f}"
+
+
+def format_text(report: EvalReport, verbose: bool = False) -> str:
+    lines = [f"Ticket deflection: {report.file} (min_confidence {report.min_confidence:g})",
+             f"  {'split':8} {'drafts':>6} {'hit@1':>6} {'hit@3':>6} {'MRR':>6} "
+             f"{'no-answer':>9}   baseline `search <title>`: {'hit@3':>6} {'no-answer':>9}"]
+    for name, f in report.splits.items():
+        lines.append(f"  {name:8} {f.answerable:>3}+{f.unanswerable:<2} {_fmt(f.hit1):>6} "
+                     f"{_fmt(f.hit3):>6} {_fmt(f.mrr):>6} {_fmt(f.unanswerable_empty):>9}   "
+                     f"{'':26}{_fmt(f.baseline_hit3):>6} "
+                     f"{_fmt(f.baseline_unanswerable_empty):>9}")
+    lines.append(f"  thresholds: hit@3 >= {report.thresholds['hit3']}, no-answer >= "
+                 f"{report.thresholds['unanswerable_empty']} on every split")
+    misses = [o for o in report.outcomes if _miss(o)]
+    if misses:
+        lines.append("  misses:")
+        for o in misses:
+            want = ", ".join(o.expect) or "nothing"
+            lines.append(f"    [{o.split}] {o.id} ({o.market}): expected {want}; shown "
+                         f"{', '.join(o.shown[:3]) or 'nothing'}")
+    if verbose:
+        lines.append("  every draft:")
+        for o in report.outcomes:
+            cands = ", ".join(f"{i} {c:.2f}" for i, c in o.candidates[:3])
+            lines.append(f"    [{o.split}] {o.id}: expect {', '.join(o.expect) or '-'}; "
+                         f"shown {', '.join(o.shown[:3]) or '-'}; candidates {cands}")
+    if report.sweep:
+        lines.append("  threshold sweep (tune split):")
+        for r in report.sweep:
+            mark = "  <- recommended" if r["min_confidence"] == report.recommended else ""
+            lines.append(f"    min_confidence {r['min_confidence']:.2f}: hit@3 "
+                         f"{r['hit3']:.3f}  no-answer {r['unanswerable_empty']:.3f}{mark}")
+    if report.search is not None:
+        lines.append("Search evaluation (evals/search.yml):")
+        for key, value in report.search.items():
+            lines.append(f"  {key}: {value}")
+    lines.append("PASS" if report.passed else "FAIL")
+    return "\n".join(lines) + "\n"
