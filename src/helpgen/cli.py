@@ -48,19 +48,22 @@ def _cmd_build(args: argparse.Namespace) -> int:
     if args.no_alias:
         aliases = []
     index_dir = _search_index_dir(args, cfg)
-    if args.all or args.market == ["all"]:
-        results = site.build_all(cfg, args.version, aliases, site_dir, jobs=args.jobs,
-                                 index_dir=index_dir)
-    elif args.market and len(args.market) > 1:
-        results = site.build_all(cfg, args.version, aliases, site_dir, jobs=args.jobs,
-                                 markets=args.market, index_dir=index_dir)
-    else:
-        results = [site.build(cfg, args.market[0] if args.market else None, args.version,
-                              aliases, site_dir, index_dir=index_dir)]
+    every = args.all or args.market == ["all"]
+    codes = list(cfg.markets) if every else (args.market or [cfg.default_market])
+    display = _BuildDisplay(args, cfg, codes, args.version or cfg.version)  # issue 7
+    with display:
+        if len(codes) > 1:
+            results = site.build_all(cfg, args.version, aliases, site_dir, jobs=args.jobs,
+                                     markets=codes, index_dir=index_dir,
+                                     progress=display.progress)
+        else:
+            results = [site.build(cfg, codes[0], args.version, aliases, site_dir,
+                                  index_dir=index_dir)]
+            display.progress("built", results[0].market, results[0].seconds)
     for r in results:
         alias_txt = f" (aliases: {', '.join(r.aliases)})" if r.aliases else ""
-        _out(args, f"built {r.market} {r.version}{alias_txt}: {r.pages} pages in "
-                   f"{r.seconds:.1f}s -> {_rel(r.path)}")
+        _out(args, f"published {r.market} {r.version}{alias_txt} -> {_rel(r.path)}")
+    display.summary(results, index_dir)
     return EXIT_OK
 
 
@@ -88,6 +91,9 @@ def _register_build(sub) -> None:
     p.add_argument("--site-dir", metavar="DIR", help="output folder (default: <project>/site)")
     p.add_argument("--jobs", type=int, metavar="N", help="worker processes for several markets "
                    "(default: build.jobs, 0 = one per core)")
+    p.add_argument("--progress", choices=("auto", "bar", "plain"),
+                   help="progress display: a bar on a terminal, plain lines in CI (default: "
+                   "build.progress, auto)")
     p.add_argument("--index-dir", metavar="DIR", help="where to write the search index "
                    "(default: search.index_dir setting, <project>/search_index)")
     p.set_defaults(func=_cmd_build)
@@ -118,7 +124,9 @@ def _register_remove(sub) -> None:
 # --------------------------------------------------------------------------- deflection (issue 5)
 
 def _index_dir(args: argparse.Namespace, cfg) -> Path:
-    return Path(args.index_dir) if getattr(args, "index_dir", None) else cfg.root / "search_index"
+    if getattr(args, "index_dir", None):
+        return Path(args.index_dir)
+    return cfg.root / cfg.settings.get("search.index_dir", "search_index")
 
 
 def _read_ticket(args: argparse.Namespace) -> dict:
@@ -463,6 +471,92 @@ def _register_serve(sub) -> None:
 
 # --------------------------------------------------------------------------- editors and CI (issue 7)
 
+class _BuildDisplay:
+    """Build progress: a rich bar on a terminal, plain log lines in CI, then a summary."""
+
+    def __init__(self, args: argparse.Namespace, cfg, markets: list[str], version: str) -> None:
+        mode = getattr(args, "progress", None) or cfg.setting("build.progress")
+        if mode == "auto":
+            in_ci = os.environ.get("CI", "").lower() in ("true", "1", "yes")
+            mode = "bar" if sys.stderr.isatty() and not in_ci else "plain"
+        self.mode = "quiet" if getattr(args, "quiet", False) else mode
+        self.markets, self.version = markets, version
+        self._progress = None
+        self._task = None
+
+    def __enter__(self) -> "_BuildDisplay":
+        if self.mode == "bar":
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+            from rich.progress import TimeElapsedColumn
+
+            self._progress = Progress(TextColumn("{task.description}"), BarColumn(),
+                                      MofNCompleteColumn(), TimeElapsedColumn(),
+                                      console=Console(stderr=True), transient=True)
+            self._progress.start()
+            self._task = self._progress.add_task(
+                f"building {len(self.markets)} market(s) {self.version}", total=len(self.markets))
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+    def progress(self, event: str, market: str, seconds: float) -> None:
+        if self.mode == "plain" and event in ("built", "failed"):
+            took = f" in {seconds:.1f}s" if event == "built" else ""
+            print(f"helpgen: {event} {market} {self.version}{took}", flush=True)
+        elif self._progress is not None and event in ("built", "failed"):
+            self._progress.update(self._task, advance=1,
+                                  description=f"{event} {market} {self.version}")
+
+    def summary(self, results, index_dir: Path | None) -> None:
+        if self.mode == "quiet":
+            return
+        headers = ("market", "version", "articles", "pages", "index docs", "size", "time")
+        rows = [_summary_row(r, index_dir) for r in results]
+        if self.mode == "bar":
+            from rich.console import Console
+            from rich.table import Table
+
+            table = Table(*headers, title="helpgen build")
+            for row in rows:
+                table.add_row(*row)
+            Console().print(table)
+            return
+        widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+        for row in (headers, *rows):
+            print("  ".join(c.ljust(w) if i < 2 else c.rjust(w)
+                            for i, (c, w) in enumerate(zip(row, widths))).rstrip(), flush=True)
+
+
+def _summary_row(r, index_dir: Path | None) -> tuple[str, ...]:
+    import json
+
+    files = [p for p in r.path.rglob("*") if p.is_file()]
+    size = sum(p.stat().st_size for p in files)
+    articles = sum(1 for p in (r.path / "a").iterdir()) if (r.path / "a").is_dir() else 0
+    docs = "-"
+    if index_dir is not None:
+        from .analysis import META_FILE, market_dir
+
+        meta = market_dir(index_dir, r.market) / r.version / META_FILE
+        try:
+            docs = str(json.loads(meta.read_text(encoding="utf-8"))["documents"])
+        except (OSError, ValueError, KeyError):
+            docs = "-"
+    return (r.market, r.version, str(articles), str(r.pages), docs, _size(size),
+            f"{r.seconds:.1f}s")
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KB", "MB"):
+        if n < 1024 or unit == "MB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GB"
+
+
 def _cmd_check(args: argparse.Namespace) -> int:
     from . import check
     from .errors import EXIT_CONTENT
@@ -591,7 +685,7 @@ def _register_reference(sub) -> None:
 
 REGISTRARS: list[Callable] = [_register_build, _register_remove]
 REGISTRARS += [_register_suggest, _register_report, _register_eval]  # issue 5
-REGISTRARS += [_register_search]  # issue 4
+REGISTRARS += [_register_search, _register_search_eval]  # issue 4
 REGISTRARS += [_register_check, _register_new, _register_preview, _register_reference]  # issue 7
 REGISTRARS += [_register_serve]  # issue 6
 
