@@ -310,7 +310,12 @@ class Searcher:
                             source=stored["source"], score=float(hit.score), snippet=snippet,
                             summary=stored.get("summary", ""), audience=stored["audience"],
                             topic=stored["topic"], language=stored["language"]))
-        total = results.estimated_length() if not results.has_exact_length() else len(results)
+        if len(hits) < limit:
+            total = len(hits)
+        elif filt is None:
+            total = len(results)
+        else:  # Whoosh's len(results) ignores the filter
+            total = len(results.docs() & set(self._searcher.docs_for_query(filt)))
         return SearchResult(original, tuple(hits), suggestion, int(total), self.market,
                             self.version)
 

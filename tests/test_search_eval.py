@@ -1,0 +1,79 @@
+"""The evaluation set against real builds: helpgen's quality gate and its lead over lunr."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from helpgen import config as config_mod
+from helpgen import search_eval, site
+from helpgen.cli import main
+
+from conftest import REPO, copy_project
+
+EVAL_FILE = REPO / "evals" / "search.yml"
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> tuple[config_mod.Config, Path]:
+    root = copy_project(tmp_path_factory.mktemp("search-eval") / "project")
+    cfg = config_mod.load(root)
+    markets = sorted({q.market for q in search_eval.load_questions(EVAL_FILE, cfg)})
+    site.build_all(cfg, "2026.11", ["latest"], root / "site", jobs=2, markets=markets)
+    return cfg, root
+
+
+@pytest.fixture(scope="module")
+def reports(built) -> tuple[search_eval.Report, search_eval.Report]:
+    cfg, root = built
+    helpgen = search_eval.run(cfg, EVAL_FILE, root / "search_index")
+    lunr = search_eval.run_lunr(cfg, EVAL_FILE, root / "site")
+    print(helpgen.format_text() + lunr.format_text())  # shows every miss with -s
+    return helpgen, lunr
+
+
+def test_eval_set_is_large_and_split_two_thirds_one_third(built):
+    questions = search_eval.load_questions(EVAL_FILE, built[0])
+    assert len(questions) >= 60
+    holdout = sum(1 for q in questions if q.split == "holdout")
+    assert 0.25 <= holdout / len(questions) <= 0.40
+    kinds = {q.kind for q in questions}
+    assert {"typo", "synonym", "german", "japanese"} <= kinds
+
+
+@pytest.mark.parametrize("split", search_eval.SPLITS)
+def test_search_meets_the_configured_quality_on_each_split(built, reports, split):
+    cfg = built[0]
+    fig = reports[0].splits[split]
+    misses = fig.as_dict()["misses"]
+    assert fig.hit3 >= cfg.setting("search.eval_min_hit3"), misses
+    assert fig.mrr >= cfg.setting("search.eval_min_mrr"), misses
+
+
+@pytest.mark.parametrize("split", search_eval.SPLITS)
+def test_search_leads_materials_lunr_search(built, reports, split):
+    helpgen, lunr = reports
+    lead = helpgen.splits[split].hit3 - lunr.splits[split].hit3
+    assert lead >= built[0].setting("search.eval_min_lead_over_lunr"), (helpgen.splits[split],
+                                                                        lunr.splits[split])
+    assert search_eval.check(built[0], helpgen, lunr) == []
+
+
+def test_cli_search_eval_passes_and_prints_figures(built, capsys):
+    cfg, root = built
+    rc = main(["search-eval", "--file", str(EVAL_FILE), "--project", str(root)])
+    out = capsys.readouterr().out
+    assert rc == 0
+    assert "tune" in out and "holdout" in out and "hit@3" in out and "MRR" in out
+
+
+def test_cli_search_eval_fails_when_under_threshold(built, tmp_path, capsys):
+    cfg, root = built
+    strict = copy_project(tmp_path / "strict")
+    text = (strict / "helpgen.yml").read_text(encoding="utf-8")
+    (strict / "helpgen.yml").write_text(text + "\nsearch:\n  eval_min_mrr: 1.0\n",
+                                        encoding="utf-8")
+    rc = main(["search-eval", "--file", str(EVAL_FILE), "--project", str(strict),
+               "--index-dir", str(root / "search_index")])
+    assert rc == 1 and "below search.eval_min_mrr 1.0" in capsys.readouterr().err
