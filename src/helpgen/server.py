@@ -501,6 +501,9 @@ class HelpApp:
             resp = error_response(err) if is_api else self._text(500, "Internal server error")
         if is_api:
             resp.headers.extend(self._cors_headers(environ))
+            if len(resp.body) >= 2 * GZIP_MIN_BYTES and _accepts_gzip(environ):
+                resp.body = gzip.compress(resp.body, compresslevel=5, mtime=0)
+                resp.headers += [("Content-Encoding", "gzip"), ("Vary", "Accept-Encoding")]
         return self._finish(environ, start_response, resp)
 
     def _finish(self, environ: dict, start_response: StartResponse,
@@ -767,11 +770,7 @@ class HelpApp:
                 except HelpgenError as exc:
                     raise ApiError(400, "bad_search", self.scrub(exc.problem.msg)) from None
         except HelpgenError as exc:  # the index could not be opened
-            log.error("search index %s/%s unavailable: %s", market, version, exc)
-            raise ApiError(503, "index_unavailable",
-                           f"the search index of {market} {version} is not available; the "
-                           f"operator can build it with: helpgen build --market {market} "
-                           f"--version {version}") from None
+            raise self._unavailable(market, version, exc) from None
 
     @staticmethod
     def _hit_json(hit: Any, market: str, version: str) -> dict[str, Any]:
@@ -808,14 +807,27 @@ class HelpApp:
         body = self._read_json(environ)
         from . import deflect
 
-        try:
-            payload = deflect.suggest_payload(body, self.config, self.index_dir,
-                                              published=self.published)
-        except HelpgenError as exc:
-            status = 400 if exc.exit_code == 2 else 503
-            raise ApiError(status, "bad_ticket" if status == 400 else "index_unavailable",
-                           self.scrub("; ".join(p.msg for p in exc.problems))) from None
+        with contextlib.ExitStack() as stack:
+            def open_searcher(market: str, version: str) -> Any:
+                market, resolved = self._market_version(market, version)
+                try:
+                    return stack.enter_context(self.searchers.acquire(market, resolved))
+                except HelpgenError as exc:
+                    raise self._unavailable(market, resolved, exc) from None
+
+            try:
+                payload = deflect.suggest_payload(body, self.config, self.index_dir,
+                                                  open_searcher=open_searcher)
+            except HelpgenError as exc:
+                raise ApiError(400, "bad_ticket", self.scrub(exc.problem.msg)) from None
         return json_response(200, payload)
+
+    def _unavailable(self, market: str, version: str, exc: HelpgenError) -> ApiError:
+        log.error("search index %s/%s unavailable: %s", market, version, exc)
+        return ApiError(503, "index_unavailable",
+                        f"the search index of {market} {version} is not available; the "
+                        f"operator can build it with: helpgen build --market {market} "
+                        f"--version {version}")
 
     def _api_events(self, environ: dict) -> Response:
         body = self._read_json(environ)
@@ -929,11 +941,21 @@ def create_server(app: Callable, host: str = "127.0.0.1", port: int = 8000,
     ``port=0`` picks a free port (read it from ``server_url(server)``).
     """
     import waitress.server
+    from waitress import wasyncore
+    from waitress.task import ThreadedTaskDispatcher
 
-    return waitress.server.create_server(
-        app, host=host, port=port, threads=threads, ident="helpgen",
-        max_request_body_size=max_body_bytes + 1024, expose_tracebacks=False,
-        clear_untrusted_proxy_headers=False, channel_timeout=30)
+    socket_map: dict = {}
+    dispatcher = ThreadedTaskDispatcher()
+    dispatcher.set_thread_count(threads)
+    try:
+        return waitress.server.create_server(
+            app, map=socket_map, _dispatcher=dispatcher, host=host, port=port,
+            threads=threads, ident="helpgen", max_request_body_size=max_body_bytes + 1024,
+            expose_tracebacks=False, clear_untrusted_proxy_headers=False, channel_timeout=30)
+    except BaseException:  # e.g. the port is taken: release what waitress opened
+        dispatcher.shutdown()
+        wasyncore.close_all(socket_map)
+        raise
 
 
 def server_url(server: Any) -> str:

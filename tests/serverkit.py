@@ -1,0 +1,93 @@
+"""Helpers for the server tests: a real built site, WSGI calls in-process, a real
+waitress server on a free loopback port."""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+from urllib.parse import unquote
+from wsgiref.util import setup_testing_defaults
+
+import contextlib
+
+from conftest import copy_project
+
+
+def build_served_project(root: Path) -> Path:
+    """A project copy with us 2026.10, us 2026.11 (latest) and de 2026.11 (latest) built,
+    search indexes in ``<root>/search_index``."""
+    from helpgen import config, site
+
+    root = copy_project(root)
+    cfg = config.load(root)
+    for market, version, aliases in (("us", "2026.10", []), ("us", "2026.11", ["latest"]),
+                                     ("de", "2026.11", ["latest"])):
+        site.build(cfg, market, version, aliases, root / "site", index_dir=root / "search_index")
+    return root
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8")
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+def call(app, method: str = "GET", path: str = "/", query: str = "",
+         headers: dict[str, str] | None = None, body: bytes | None = None,
+         remote: str = "127.0.0.1", drop: tuple[str, ...] = ()) -> Reply:
+    """Call a WSGI app the way a server does: PATH_INFO percent-decoded as latin-1."""
+    environ: dict[str, Any] = {
+        "REQUEST_METHOD": method,
+        "PATH_INFO": unquote(path, encoding="latin-1"),
+        "QUERY_STRING": query,
+        "REMOTE_ADDR": remote,
+    }
+    setup_testing_defaults(environ)
+    if body is not None:
+        environ["wsgi.input"] = io.BytesIO(body)
+        environ["CONTENT_LENGTH"] = str(len(body))
+    for name, value in (headers or {}).items():
+        key = name.upper().replace("-", "_")
+        if key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+            environ[key] = value
+        else:
+            environ["HTTP_" + key] = value
+    for key in drop:
+        environ.pop(key, None)
+    seen: dict[str, Any] = {}
+
+    def start_response(status: str, hdrs: list[tuple[str, str]], exc_info=None) -> None:
+        seen["status"] = int(status.split()[0])
+        seen["headers"] = {k.lower(): v for k, v in hdrs}
+
+    chunks = app(environ, start_response)
+    data = b"".join(chunks)
+    return Reply(seen["status"], seen["headers"], data)
+
+
+@contextlib.contextmanager
+def running(app, threads: int = 4) -> Iterator[str]:
+    """The real waitress server on 127.0.0.1:<free port> in a thread; yields its URL."""
+    from helpgen import server
+
+    srv = server.create_server(app, "127.0.0.1", 0, threads)
+    url = server.server_url(srv)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    try:
+        yield url.rstrip("/")
+    finally:
+        srv.close()
+        thread.join(timeout=10)

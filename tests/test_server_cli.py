@@ -1,0 +1,97 @@
+"""`helpgen serve` end to end: builds what is missing, prints the URL, stops on Ctrl-C;
+and every serve option and server setting is documented in manual/server.md."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from helpgen import cli, config
+from conftest import REPO, copy_project
+
+
+def test_quick_start_serve_builds_the_default_market_serves_and_stops_on_ctrl_c(tmp_path):
+    root = copy_project(tmp_path / "project")
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "HELPGEN_PORT": "0"}
+    proc = subprocess.Popen([sys.executable, "-m", "helpgen.cli", "serve"], cwd=root, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        lines = []
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            if line.startswith("serving"):
+                break
+        url = re.search(r"(http://127\.0\.0\.1:\d+/)us/", "".join(lines)).group(1)
+        assert lines[0].startswith("building us")
+        with urllib.request.urlopen(url + "healthz", timeout=10) as resp:
+            assert json.loads(resp.read())["markets"] == {"us": ["2026.11"]}
+        with urllib.request.urlopen(url + "us/", timeout=10) as resp:  # -> latest -> page
+            assert resp.status == 200
+        with urllib.request.urlopen(url + "api/search?q=ticket", timeout=10) as resp:
+            assert json.loads(resp.read())["results"]
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err
+    assert out.strip().endswith("stopped") and "Traceback" not in err
+    assert (root / "site/us/2026.11/index.html").is_file()
+    assert (root / "search_index/us").is_dir()
+
+
+def test_serve_no_build_without_a_site_is_a_usage_error(tmp_path, capsys):
+    root = copy_project(tmp_path / "project")
+    code = cli.main(["--project", str(root), "serve", "--no-build", "--port", "0"])
+    assert code == 2
+    assert "helpgen build --market us" in capsys.readouterr().err
+
+
+def test_serve_on_a_busy_port_is_a_usage_error(built_project, capsys):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        code = cli.main(["--project", str(built_project), "serve", "--no-build",
+                         "--index-dir", str(built_project / "search_index"),
+                         "--port", str(port)])
+    assert code == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in capsys.readouterr().err
+
+
+def test_serve_rejects_unknown_market(built_project, capsys):
+    assert cli.main(["--project", str(built_project), "serve", "--market", "zz"]) == 2
+    assert "allowed: us" in capsys.readouterr().err
+
+
+def test_every_serve_option_and_server_setting_is_documented():
+    manual = (REPO / "manual" / "server.md").read_text(encoding="utf-8")
+    serve = cli.make_parser()._subparsers._group_actions[0].choices["serve"]
+    for action in serve._actions:
+        for flag in action.option_strings:
+            if flag.startswith("--") and flag not in ("--help", "--project", "--debug",
+                                                      "--quiet"):
+                assert f"`{flag}" in manual, flag
+    for setting in config.SETTINGS:
+        if setting.key.startswith("server."):
+            assert f"`{setting.key}`" in manual, setting.key
+    for var in cli.SERVE_ENV.values():
+        assert f"`{var}`" in manual, var
+    for endpoint in ("/api/search", "/api/suggest", "/api/events", "/healthz"):
+        assert f"`{endpoint}" in manual or f"`GET {endpoint}" in manual or \
+            f"`POST {endpoint}" in manual, endpoint
