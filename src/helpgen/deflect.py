@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +48,7 @@ MAX_LIMIT = 10
 MAX_HEAD_WORDS = 16
 MAX_DESCRIPTION_WORDS = 30
 DESCRIPTION_WEIGHT = 0.4
+CORRECTED_CREDIT = 0.8  # a word matched only after spelling correction counts less
 BM25_WEIGHT = 0.3  # share of the ranking score from the whole ticket's BM25 score
 WORD_HITS = 60  # per-word look-up depth: an article outside a word's top hits lacks it
 CANDIDATES = 12
@@ -239,9 +241,15 @@ def suggest_with(searcher: Any, ticket: Ticket, limit: int = 3, *,
     words = [w for w in words if w.text not in stop]
     for w in words:
         res = searcher.search_text(w.text, limit=WORD_HITS, audience=audience)
+        credit = 1.0
+        if res.total == 0:  # unknown: a misspelling of a word the articles use?
+            fixed = searcher.search(w.text, limit=WORD_HITS, audience=audience)
+            if fixed.suggestion and fixed.hits and is_slip(w.text, fixed.suggestion.lower()):
+                res, credit = fixed, CORRECTED_CREDIT
+                w.text = fixed.suggestion.lower()
         w.idf = math.log(1 + total_docs / (res.total + 0.5))  # unknown words weigh most
         for h in res.hits:
-            w.matched[h.id] = 1.0
+            w.matched[h.id] = credit
     denominator = sum(w.idf * w.weight for w in words) or 1.0
 
     # 3. candidates ranked by coverage + category + BM25 share
@@ -268,6 +276,19 @@ def suggest_with(searcher: Any, ticket: Ticket, limit: int = 3, *,
     ranked.sort(key=lambda s: (-s.score, s.id))
     chosen = tuple(s for s in ranked if s.confidence >= min_confidence)[:limit]
     return Suggestions(ticket, market, version, chosen, min_confidence, tuple(ranked))
+
+
+def is_slip(typed: str, known: str) -> bool:
+    """Whether ``typed`` is ``known`` with a letter left out, doubled or two swapped.
+
+    The search layer corrects any unknown word to its nearest known one, which turns
+    words the help center never mentions into look-alikes (``print`` -> ``point``,
+    ``parcel`` -> ``panel``) and would make an unanswerable ticket look covered. The
+    typing slips people make in a hurry keep the letters (``payot``, ``tikcet``,
+    ``tallk``), so only those count.
+    """
+    a, b = Counter(typed), Counter(known)
+    return a == b or sum(((a - b) + (b - a)).values()) == 1
 
 
 def _stop_words(searcher: Any) -> frozenset[str]:

@@ -11,8 +11,9 @@ them (``expect``) or ``expect: []`` for drafts nothing answers, each in the ``tu
   unanswerable titles that find nothing).
 
 ``sweep`` recomputes the tune split for a range of thresholds from the same runs and
-recommends the one that maximises the mean of hit@3 and the unanswerable share (the
-middle of the best plateau). The gate fails when hit@3 is under
+recommends the one that maximises the mean of hit@3 and the unanswerable share; of
+a plateau of equally good thresholds (steps of 0.01) it takes the middle, the one
+farthest from both kinds of mistake. The gate fails when hit@3 is under
 ``deflection.eval_min_hit3`` or the unanswerable share under
 ``deflection.eval_min_unanswerable`` on any split.
 """
@@ -33,7 +34,7 @@ from .errors import HelpgenError, Problem, raise_if
 SPLITS = ("tune", "holdout")
 ENTRY_KEYS = ("id", "split", "market", "category", "subject", "title", "description",
               "audience", "expect")
-SWEEP = tuple(round(i * 0.05, 2) for i in range(0, 21))
+SWEEP = tuple(round(i * 0.01, 2) for i in range(0, 101))
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,7 @@ class EvalReport:
     sweep: list[dict[str, float]] = field(default_factory=list)
     recommended: float | None = None
     search: dict[str, Any] | None = None
+    search_text: str = ""
 
     @property
     def passed(self) -> bool:
@@ -252,10 +254,18 @@ def threshold_sweep(outcomes: list[Outcome]) -> tuple[list[dict[str, float]], fl
         f = figures(tune, th)
         rows.append({"min_confidence": th, "hit3": f.hit3 or 0.0,
                      "unanswerable_empty": f.unanswerable_empty or 0.0})
-    best = max((r["hit3"] + r["unanswerable_empty"]) / 2 for r in rows)
-    plateau = [r["min_confidence"] for r in rows
-               if (r["hit3"] + r["unanswerable_empty"]) / 2 == best]
-    return rows, plateau[len(plateau) // 2]
+    means = [(r["hit3"] + r["unanswerable_empty"]) / 2 for r in rows]
+    best = max(means)
+    runs: list[list[float]] = []  # contiguous stretches of the best value
+    for r, mean in zip(rows, means):
+        if mean != best:
+            continue
+        if runs and round(r["min_confidence"] - runs[-1][-1], 2) <= 0.01:
+            runs[-1].append(r["min_confidence"])
+        else:
+            runs.append([r["min_confidence"]])
+    widest = max(runs, key=len)
+    return rows, widest[(len(widest) - 1) // 2]
 
 
 def run(config: Config, path: Path, index_dir: Path, *, search: bool = True,
@@ -282,23 +292,24 @@ def run(config: Config, path: Path, index_dir: Path, *, search: bool = True,
     if sweep:
         report.sweep, report.recommended = threshold_sweep(outcomes)
     if search:
-        report.search = _search_eval(config, Path(index_dir))
+        found = _search_eval(config, Path(index_dir))
+        if found is not None:
+            report.search, report.search_text, failures = found
+            report.failures.extend(failures)
     return report
 
 
-def _search_eval(config: Config, index_dir: Path) -> dict[str, Any] | None:
-    """The search set's figures through the search engineer's ``search_eval`` module."""
+def _search_eval(config: Config, index_dir: Path) -> tuple[dict[str, Any], str, list[str]] | None:
+    """The search set (``evals/search.yml``) through :mod:`helpgen.search_eval`:
+    (figures, text, failures against the ``search.eval_*`` settings)."""
+    from . import search_eval
+
     path = config.root / "evals" / "search.yml"
-    try:
-        from . import search_eval  # type: ignore[attr-defined]
-    except ImportError:
-        return None
     if not path.is_file():
         return None
     result = search_eval.run(config, path, index_dir)
-    if hasattr(result, "as_dict"):
-        return result.as_dict()
-    return result if isinstance(result, dict) else {"report": str(result)}
+    failures = [f"search {f}" for f in search_eval.check(config, result)]
+    return result.as_dict(), result.format_text(), failures
 
 
 # --------------------------------------------------------------------------- output
@@ -334,12 +345,12 @@ def format_text(report: EvalReport, verbose: bool = False) -> str:
     if report.sweep:
         lines.append("  threshold sweep (tune split):")
         for r in report.sweep:
+            if round(r["min_confidence"] * 100) % 5 and r["min_confidence"] != report.recommended:
+                continue
             mark = "  <- recommended" if r["min_confidence"] == report.recommended else ""
             lines.append(f"    min_confidence {r['min_confidence']:.2f}: hit@3 "
                          f"{r['hit3']:.3f}  no-answer {r['unanswerable_empty']:.3f}{mark}")
-    if report.search is not None:
-        lines.append("Search evaluation (evals/search.yml):")
-        for key, value in report.search.items():
-            lines.append(f"  {key}: {value}")
+    if report.search_text:
+        lines.append("Search evaluation (evals/search.yml), " + report.search_text.rstrip())
     lines.append("PASS" if report.passed else "FAIL")
     return "\n".join(lines) + "\n"
