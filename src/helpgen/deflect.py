@@ -396,3 +396,49 @@ def suggest_payload(body: Any, config: Any, index_dir: str | Path,
     if draft_id:
         out["draft_id"] = draft_id
     return out
+
+
+# --------------------------------------------------------------------------- static fallback
+
+STATIC_DIR = "assets/helpgen/suggest"
+
+
+def static_payloads(config: Any, rendered: Any, limit: int | None = None) -> dict[str, Any]:
+    """The JSON files a plain static host serves instead of ``POST /api/suggest``.
+
+    ``<category>.json`` for every ticket category: the articles of this market build
+    that declare the category (navigation order), at most ``deflection.static_limit``;
+    ``index.json``: every article (id, title, url, summary, audience, categories,
+    keywords) so the ticket page can rank them against the typed words in the browser,
+    and so any page can find its own article id. Returns ``{file name: data}``.
+    """
+    limit = limit or config.settings.get("deflection.static_limit", 5)
+    market, version = rendered.market, rendered.version
+    pages = sorted(rendered.articles(), key=lambda p: (p.article.order, p.title))
+    records = [{"id": p.article.id, "title": p.title, "url": p.url, "summary": p.summary,
+                "audience": p.article.audience, "topic": p.article.topic,
+                "language": p.language, "categories": list(p.article.ticket_categories),
+                "keywords": list(p.keywords)} for p in pages]
+    out: dict[str, Any] = {"index.json": {"market": market.code, "version": version,
+                                          "articles": records}}
+    for code, title in config.ticket_categories.items():
+        results = [{k: r[k] for k in ("id", "title", "url", "summary", "audience", "topic")}
+                   for r in records if code in r["categories"]][:limit]
+        out[f"{code}.json"] = {"category": code, "title": title, "market": market.code,
+                               "version": version, "results": results}
+    return out
+
+
+def write_static(config: Any, rendered: Any, site_dir: Path) -> list[Path]:
+    """Write :func:`static_payloads` under ``<site_dir>/assets/helpgen/suggest/``."""
+    import json
+
+    folder = Path(site_dir) / STATIC_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, data in static_payloads(config, rendered).items():
+        path = folder / name
+        path.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")),
+                        encoding="utf-8")
+        written.append(path)
+    return written

@@ -142,6 +142,9 @@ def review_date(page: render.RenderedPage, rendered: render.RenderedMarket) -> s
 def hook_post_build(mkcfg: Any) -> None:
     state: BuildState = mkcfg[STATE_KEY]
     write_redirects(state.rendered, Path(mkcfg["site_dir"]))
+    from . import deflect  # issue 5: the ticket page's static suggestions, in the staged build
+
+    deflect.write_static(state.config, state.rendered, Path(mkcfg["site_dir"]))
 
 
 # --------------------------------------------------------------------------- redirects
