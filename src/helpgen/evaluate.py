@@ -143,8 +143,8 @@ def load(config: Config, path: Path) -> list[EvalTicket]:
         line = loc.where("tickets", i)[0] or 1
 
         def bad(msg: str, key: str | None = None) -> None:
-            where = loc.where("tickets", i, key, value=True)[0] if key else line
-            problems.append(Problem(msg, rel, where or line))
+            at, col = loc.where("tickets", i, key, value=True) if key else (line, None)
+            problems.append(Problem(msg, rel, at or line, col))
 
         if not isinstance(e, dict):
             bad("each ticket must be a mapping")
