@@ -13,8 +13,21 @@ from urllib.parse import unquote
 from wsgiref.util import setup_testing_defaults
 
 import contextlib
+import importlib.util
 
-from conftest import copy_project
+
+def _tests_conftest():
+    """tests/conftest.py by path (``import conftest`` may mean tests/browser/conftest.py)."""
+    spec = importlib.util.spec_from_file_location("helpgen_tests_conftest",
+                                                  Path(__file__).with_name("conftest.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_conftest = _tests_conftest()
+copy_project = _conftest.copy_project
+write_article = _conftest.write_article
 
 
 def build_served_project(root: Path) -> Path:
@@ -84,10 +97,11 @@ def running(app, threads: int = 4) -> Iterator[str]:
 
     srv = server.create_server(app, "127.0.0.1", 0, threads)
     url = server.server_url(srv)
-    thread = threading.Thread(target=srv.run, daemon=True)
+    stop = threading.Event()
+    thread = threading.Thread(target=server.run_until, args=(srv, stop), daemon=True)
     thread.start()
     try:
         yield url.rstrip("/")
     finally:
-        srv.close()
+        stop.set()
         thread.join(timeout=10)

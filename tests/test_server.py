@@ -295,7 +295,7 @@ def test_missing_index_is_503_without_disk_paths(served, cfg, tmp_path):
 
 
 def test_rebuilt_index_is_picked_up_without_restart(tmp_path):
-    from conftest import copy_project, write_article
+    from serverkit import copy_project, write_article
 
     root = copy_project(tmp_path / "p")
     c = config.load(root)

@@ -17,7 +17,9 @@ from pathlib import Path
 import pytest
 
 from helpgen import cli, config
-from conftest import REPO, copy_project
+from serverkit import copy_project
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def test_quick_start_serve_builds_the_default_market_serves_and_stops_on_ctrl_c(tmp_path):

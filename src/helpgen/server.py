@@ -55,10 +55,12 @@ StartResponse = Callable[..., Any]
 SEARCH_LIMIT_MAX = 50
 HASHED_ASSET_RE = re.compile(r"\.[0-9a-f]{8,}\.(?:min\.)?(?:js|css)$")
 INLINE_SCRIPT_RE = re.compile(r"<script\b([^>]*)>(.*?)</script\s*>", re.S | re.I)
-ROOT_LINK_RE = re.compile(r'((?:href|src)=")/(?!/)')
+ROOT_LINK_RE = re.compile(r'((?:href|src)="|"(?:base|search)": ")/(?!/)')  # in 404.html
 GZIP_MIN_BYTES = 512
 FILE_CACHE_BYTES = 32 * 1024 * 1024
 FILE_CACHE_MAX_FILE = 2 * 1024 * 1024
+EMPTY_SITEMAP = (b'<?xml version="1.0" encoding="UTF-8"?>\n'
+                 b'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n</urlset>\n')
 MAX_CLIENTS = 20_000  # rate-limit buckets kept (oldest dropped first)
 
 CONTENT_TYPES = {
@@ -597,6 +599,17 @@ class HelpApp:
 
     def _not_found(self, parts: list[str]) -> Response:
         """The market's Material 404 page (links rebased onto its version), else text."""
+        if len(parts) == 2 and parts[0] in self.config.markets and parts[1] == "sitemap.xml":
+            # Material's market selector probes <market>/sitemap.xml of every market in
+            # the menu; a market not built yet answers with an empty sitemap, not a 404.
+            return Response(200, EMPTY_SITEMAP, [("Content-Type", "application/xml"),
+                                                 ("Cache-Control", "no-cache")], page_csp())
+        if parts == ["favicon.ico"]:  # browsers ask for it on the market list page
+            icon = self._404_page_dir() / "assets" / "images" / "favicon.png"
+            if icon.is_file():
+                return Response(200, icon.read_bytes(), [
+                    ("Content-Type", "image/png"),
+                    ("Cache-Control", f"public, max-age={self.settings.static_max_age}")])
         page = self._404_page(parts)
         if page is None:
             return self._text(404, "Not found")
@@ -606,6 +619,12 @@ class HelpApp:
                         [("Content-Type", "text/html; charset=utf-8"),
                          ("Cache-Control", "no-store")],
                         page_csp(inline_script_hashes(html_text)))
+
+    def _404_page_dir(self) -> Path:
+        """The built version folder of the default market's default alias."""
+        versions = self.published(self.config.default_market)
+        version = versions.get(self.config.default_alias) or next(iter(versions.values()), "")
+        return self.site_dir / self.config.default_market / version
 
     def _404_page(self, parts: list[str]) -> tuple[str, str] | None:
         market = parts[0] if parts and parts[0] in self.config.markets else None
@@ -998,3 +1017,19 @@ def serve(app: Callable, host: str = "127.0.0.1", port: int = 8000, threads: int
 def needs_build(app: HelpApp, market: str) -> bool:
     """True when ``market`` has no published site or no search index yet."""
     return not app.published(market) or not (app.index_dir / market).is_dir()
+
+
+def run_until(server: Any, stop: threading.Event, poll: float = 0.1) -> None:
+    """Serve in this thread until ``stop`` is set, then close the server here.
+
+    For servers run in a background thread (tests, benchmarks): closing the sockets
+    from the thread that polls them avoids racing the event loop.
+    """
+    from waitress import wasyncore
+
+    try:
+        socket_map = server._map  # waitress keeps its socket map here (see server.run)
+        while not stop.is_set() and socket_map:
+            wasyncore.loop(timeout=poll, map=socket_map, count=1)
+    finally:
+        server.close()
