@@ -46,7 +46,7 @@ from whoosh.support.charset import accent_map
 from .errors import HelpgenError
 
 #: Bump when fields or analyzers change; an index of another version must be rebuilt.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 META_FILE = "helpgen-index.json"
 ALIASES_FILE = "aliases.json"
 SYNONYMS_FILE = "synonyms.json"
@@ -165,6 +165,8 @@ def make_schema(languages: Iterable[str]) -> Schema:
         ana = analyzer(lang)
         for name in FIELD_BOOSTS:
             fields[f"{name}_{lang}"] = TEXT(analyzer=ana, phrase=False)
+        # every text field at once: the cheap first pass that picks candidates
+        fields[f"all_{lang}"] = TEXT(analyzer=ana, phrase=False)
     return Schema(**fields)
 
 

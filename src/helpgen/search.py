@@ -31,7 +31,7 @@ import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from whoosh import index as whoosh_index
 from whoosh.query import And, Or, Query, Term
@@ -45,7 +45,8 @@ MAX_TEXT_TERMS = 80
 SYNONYM_WEIGHT = 0.6
 CORRECTION_WEIGHT = 0.9
 SNIPPET_CHARS = 180
-COORDINATION = 1.0  # Or(scale=...): bonus for matching more of the query's words
+COORDINATION = 1.0  # score bonus for matching more of the query's concepts
+CANDIDATES = 30  # phase 1 keeps this many documents (at least 3 x limit) for rescoring
 
 
 @dataclass(frozen=True)
@@ -123,6 +124,7 @@ class Searcher:
                                "with helpgen build", exit_code=2) from None
         self._searcher = self._ix.searcher()
         self._lock = threading.Lock()
+        self._token_cache: dict[str, dict[str, tuple[str, ...]]] = {}
 
     # -- lifecycle
     def close(self) -> None:
@@ -147,8 +149,8 @@ class Searcher:
         with self._lock:
             words = self._words(text, MAX_QUERY_TERMS)
             words, suggestion = self._correct(words, text)
-            q = self._query(words, text if suggestion is None else suggestion)
-            return self._run(query, q, limit, filt, suggestion)
+            plan = self._plan(words, text if suggestion is None else suggestion)
+            return self._run(query, plan, limit, filt, suggestion)
 
     def search_text(self, text: str, limit: int = 10, audience: str | None = None,
                     categories: Sequence[str] | None = None) -> SearchResult:
@@ -160,8 +162,8 @@ class Searcher:
         limit = _check_limit(limit)
         with self._lock:
             words = self._words(cleaned, MAX_TEXT_TERMS)
-            q = self._query(words, cleaned)
-            return self._run(text, q, limit, filt, None)
+            plan = self._plan(words, cleaned)
+            return self._run(text, plan, limit, filt, None)
 
     # -- validation
     def _filter(self, audience: str | None, topic: str | None,
@@ -234,90 +236,175 @@ class Searcher:
         return out, suggestion
 
     def _closest(self, word: str) -> str | None:
+        """The most frequent indexed word within the allowed typo distance of ``word``:
+        one edit (a swap of two neighbouring letters counts as one) for words of up to
+        seven letters, two edits for longer ones."""
         reader = self._searcher.reader()
-        maxdist = 1 if len(word) < 5 else 2
+        allowed = 1 if len(word) < 8 else 2
         best: tuple[int, int, str] | None = None
-        for dist in range(1, maxdist + 1):
-            for cand in reader.terms_within("spell", word, dist, prefix=1):
-                if cand == word or len(cand) < 2:
-                    continue
-                key = (dist, -reader.doc_frequency("spell", cand), cand)
-                if best is None or key < best:
-                    best = key
-            if best is not None:
-                break
+        for cand in reader.terms_within("spell", word, 2, prefix=1):
+            if cand == word or len(cand) < 2:
+                continue
+            dist = osa_distance(word, cand)
+            if dist > allowed:
+                continue
+            key = (dist, -reader.doc_frequency("spell", cand), cand)
+            if best is None or key < best:
+                best = key
         return best[2] if best else None
 
-    def _terms(self, word: str, weight: float) -> list[Query]:
-        """One word (or CJK run) as terms over every field of every index language."""
-        subs: list[Query] = []
+    def _part(self, word: str, weight: float) -> _Part | None:
+        """One word (or CJK run) analysed in every index language."""
+        tokens = {}
         for lang in self.languages:
-            tokens = [t.text for t in self._analyzers[lang](word)]
-            if not tokens:
-                continue
-            for field, boost in analysis.FIELD_BOOSTS.items():
-                name = f"{field}_{lang}"
-                if len(tokens) == 1:
-                    subs.append(Term(name, tokens[0], boost=boost * weight))
-                else:  # CJK bigrams: documents having more of them rank higher
-                    subs.append(Or([Term(name, t) for t in dict.fromkeys(tokens)],
-                                   boost=boost * weight / len(tokens) ** 0.5))
-        return subs
+            toks = tuple(dict.fromkeys(t.text for t in self._analyzers[lang](word)))
+            if toks:
+                tokens[lang] = toks
+        return _Part(tokens, weight, (word,)) if tokens else None
 
-    def _query(self, words: list[_Word], text: str) -> Query | None:
-        concepts: list[Query] = []
+    def _plan(self, words: list[_Word], text: str) -> list[list[list[_Part]]]:
+        """Concepts -> alternatives -> parts (all parts of an alternative must match).
+
+        A concept is one query word (with its typo corrections as alternatives) or one
+        synonym group the text mentions (its other terms as alternatives).
+        """
+        concepts: list[list[list[_Part]]] = []
         for w in words:
-            subs = self._terms(w.text, 1.0)
-            for alt, weight in w.alternatives:
-                subs += self._terms(alt, weight)
-            if subs:
-                concepts.append(Or(subs))
-        for group in self._synonyms.expansions(text):
-            alts: list[Query] = []
-            for phrase in group:
-                parts = []
-                for m in analysis.TOKEN_RE.finditer(phrase):
-                    if m.group("word") and m.group(0) in self._stop:
-                        continue
-                    subs = self._terms(m.group(0), SYNONYM_WEIGHT)
-                    if subs:
-                        parts.append(Or(subs))
-                if parts:
-                    alts.append(parts[0] if len(parts) == 1 else And(parts))
+            alts = [[p] for p in (self._part(w.text, 1.0),
+                                  *(self._part(a, wt) for a, wt in w.alternatives)) if p]
             if alts:
-                concepts.append(Or(alts))
-        if not concepts:
-            return None
-        return Or(concepts, scale=COORDINATION)
+                concepts.append(alts)
+        for group in self._synonyms.expansions(text):
+            alts = []
+            for phrase in group:
+                parts = [self._part(m.group(0), SYNONYM_WEIGHT)
+                         for m in analysis.TOKEN_RE.finditer(phrase)
+                         if not (m.group("word") and m.group(0) in self._stop)]
+                parts = [p for p in parts if p]
+                if parts:
+                    alts.append(parts)
+            if alts:
+                concepts.append(alts)
+        return concepts
 
     # -- running and highlighting
-    def _run(self, original: str, q: Query | None, limit: int, filt: Query | None,
-             suggestion: str | None) -> SearchResult:
-        if q is None:
+    def _word_tokens(self, lang: str) -> Callable[[str], Sequence[str]]:
+        """Analysed tokens of one word, remembered by this searcher (bounded)."""
+        cache = self._token_cache.setdefault(lang, {})
+        ana = self._analyzers[lang]
+
+        def tokens_of(word: str) -> Sequence[str]:
+            got = cache.get(word)
+            if got is None:
+                if len(cache) > 100_000:
+                    cache.clear()
+                got = cache[word] = tuple(t.text for t in ana(word))
+            return got
+
+        return tokens_of
+
+    def _candidates(self, plan: list[list[list[_Part]]], filt: Query | None,
+                    pool: int) -> tuple[list[int], int]:
+        """Phase 1: the best ``pool`` documents by one combined field (as cheap as a
+        one-field query), and how many documents match at all (estimated past the pool)."""
+        terms: dict[tuple[str, str], float] = {}
+        for alts in plan:
+            for parts in alts:
+                for part in parts:
+                    for lang, toks in part.tokens.items():
+                        for tok in toks:
+                            key = (f"all_{lang}", tok)
+                            terms[key] = max(terms.get(key, 0.0), part.weight)
+        q = Or([Term(f, t, boost=w) for (f, t), w in terms.items()])
+        results = self._searcher.search(q, limit=pool, filter=filt)
+        docnums = sorted(h.docnum for h in results)
+        if len(docnums) < pool:
+            return docnums, len(docnums)
+        return docnums, max(len(docnums), int(results.estimated_length()))
+
+    def _rescore(self, plan: list[list[list[_Part]]], docnums: list[int]) -> dict[int, float]:
+        """Phase 2: BM25F per field with field weights, all-parts-must-match alternatives
+        and a bonus for matching more of the query's concepts, on the candidates only."""
+        cache: dict[tuple[str, str], dict[int, float]] = {}
+        searcher = self._searcher
+
+        def postings(field: str, tok: str) -> dict[int, float]:
+            key = (field, tok)
+            got = cache.get(key)
+            if got is None:
+                got = {}
+                if searcher.doc_frequency(field, tok):
+                    m = searcher.postings(field, tok)
+                    for d in docnums:
+                        if not m.is_active():
+                            break
+                        if m.id() < d:
+                            m.skip_to(d)
+                        if m.is_active() and m.id() == d:
+                            got[d] = m.score()
+                cache[key] = got
+            return got
+
+        def part_scores(part: _Part) -> dict[int, float]:
+            out: dict[int, float] = {}
+            for lang, toks in part.tokens.items():
+                norm = part.weight / (len(toks) ** 0.5)
+                for field, boost in analysis.FIELD_BOOSTS.items():
+                    for tok in toks:
+                        for d, sc in postings(f"{field}_{lang}", tok).items():
+                            out[d] = out.get(d, 0.0) + sc * boost * norm
+            return out
+
+        totals: dict[int, float] = {}
+        matched: dict[int, int] = {}
+        for alts in plan:
+            concept: dict[int, float] = {}
+            for parts in alts:
+                scored = [part_scores(p) for p in parts]
+                common = set(scored[0]).intersection(*scored[1:])
+                for d in common:
+                    concept[d] = concept.get(d, 0.0) + sum(sc[d] for sc in scored)
+            for d, sc in concept.items():
+                totals[d] = totals.get(d, 0.0) + sc
+                matched[d] = matched.get(d, 0) + 1
+        n = len(plan)
+        return {d: sc * (1 + COORDINATION * matched[d] / n) for d, sc in totals.items()}
+
+    def _run(self, original: str, plan: list[list[list[_Part]]], limit: int,
+             filt: Query | None, suggestion: str | None) -> SearchResult:
+        if not plan:
             return SearchResult(original, (), suggestion, 0, self.market, self.version)
-        results = self._searcher.search(q, limit=limit, filter=filt, terms=True)
+        pool = max(CANDIDATES, 3 * limit)
+        docnums, total = self._candidates(plan, filt, pool)
+        scores = self._rescore(plan, docnums)
+        # candidates matching only part of an all-words alternative score nothing
+        total = len(scores) if len(docnums) < pool else max(len(scores), total)
+        best = sorted(scores.items(), key=lambda x: (-x[1], x[0]))[:limit]
         hits = []
-        for hit in results:
-            stored = hit.fields()
+        hints = {w.lower() for alts in plan for parts in alts for p in parts for w in p.words}
+        for docnum, score in best:
+            stored = self._searcher.stored_fields(docnum)
             lang = stored["language"] if stored["language"] in self.languages else "en"
-            terms = {t.decode("utf-8") if isinstance(t, bytes) else t
-                     for f, t in hit.matched_terms() if f.endswith("_" + lang)}
-            snippet = make_snippet(stored.get("text", ""), terms, self._analyzers[lang])
+            terms = {t for alts in plan for parts in alts for p in parts
+                     for t in p.tokens.get(lang, ())}
+            tokens_of = self._word_tokens(lang)
+            snippet = make_snippet(stored.get("text", ""), terms, tokens_of, hints=hints)
             if "<mark>" not in snippet and stored.get("summary"):
-                alt = make_snippet(stored["summary"], terms, self._analyzers[lang])
+                alt = make_snippet(stored["summary"], terms, tokens_of, hints=hints)
                 snippet = alt if "<mark>" in alt else snippet
             hits.append(Hit(id=stored["id"], title=stored["title"], url=stored["url"],
-                            source=stored["source"], score=float(hit.score), snippet=snippet,
+                            source=stored["source"], score=float(score), snippet=snippet,
                             summary=stored.get("summary", ""), audience=stored["audience"],
                             topic=stored["topic"], language=stored["language"]))
-        if len(hits) < limit:
-            total = len(hits)
-        elif filt is None:
-            total = len(results)
-        else:  # Whoosh's len(results) ignores the filter
-            total = len(results.docs() & set(self._searcher.docs_for_query(filt)))
-        return SearchResult(original, tuple(hits), suggestion, int(total), self.market,
+        return SearchResult(original, tuple(hits), suggestion, total, self.market,
                             self.version)
+
+
+@dataclass(frozen=True)
+class _Part:
+    tokens: dict[str, tuple[str, ...]]  # language -> analysed tokens (CJK: bigrams)
+    weight: float
+    words: tuple[str, ...] = ()  # as typed
 
 
 class _Synonyms:
@@ -348,6 +435,21 @@ def _contains(seq: tuple[str, ...], sub: tuple[str, ...]) -> bool:
     return any(seq[i:i + n] == sub for i in range(len(seq) - n + 1))
 
 
+def osa_distance(a: str, b: str) -> int:
+    """Edit distance where swapping two neighbouring letters is one edit (OSA)."""
+    prev2: list[int] = []
+    prev = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        cur = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = 0 if a[i - 1] == b[j - 1] else 1
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                cur[j] = min(cur[j], prev2[j - 2] + 1)
+        prev2, prev = prev, cur
+    return prev[len(b)]
+
+
 def _keep_case(word: str, fix: str | None) -> str:
     if fix is None:
         return word
@@ -360,31 +462,64 @@ def _check_limit(limit: int) -> int:
     return min(limit, 1000)
 
 
-def make_snippet(text: str, terms: set[str], ana: Any, width: int = SNIPPET_CHARS) -> str:
-    """The window of ``text`` with the most matched terms, HTML-escaped, terms in <mark>."""
+def _candidate_pattern(terms: frozenset[str], hints: frozenset[str]) -> re.Pattern | None:
+    """A regex finding words that may analyse to one of ``terms``: words starting like a
+    term or a typed word (stems and inflections share their first letters), and CJK
+    bigrams literally. Each word found is then checked with the analyzer."""
+    prefixes = {t[:3] for t in (*terms, *hints) if analysis.WORD_RE.fullmatch(t)}
+    grams = sorted((t for t in terms if analysis.CJK_RUN.fullmatch(t)), key=len, reverse=True)
+    parts = []
+    if grams:
+        parts.append("(?P<cjk>" + "|".join(map(re.escape, grams)) + ")")
+    else:
+        parts.append("(?P<cjk>(?!))")
+    if prefixes:
+        parts.append(r"\b(?:" + "|".join(map(re.escape, sorted(prefixes))) + r")\w*")
+    return re.compile("|".join(parts), re.IGNORECASE) if grams or prefixes else None
+
+
+def make_snippet(text: str, terms: set[str], tokens_of: Callable[[str], Sequence[str]],
+                 width: int = SNIPPET_CHARS, hints: Iterable[str] = ()) -> str:
+    """The window of ``text`` with the most matched terms, HTML-escaped, terms in <mark>.
+
+    ``terms`` are analysed tokens; ``tokens_of(word)`` analyses one word of the text
+    (cache it: the same words recur across articles); ``hints`` are the words as typed
+    (their first letters find inflections whose stem was accent-folded).
+    """
     if not text:
         return ""
     spans: list[tuple[int, int, str]] = []
-    if terms:
-        for tok in ana(text, chars=True, positions=False):
-            if tok.text in terms:
-                spans.append((tok.startchar, tok.endchar, tok.text))
+    pattern = _candidate_pattern(frozenset(terms), frozenset(hints)) if terms else None
+    if pattern is not None:
+        for m in pattern.finditer(text):
+            word = m.group(0)
+            if m.group("cjk") is not None:
+                spans.append((m.start(), m.end(), word))
+                continue
+            for tok in tokens_of(word):
+                if tok in terms:
+                    spans.append((m.start(), m.end(), tok))
+                    break
     if not spans:
         cut = text[:width]
         if len(text) > width:
             cut = cut.rsplit(" ", 1)[0] + " …"
-        return html.escape(cut, quote=False)
+        return html.escape(cut, quote=False).replace("\n", " ")
     merged: list[list[int]] = []
-    for s, e, _ in sorted(spans):
+    for s, e, _ in spans:  # already in text order
         if merged and s <= merged[-1][1]:
             merged[-1][1] = max(merged[-1][1], e)
         else:
             merged.append([s, e])
-    best_start, best_score = 0, -1
-    for s, _e, _t in spans:
-        window = {t for s2, e2, t in spans if s <= s2 and e2 <= s + width}
-        if len(window) > best_score:
-            best_start, best_score = s, len(window)
+    best_start, best_score = spans[0][0], -1
+    j = 0
+    for i, (s, _e, _t) in enumerate(spans):  # sliding window over the spans
+        j = max(j, i)
+        while j + 1 < len(spans) and spans[j + 1][1] <= s + width:
+            j += 1
+        distinct = len({t for _s, _e2, t in spans[i:j + 1]})
+        if distinct > best_score:
+            best_start, best_score = s, distinct
     start = max(0, best_start - width // 4)
     if start:
         space = text.rfind(" ", 0, start)
