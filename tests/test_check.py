@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import re
 from pathlib import Path
@@ -74,14 +75,8 @@ def report(bad_project) -> check.Report:
 @pytest.fixture(scope="module")
 def market_report(bad_project, tmp_path_factory) -> check.Report:
     """The same project with the front-matter errors removed: per-market checks run."""
-    root = copy_project(tmp_path_factory.mktemp("check-markets") / "project")
-    t = "partners/support-tickets"
-    for path in (bad_project / "docs" / t).rglob("*"):
-        if path.is_file() and path.name not in ("bad-audience.md", "zz-dup-id.md", "bad-market.md"):
-            dest = root / "docs" / t / path.relative_to(bad_project / "docs" / t)
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            dest.write_bytes(path.read_bytes())
-    return check.check(config_mod.load(root), today=__import__("datetime").date(2026, 11, 25))
+    root = _market_root(bad_project, tmp_path_factory.mktemp("check-markets"))
+    return check.check(config_mod.load(root), today=datetime.date(2026, 11, 25), jobs=1)
 
 
 def line_col(project: Path, src: str, needle: str) -> tuple[int, int]:
@@ -232,3 +227,23 @@ def test_paths_limit_what_is_reported(bad_project, capsys):
     assert [line for line in out if line.startswith("docs/")] == [
         line for line in out if line.startswith("docs/partners/support-tickets/bad-market.md:")]
     assert any("error(s) in other files" in line for line in out)
+
+
+def test_parallel_check_reports_the_same_as_one_process(bad_project, market_report, tmp_path):
+    cfg = config_mod.load(bad_project)
+    assert check.check(cfg, jobs=2).findings == check.check(cfg, jobs=1).findings
+    # the per-market report too (links, anchors, Jinja in one market)
+    again = check.check(config_mod.load(_market_root(bad_project, tmp_path)), jobs=2,
+                        today=datetime.date(2026, 11, 25))
+    assert again.findings == market_report.findings
+
+
+def _market_root(bad_project: Path, tmp_path: Path) -> Path:
+    root = copy_project(tmp_path / "project")
+    t = "partners/support-tickets"
+    for path in (bad_project / "docs" / t).rglob("*"):
+        if path.is_file() and path.name not in ("bad-audience.md", "zz-dup-id.md", "bad-market.md"):
+            dest = root / "docs" / t / path.relative_to(bad_project / "docs" / t)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.write_bytes(path.read_bytes())
+    return root

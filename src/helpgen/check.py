@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import multiprocessing
+import os
 import posixpath
 import re
 import time
@@ -46,7 +48,8 @@ _MD_LINK_RE = re.compile(
     r"(?P<bang>!?)\[(?P<text>(?:[^\[\]]|\[[^\]]*\])*)\]\(\s*<?(?P<target>[^()\s<>]*(?:\([^()\s]*\)"
     r"[^()\s<>]*)*)>?(?:\s+(?:\"[^\"]*\"|'[^']*'))?\s*\)"
 )
-_REF_DEF_RE = re.compile(r"^ {0,3}\[(?P<label>[^\]]+)\]:\s*<?(?P<target>\S+?)>?(?:\s+.*)?$")
+_REF_DEF_RE = re.compile(r"^ {0,3}\[(?P<label>[^\]\n]+)\]:[ \t]*<?(?P<target>\S+?)>?(?:[ \t]+.*)?$",
+                         re.M)
 _HTML_ATTR_RE = re.compile(
     r"<(?P<tag>img|script|iframe|link|source|video|audio|a)\b[^>]*?\s(?P<attr>src|href)\s*=\s*"
     r"(?P<q>[\"'])(?P<target>[^\"']*)(?P=q)", re.I)
@@ -107,8 +110,13 @@ def check(
     paths: Sequence[Path | str] = (),
     markets: Sequence[str] | None = None,
     today: _dt.date | None = None,
+    jobs: int | None = None,
 ) -> Report:
-    """Check every article for ``markets`` (default: all); report only under ``paths``."""
+    """Check every article for ``markets`` (default: all); report only under ``paths``.
+
+    Large corpora are checked by ``jobs`` processes (default: ``build.jobs``, 0 = one per
+    core); a few hundred pages are faster in this process alone.
+    """
     t0 = time.perf_counter()
     codes = tuple(markets or config.markets)
     for code in codes:
@@ -123,7 +131,10 @@ def check(
     else:
         articles = len(corpus.articles)
         findings.extend(_review_findings(config, corpus, today))
-        findings.extend(_market_findings(config, corpus, codes))
+        # forking pays off only when there is real work to share
+        work = len(corpus.articles) * len(codes)
+        jobs = (jobs or config.setting("build.jobs") or os.cpu_count() or 1) if work > 2000 else 1
+        findings.extend(_market_findings(config, corpus, codes, jobs))
     findings = _only_under(config, findings, paths)
     order = sorted(set(findings), key=lambda f: (f.path or "", f.line or 0, f.col or 0,
                                                  f.severity, f.msg))
@@ -193,14 +204,61 @@ def _review_findings(config: Config, corpus: content_mod.Corpus, today: _dt.date
                           "the one sentence search results show", f"{prefix}/{art.src}", line, col)
 
 
-def _market_findings(config: Config, corpus: content_mod.Corpus, codes: Sequence[str]
-                     ) -> list[Finding]:
-    """Render every market; check links, anchors and images of each rendered page."""
+def _market_findings(config: Config, corpus: content_mod.Corpus, codes: Sequence[str],
+                     jobs: int = 1) -> list[Finding]:
+    """Render every market; check links, anchors and images of each rendered page.
+
+    With ``jobs`` > 1 the markets are shared among forked worker processes.
+    """
+    jobs = max(1, min(jobs, len(codes)))
+    if jobs == 1:
+        plain, per_market = _check_markets(config, corpus, list(codes))
+    else:
+        ctx = multiprocessing.get_context("fork")  # forked: config and corpus are not copied
+        queue = ctx.Queue()
+        procs = [ctx.Process(target=_check_worker,
+                             args=(config, corpus, list(codes[i::jobs]), queue))
+                 for i in range(jobs)]
+        for proc in procs:
+            proc.start()
+        try:
+            parts = [queue.get(timeout=3600) for _ in procs]
+        finally:
+            for proc in procs:
+                proc.join()
+        for part in parts:
+            if isinstance(part, BaseException):
+                raise part
+        plain, per_market = [], {}
+        for part_plain, part_markets in parts:
+            plain.extend(part_plain)
+            for key, where in part_markets.items():
+                per_market.setdefault(key, []).extend(where)
+    out = plain
+    for (severity, msg, path, line, col), where in per_market.items():
+        if len(codes) > 1:
+            where = [c for c in codes if c in where]  # configuration order
+            msg += (" (on every market's site)" if len(where) == len(codes)
+                    else f" (on the {', '.join(where)} site{'s' if len(where) > 1 else ''})")
+        out.append(Finding(severity, msg, path, line, col))
+    return out
+
+
+def _check_worker(config: Config, corpus: content_mod.Corpus, codes: list[str],
+                  queue: Any) -> None:
+    try:
+        queue.put(_check_markets(config, corpus, codes))
+    except BaseException as exc:  # reported by the parent, never swallowed
+        queue.put(RuntimeError(f"checking {', '.join(codes)} failed: {exc!r}"))
+
+
+def _check_markets(config: Config, corpus: content_mod.Corpus, codes: list[str]
+                   ) -> tuple[list[Finding], dict[tuple, list[str]]]:
+    """Findings of ``codes``: (render errors, {(severity, msg, path, line, col): markets})."""
     env = render.make_environment()
     templates: dict = {}
     anchors = _Anchors(config)
-    sources: dict[str, list[str]] = {}
-    # (severity, msg, path, line, col) -> markets where it happens
+    sources: dict[str, tuple] = {}  # (file, link target) -> (line, col) in the file
     per_market: dict[tuple, list[str]] = {}
     plain: list[Finding] = []
     all_srcs = corpus.by_src
@@ -225,18 +283,14 @@ def _market_findings(config: Config, corpus: content_mod.Corpus, codes: Sequence
         for page in rendered.pages.values():
             for key in _page_findings(config, page, rendered, all_srcs, anchors, sources):
                 per_market.setdefault(key, []).append(code)
-    out = plain
-    for (severity, msg, path, line, col), where in per_market.items():
-        if len(codes) > 1:
-            msg += (" (on every market's site)" if len(where) == len(codes)
-                    else f" (on the {', '.join(where)} site{'s' if len(where) > 1 else ''})")
-        out.append(Finding(severity, msg, path, line, col))
-    return out
+    return plain, per_market
 
 
 def _strip_code(markdown_text: str) -> list[str]:
     """Lines of ``markdown_text`` with fenced blocks and inline code blanked (same count)."""
     lines = markdown_text.split("\n")
+    if "`" not in markdown_text and "~~~" not in markdown_text:
+        return lines
     fence: str | None = None
     out = []
     for line in lines:
@@ -257,35 +311,41 @@ def _strip_code(markdown_text: str) -> list[str]:
 def _targets(markdown_text: str) -> Iterable[tuple[str, str, int, int]]:
     """(kind, target, line, col) for each link/image/HTML reference; kind is the tag."""
     for i, line in enumerate(_strip_code(markdown_text), 1):
+        if "](" not in line and "]:" not in line and "=" not in line:
+            continue  # most lines: no link, no definition, no HTML attribute
         for m in _MD_LINK_RE.finditer(line):
             yield ("img" if m.group("bang") else "a"), m.group("target"), i, m.start("target") + 1
         m = _REF_DEF_RE.match(line)
         if m:
             yield "a", m.group("target"), i, m.start("target") + 1
-        for m in _HTML_ATTR_RE.finditer(line):
-            yield m.group("tag").lower(), m.group("target"), i, m.start("target") + 1
+        if "=" in line:
+            for m in _HTML_ATTR_RE.finditer(line):
+                yield m.group("tag").lower(), m.group("target"), i, m.start("target") + 1
 
 
-def _locate(config: Config, source: str, target: str, sources: dict[str, list[str]],
+def _locate(config: Config, source: str, target: str, sources: dict[str, tuple],
             fallback: int) -> tuple[int, int | None]:
     """Line/column of ``target`` in the source file (the rendered text may have moved)."""
-    lines = sources.get(source)
-    if lines is None:
-        try:
-            lines = (config.docs_dir / source).read_text(encoding="utf-8").splitlines()
-        except OSError:
-            lines = []
-        sources[source] = lines
+    key = f"{source}\0{target}"
+    if key in sources:
+        return sources[key] or (fallback, None)
+    try:
+        lines = (config.docs_dir / source).read_text(encoding="utf-8").splitlines()
+    except OSError:
+        lines = []
     for needle in (f"]({target}", f'"{target}"', f"'{target}'", target):
         for i, text in enumerate(lines, 1):
             col = text.find(needle)
             if col >= 0:
-                return i, col + 1 + (len(needle) - len(target) if needle != target else 0)
+                sources[key] = (i, col + 1 + (len(needle) - len(target) if needle != target
+                                              else 0))
+                return sources[key]
+    sources[key] = ()
     return fallback, None
 
 
 def _page_findings(config: Config, page: render.RenderedPage, rendered: render.RenderedMarket,
-                   all_srcs: dict, anchors: "_Anchors", sources: dict[str, list[str]]
+                   all_srcs: dict, anchors: "_Anchors", sources: dict[str, tuple]
                    ) -> Iterable[tuple]:
     prefix = config.docs_dir_name
     here = posixpath.dirname(page.src)
@@ -295,14 +355,16 @@ def _page_findings(config: Config, page: render.RenderedPage, rendered: render.R
     for kind, target, line, _col in _targets(page.markdown):
         if not target:
             continue
-        where = _locate(config, page.source, target, sources, body_line + line - 1)
+        def where(target: str = target, line: int = line) -> tuple[int, int | None]:
+            return _locate(config, page.source, target, sources, body_line + line - 1)
+
         remote = target.startswith("//") or bool(re.match(r"^https?:", target, re.I))
         if remote:
             if kind != "a":
                 what = {"img": "image", "source": "media", "video": "video", "audio": "audio",
                         "script": "script", "iframe": "frame", "link": "stylesheet"}[kind]
                 yield (ERROR, f"remote {what} {target!r}: the site must work offline; save the "
-                       f"file under {prefix}/ and link it relatively", path, *where)
+                       f"file under {prefix}/ and link it relatively", path, *where())
             continue
         if _SCHEME_RE.match(target) or target.startswith("/"):
             continue  # mailto:, tel:, absolute site paths: not ours to resolve
@@ -312,7 +374,7 @@ def _page_findings(config: Config, page: render.RenderedPage, rendered: render.R
             resolved = posixpath.normpath(posixpath.join(here, file_part))
             if resolved.startswith("../") or not (config.docs_dir / resolved).is_file():
                 yield (ERROR, f"image {target!r} not found (looked for {prefix}/{resolved})",
-                       path, *where)
+                       path, *where())
             continue
         if not file_part:
             dest = page.src
@@ -323,24 +385,24 @@ def _page_findings(config: Config, page: render.RenderedPage, rendered: render.R
                     continue  # a downloadable file shipped with the docs
                 yield (ERROR, f"link {target!r} does not point to a Markdown file (link to the "
                        "article's .md file so the link follows it to every market and version)",
-                       path, *where)
+                       path, *where())
                 continue
             if resolved not in all_srcs:
                 yield (ERROR, f"broken link {target!r}: no article {prefix}/{resolved}", path,
-                       *where)
+                       *where())
                 continue
             if resolved not in rendered.pages:
                 if all_srcs[resolved].applies_to(rendered.market.code):
                     continue  # it failed to render: that error is reported at the article
                 yield (ERROR, f"link {target!r} points to an article published only in "
                        f"{', '.join(all_srcs[resolved].markets or ())}; wrap the link in "
-                       f"{{% if market.code in [...] %}} or remove it", path, *where)
+                       f"{{% if market.code in [...] %}} or remove it", path, *where())
                 continue
             dest = resolved
         if anchor and anchor not in anchors.of(rendered.pages[dest]):
             known = sorted(anchors.of(rendered.pages[dest]))
             yield (ERROR, f"anchor '#{anchor}' not found in {prefix}/{rendered.pages[dest].source}"
-                   f" (headings there: {', '.join(known[:12]) or 'none'})", path, *where)
+                   f" (headings there: {', '.join(known[:12]) or 'none'})", path, *where())
 
 
 class _Anchors:
@@ -351,12 +413,16 @@ class _Anchors:
         self._cache: dict[str, frozenset[str]] = {}
 
     def of(self, page: render.RenderedPage) -> frozenset[str]:
-        ids = self._cache.get(page.markdown)
+        # Only lines that can carry an id matter; converting just those keeps the ids
+        # (and the order that de-duplicates them) while skipping the prose.
+        key = "\n\n".join(line for line in page.markdown.split("\n")
+                           if line[:1] == "#" or "id=" in line or "{#" in line or "{:" in line)
+        ids = self._cache.get(key)
         if ids is None:
             self._md.reset()
-            html = self._md.convert(page.markdown)
+            html = self._md.convert(key)
             ids = frozenset(re.findall(r"\bid=\"([^\"]+)\"", html))
-            self._cache[page.markdown] = ids
+            self._cache[key] = ids
         return ids
 
 

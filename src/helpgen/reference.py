@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import json
 from pathlib import Path
 
 from . import content
@@ -113,7 +114,7 @@ def generate(parser: argparse.ArgumentParser | None = None) -> str:
     ]
     for s in SETTINGS:
         choices = f" One of: {', '.join(f'`{c}`' for c in s.choices)}." if s.choices else ""
-        out.append(f"| `{s.key}` | {s.kind.__name__} | `{s.default!r}` | "
+        out.append(f"| `{s.key}` | {s.kind.__name__} | `{json.dumps(s.default)}` | "
                    f"{_cell(s.help)}{choices} |")
     out += ["", "## Command line", "", "```text", "$ helpgen --help", help_text(parser).rstrip(),
             "```", ""]

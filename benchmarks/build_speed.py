@@ -1,0 +1,222 @@
+"""Build speed benchmarks (issues 3 and 7), run by hand; every ratio is measured here,
+against a baseline built by the same script on the same machine.
+
+(a) ``helpgen build`` of one market vs a plain ``mkdocs build`` of the same docs with the
+    hooks removed: target overhead < 1.5x.
+(b) ``helpgen build --all`` (12 markets) vs one market: target <= 5x; and
+    ``--jobs 2`` vs ``--jobs 1``: the speed-up.
+(c) a synthetic corpus of 500 / 1,000 / 2,000 articles: time and peak memory
+    (``ru_maxrss`` of the build process and its children) with Material's
+    ``navigation.prune`` vs without, to show the growth curve; and ``helpgen check``
+    (all 12 markets) vs ``helpgen build`` of one market: target < 10%.
+
+Every measurement runs the real command in a fresh process (interpreter start-up
+included on both sides). Usage::
+
+    python benchmarks/build_speed.py                 # everything (about 10 minutes)
+    python benchmarks/build_speed.py --only a,b      # the real docs only
+    python benchmarks/build_speed.py --only c --sizes 500,1000,2000 --unpruned-max 2000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+ENV = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "CI": "true"}
+PROBE = ("import resource, subprocess, sys, time; t = time.perf_counter(); "
+         "rc = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode; "
+         "s = time.perf_counter() - t; "
+         "print(rc, s, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+
+
+def copy_project(dest: Path) -> Path:
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in ("helpgen.yml", "mkdocs.yml"):
+        shutil.copy2(REPO / name, dest / name)
+    for name in ("docs", "hooks"):
+        shutil.copytree(REPO / name, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
+    return dest
+
+
+def run(cmd: list[str], cwd: Path) -> tuple[float, int]:
+    """(seconds, peak RSS in KiB of the command and its children) of one fresh run."""
+    out = subprocess.run([sys.executable, "-c", PROBE, *cmd], cwd=cwd, env=ENV,
+                         capture_output=True, text=True, check=True)
+    rc, seconds, rss = out.stdout.split()
+    if rc != "0":
+        raise SystemExit(f"{' '.join(cmd)} failed in {cwd} (exit {rc})")
+    return float(seconds), int(rss)
+
+
+def timed(cmd: list[str], cwd: Path, repeat: int, clean: list[Path] = ()) -> dict:
+    times, rss = [], []
+    for _ in range(repeat):
+        for path in clean:
+            shutil.rmtree(path, ignore_errors=True)
+        s, r = run(cmd, cwd)
+        times.append(s)
+        rss.append(r)
+    return {"median_s": round(statistics.median(times), 2), "min_s": round(min(times), 2),
+            "peak_rss_mb": round(max(rss) / 1024, 1)}
+
+
+def helpgen(*args: str) -> list[str]:
+    return [sys.executable, "-m", "helpgen.cli", "-q", *args]
+
+
+def plain_mkdocs_project(root: Path) -> Path:
+    """The same docs and theme settings, without helpgen's hooks."""
+    cfg = yaml.safe_load((root / "mkdocs.yml").read_text(encoding="utf-8"))
+    cfg.pop("hooks", None)
+    cfg["site_dir"] = "plain_site"
+    (root / "mkdocs-plain.yml").write_text(yaml.safe_dump(cfg, sort_keys=False),
+                                           encoding="utf-8")
+    return root / "mkdocs-plain.yml"
+
+
+# --------------------------------------------------------------------------- (a) and (b)
+
+def bench_real_docs(repeat: int) -> dict:
+    work = Path(tempfile.mkdtemp(prefix="helpgen-bench-"))
+    try:
+        root = copy_project(work / "project")
+        plain = plain_mkdocs_project(root)
+        site, index = root / "site", root / "search_index"
+        res = {
+            "plain_mkdocs": timed([sys.executable, "-m", "mkdocs", "build", "-q", "-f",
+                                   str(plain)], root, repeat, [root / "plain_site"]),
+            "helpgen_one": timed(helpgen("build", "--market", "us"), root, repeat,
+                                 [site, index]),
+            "helpgen_all_jobs1": timed(helpgen("build", "--all", "--jobs", "1"), root, repeat,
+                                       [site, index]),
+            "helpgen_all_jobs2": timed(helpgen("build", "--all", "--jobs", "2"), root, repeat,
+                                       [site, index]),
+            "check_all": timed(helpgen("check"), root, repeat),
+        }
+        one = res["helpgen_one"]["median_s"]
+        res["ratio_one_vs_plain"] = round(one / res["plain_mkdocs"]["median_s"], 2)
+        res["ratio_all_vs_one"] = round(res["helpgen_all_jobs2"]["median_s"] / one, 2)
+        res["speedup_jobs2_vs_jobs1"] = round(res["helpgen_all_jobs1"]["median_s"]
+                                              / res["helpgen_all_jobs2"]["median_s"], 2)
+        return res
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------- (c)
+
+WORDS = ("ticket order refund partner seller buyer account shipping category market "
+         "support review payment return address password email phone status response "
+         "channel community chat protection delivery invoice product listing warehouse "
+         "courier tracking dispute policy").split()
+
+
+def synthetic_corpus(root: Path, n: int, seed: int = 7) -> None:
+    """``n`` articles (~400 words, 3 sections, 2 links, market Jinja) spread over topics."""
+    rnd = random.Random(seed)
+    docs = root / "docs"
+    for child in docs.iterdir():
+        if child.is_dir() and not child.name.startswith("_"):
+            shutil.rmtree(child)
+    config = yaml.safe_load((root / "helpgen.yml").read_text(encoding="utf-8"))
+    topics = [(t, spec["audience"]) for t, spec in config["topics"].items()]
+    placed = []
+    for i in range(n):
+        topic, audience = topics[i % len(topics)]
+        placed.append((f"synthetic-{i:05d}", audience, topic))
+    for i, (art_id, audience, topic) in enumerate(placed):
+        paras = []
+        for section in range(3):
+            words = " ".join(rnd.choice(WORDS) for _ in range(120))
+            paras.append(f"## Section {section + 1}\n\n{words.capitalize()}.\n")
+        a = placed[rnd.randrange(n)]
+        b = placed[rnd.randrange(n)]
+        rel_a = f"../../{a[1]}/{a[2]}/{a[0]}.md"
+        rel_b = f"../../{b[1]}/{b[2]}/{b[0]}.md#section-2"
+        body = (f"# Synthetic article {i}\n\nFor {{{{ market.name }}}} partners.\n\n"
+                + "\n".join(paras)
+                + f"\nSee [another article]({rel_a}) and [its second section]({rel_b}).\n")
+        folder = docs / audience / topic
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{art_id}.md").write_text(textwrap.dedent(f"""\
+            ---
+            id: {art_id}
+            title: Synthetic article {i} about {rnd.choice(WORDS)} and {rnd.choice(WORDS)}
+            summary: A generated article for the build benchmark.
+            audience: {audience}
+            topic: {topic}
+            keywords: [{rnd.choice(WORDS)}, {rnd.choice(WORDS)}]
+            last_reviewed: 2026-11-25
+            ---
+            """) + body, encoding="utf-8")
+
+
+def set_prune(root: Path, prune: bool) -> None:
+    path = root / "helpgen.yml"
+    text = path.read_text(encoding="utf-8")
+    lines = [ln for ln in text.splitlines() if not ln.startswith("build: {navigation_prune")]
+    lines.append(f"build: {{navigation_prune: {'true' if prune else 'false'}}}")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def bench_synthetic(sizes: list[int], unpruned_max: int, repeat: int) -> list[dict]:
+    rows = []
+    for n in sizes:
+        work = Path(tempfile.mkdtemp(prefix=f"helpgen-bench-{n}-"))
+        try:
+            root = copy_project(work / "project")
+            synthetic_corpus(root, n)
+            clean = [root / "site", root / "search_index"]
+            row: dict = {"articles": n}
+            set_prune(root, True)
+            row["check_all"] = timed(helpgen("check"), root, repeat)
+            row["pruned"] = timed(helpgen("build", "--market", "us"), root, repeat, clean)
+            row["check_vs_build"] = round(row["check_all"]["median_s"]
+                                          / row["pruned"]["median_s"], 3)
+            if n <= unpruned_max:
+                set_prune(root, False)
+                row["unpruned"] = timed(helpgen("build", "--market", "us"), root, 1, clean)
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--only", default="a,b,c", help="parts to run: a,b,c (a and b run together)")
+    ap.add_argument("--sizes", default="500,1000,2000", help="synthetic corpus sizes")
+    ap.add_argument("--unpruned-max", type=int, default=2000,
+                    help="largest corpus also built without navigation.prune")
+    ap.add_argument("--repeat", type=int, default=3, help="runs per measurement (median)")
+    args = ap.parse_args()
+    parts = set(args.only.split(","))
+    out: dict = {"python": sys.version.split()[0], "cpus": os.cpu_count(),
+                 "date": time.strftime("%Y-%m-%d")}
+    if parts & {"a", "b"}:
+        out["real_docs"] = bench_real_docs(args.repeat)
+        print(json.dumps(out["real_docs"], indent=2), flush=True)
+    if "c" in parts:
+        sizes = [int(s) for s in args.sizes.split(",")]
+        out["synthetic"] = bench_synthetic(sizes, args.unpruned_max, max(1, args.repeat - 2))
+    print(json.dumps(out, indent=2))
+
+
+if __name__ == "__main__":
+    main()
