@@ -91,7 +91,7 @@ SETTINGS: tuple[Setting, ...] = (
             "is not a terminal or CI=true), `bar`, or `plain`.",
             choices=("auto", "bar", "plain")),
     # ---- deflection (issue 5)
-    Setting("deflection.min_confidence", 0.55,
+    Setting("deflection.min_confidence", 0.6,
             "Suggestions below this confidence (0-1) are dropped, so a ticket the help center "
             "cannot answer gets none. Chosen on the tune split of evals/tickets.yml "
             "(`helpgen eval --sweep`)."),

@@ -50,14 +50,17 @@ MAX_DESCRIPTION_WORDS = 30
 DESCRIPTION_WEIGHT = 0.4
 CORRECTED_CREDIT = 0.8  # a word matched only after spelling correction counts less
 UNKNOWN_DF = 0.5  # document frequency assumed for a word no article uses
+#: An unknown word in the subject or title says the ticket is about something else; in a
+#: long description it is more often narrative ("suppliers", "bills", "last week").
+UNKNOWN_DESCRIPTION_FACTOR = 0.25
 BM25_WEIGHT = 0.3  # share of the ranking score from the whole ticket's BM25 score
-WORD_HITS = 60  # per-word look-up depth: an article outside a word's top hits lacks it
+WORD_HITS = 24  # per-word look-up depth: an article outside a word's top hits lacks it
 CANDIDATES = 12
 _WORD_RE = re.compile(r"[^\W_]+", re.U)
 _CJK_RE = re.compile("[\u0e00-\u0e7f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
                      "\uac00-\ud7af\uff66-\uff9f]")
 DEFAULTS: Mapping[str, Any] = {
-    "deflection.min_confidence": 0.55,
+    "deflection.min_confidence": 0.6,
     "deflection.category_boost": 0.25,
     "deflection.max_field_chars": 4000,
 }
@@ -249,6 +252,8 @@ def suggest_with(searcher: Any, ticket: Ticket, limit: int = 3, *,
                 res, credit = fixed, CORRECTED_CREDIT
                 w.text = fixed.suggestion.lower()
         w.idf = math.log(1 + total_docs / (res.total + UNKNOWN_DF))  # unknown words weigh most
+        if res.total == 0 and w.weight < 1.0:
+            w.weight *= UNKNOWN_DESCRIPTION_FACTOR
         for h in res.hits:
             w.matched[h.id] = credit
     denominator = sum(w.idf * w.weight for w in words) or 1.0

@@ -1,0 +1,108 @@
+"""Ticket deflection speed: ``deflect.suggest_with`` against one any-word query.
+
+    python benchmarks/deflect_speed.py [--sizes 18 500 2000] [--rounds 3]
+
+Size 18 is the real project (``docs/``, market us, built into a temporary folder);
+other sizes are the synthetic corpora of ``benchmarks/search_speed.py`` (same schema
+and analyzers as a real build). The tickets are the English drafts of
+``evals/tickets.yml`` (subject, title, long description, category). Warm and
+in-process on one open Searcher, it times:
+
+* deflect: ``suggest_with(searcher, ticket)`` - the head query with spelling
+  correction, the whole-ticket any-word query, the category query, and one look-up per
+  key word of the ticket for the coverage (confidence);
+* baseline: ``searcher.search_text(subject + title + description)`` - the single
+  any-word query a naive deflector would run (no confidence, no category).
+
+The ratio is the price of a confidence that can say "nothing answers this". Target
+(manual/deflection.md): p50 <= 150 ms at 2,000 articles on 2 cores, so the ticket
+page's panel (300 ms debounce) keeps up with typing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from search_speed import synthetic_docs  # noqa: E402
+
+from helpgen import config as config_mod  # noqa: E402
+from helpgen import deflect, index, site  # noqa: E402
+from helpgen.search import Searcher  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def tickets() -> list[deflect.Ticket]:
+    data = yaml.safe_load((REPO / "evals" / "tickets.yml").read_text(encoding="utf-8"))
+    return [deflect.Ticket(subject=t["subject"], title=t["title"],
+                           description=t["description"], category=t.get("category") or "")
+            for t in data["tickets"] if t["market"] in ("us", "uk", "my", "sg", "ph")]
+
+
+def pct(values: list[float], p: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+
+
+def timed(fn, items, rounds: int) -> list[float]:
+    for item in items[:3]:
+        fn(item)  # warm caches
+    out = []
+    for _ in range(rounds):
+        for item in items:
+            t0 = time.perf_counter()
+            fn(item)
+            out.append((time.perf_counter() - t0) * 1000)
+    return out
+
+
+def index_for(size: int, workdir: Path) -> Path:
+    if size == 18:
+        from conftest import copy_project
+
+        root = copy_project(workdir / "project")
+        cfg = config_mod.load(root)
+        site.build(cfg, "us", "2026.11", ["latest"], root / "site",
+                   index_dir=workdir / "search_index")
+        return workdir / "search_index"
+    docs = synthetic_docs(size, random.Random(size))
+    index.write(docs, workdir / "search_index", "us", "2026.11", "en",
+                audiences=("buyers", "partners", "sellers"),
+                topics=("orders", "account", "support-channels"))
+    return workdir / "search_index"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--sizes", type=int, nargs="+", default=[18, 500, 2000])
+    ap.add_argument("--rounds", type=int, default=3)
+    args = ap.parse_args()
+    items = tickets()
+    print(f"{len(items)} English ticket drafts x {args.rounds} rounds per size")
+    print(f"{'articles':>8} {'deflect p50':>12} {'p99':>8} {'baseline p50':>13} {'p99':>8} "
+          f"{'ratio p50':>10}")
+    for size in args.sizes:
+        with tempfile.TemporaryDirectory() as tmp:
+            ix = index_for(size, Path(tmp))
+            with Searcher(ix, "us", "2026.11") as s:
+                full = [" ".join((t.head, t.description)) for t in items]
+                d = timed(lambda t: deflect.suggest_with(s, t, 3), items, args.rounds)
+                b = timed(lambda text: s.search_text(text, limit=10), full, args.rounds)
+        print(f"{size:>8} {statistics.median(d):>10.1f}ms {pct(d, 99):>6.1f}ms "
+              f"{statistics.median(b):>11.1f}ms {pct(b, 99):>6.1f}ms "
+              f"{statistics.median(d) / statistics.median(b):>9.1f}x")
+
+
+if __name__ == "__main__":
+    main()
