@@ -68,7 +68,7 @@ last_reviewed: 2026-11-25
         site.build_all(config_mod.load(root), "2026.11", ["latest"], root / "site", jobs=2,
                        markets=MARKETS)
     assert snapshot(root / "site") == before
-    leftovers = [p for p in (root / "site").rglob(".staging-*")]
+    leftovers = [p for folder in ("site", "search_index") for p in (root / folder).rglob(".staging-*")]
     assert leftovers == []
     # a new version fails the same way and does not appear in versions.json
     with pytest.raises(HelpgenErrors):

@@ -461,18 +461,44 @@ def build_staged(state: BuildState, site_dir: Path) -> Path:
 
 
 def after_publish(config: Config, state: BuildState, site_dir: Path, path: Path,
-                  index_dir: Path | None = None) -> None:
+                  index_dir: Path | None = None, staged_index: Path | None = None) -> None:
     """Steps that follow a published market build: write its search index.
 
     The index goes to ``<index_dir>/<market>/<version>/`` (default: the
     ``search.index_dir`` setting under the project) and is swapped in only when
     complete; ``aliases.json`` beside it mirrors the aliases of ``versions.json``.
+    ``staged_index`` is an index already built by :func:`stage_index` (``build_all``
+    builds them in its workers); it is moved into place instead of indexing again.
     """
     from . import index  # issue 4
 
     index_dir = Path(index_dir or config.root / config.setting("search.index_dir"))
-    index.build_market(config, state.rendered, index_dir)
-    index.write_aliases(index_dir, state.market.code, read_versions(site_dir / state.market.code))
+    code = state.market.code
+    if staged_index is not None:
+        built = staged_index / code / state.version
+        (index_dir / code).mkdir(parents=True, exist_ok=True)
+        _swap_into_place(built, index_dir / code / state.version)
+        shutil.rmtree(staged_index, ignore_errors=True)
+    else:
+        index.build_market(config, state.rendered, index_dir)
+    index.write_aliases(index_dir, code, read_versions(site_dir / code))
+
+
+def stage_index(config: Config, state: BuildState, index_dir: Path | None) -> Path:
+    """Build the search index of ``state`` into a hidden folder under its market's index
+    folder (same file system, so publishing it is a rename); returns that folder."""
+    from . import index  # issue 4
+
+    market_dir = Path(index_dir or config.root / config.setting("search.index_dir"))
+    market_dir = market_dir / state.market.code
+    market_dir.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=f".staging-{state.version}-", dir=market_dir))
+    try:
+        index.build_market(config, state.rendered, stage)
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+    return stage
 
 
 def build(
@@ -500,19 +526,26 @@ def build(
 
 
 def _worker(config: Config, corpus: content_mod.Corpus, markets: list[str], version: str,
-            site_dir: Path, queue: Any) -> None:
+            site_dir: Path, index_dir: Path | None, queue: Any) -> None:
+    """Build each market's site and search index into staging folders (in parallel)."""
     templates: dict = {}
     for code in markets:
         t0 = time.perf_counter()
+        staging = None
         try:
             state = prepare(config, code, version, corpus, templates)
             staging = build_staged(state, site_dir)
+            index_stage = stage_index(config, state, index_dir)
             queue.put((code, str(staging), len(state.rendered.pages),
-                       time.perf_counter() - t0, None))
+                       time.perf_counter() - t0, None, str(index_stage)))
         except HelpgenError as exc:
-            queue.put((code, None, 0, 0.0, exc.problems))
+            if staging is not None:
+                shutil.rmtree(staging, ignore_errors=True)
+            queue.put((code, None, 0, 0.0, exc.problems, None))
         except BaseException as exc:  # reported, never swallowed
-            queue.put((code, None, 0, 0.0, [Problem(f"internal error: {exc!r}")]))
+            if staging is not None:
+                shutil.rmtree(staging, ignore_errors=True)
+            queue.put((code, None, 0, 0.0, [Problem(f"internal error: {exc!r}")], None))
 
 
 def build_all(
@@ -549,7 +582,8 @@ def build_all(
     ctx = multiprocessing.get_context("fork")
     queue = ctx.Queue()
     chunks = [codes[i::jobs] for i in range(jobs)]
-    procs = [ctx.Process(target=_worker, args=(config, corpus, chunk, version, site_dir, queue))
+    procs = [ctx.Process(target=_worker,
+                         args=(config, corpus, chunk, version, site_dir, index_dir, queue))
              for chunk in chunks if chunk]
     for p in procs:
         p.start()
@@ -566,14 +600,16 @@ def build_all(
     problems = [pr for item in results.values() if item[4] for pr in item[4]]
     if problems:
         for item in results.values():
-            if item[1]:
-                shutil.rmtree(item[1], ignore_errors=True)
+            for folder in (item[1], item[5]):
+                if folder:
+                    shutil.rmtree(folder, ignore_errors=True)
         raise_if(problems)
     out = []
     for code in codes:
-        _, staging, pages, seconds, _ = results[code]
+        _, staging, pages, seconds, _, index_stage = results[code]
         path = publish(config, site_dir, code, version, Path(staging), aliases)
-        after_publish(config, prepare(config, code, version, corpus), site_dir, path, index_dir)
+        after_publish(config, prepare(config, code, version, corpus), site_dir, path, index_dir,
+                      staged_index=Path(index_stage))
         out.append(BuildResult(code, version, aliases, path, pages, seconds))
         if progress is not None:
             progress("published", code, seconds)
