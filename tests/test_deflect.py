@@ -213,10 +213,14 @@ def test_static_fallback_json_exists_for_every_category_used_in_front_matter(ind
     assert titles["buyer-protection-program"] == "TikTok Shop Käuferschutzprogramm"
 
 
-@pytest.mark.parametrize("market", ["us", "de", "jp"])
-def test_every_market_gets_the_ticket_page_with_form_panel_and_channels(indexed, cfg, market):
+@pytest.mark.parametrize("market, heading", [("us", "Submit a ticket"),
+                                             ("de", "Ticket einreichen"),
+                                             ("jp", "チケットを送信する")])
+def test_every_market_gets_the_ticket_page_with_form_panel_and_channels(indexed, cfg, market,
+                                                                        heading):
     page = (indexed / "site" / market / "2026.11" / "submit-a-ticket" / "index.html"
             ).read_text(encoding="utf-8")
+    assert f">{heading}<" in page
     assert f'data-market="{market}"' in page and 'data-version="2026.11"' in page
     options = re.findall(r'<option value="([a-z-]+)">', page)
     assert options == list(cfg.ticket_categories)

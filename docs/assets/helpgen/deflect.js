@@ -12,6 +12,26 @@
 (function () {
   "use strict";
 
+  /* The few words the script writes itself; the page's own words are in the article. */
+  var TEXT = {
+    en: {solved: "This answered my question", irrelevant: "Not what I need",
+         glad: "Glad that helped. You don't need to file a ticket.",
+         helpful: "Was this helpful?", yes: "Yes", no: "No",
+         thanks: "Thank you for your feedback.", category: "answers this category",
+         words: "matches your words"},
+    de: {solved: "Das hat meine Frage beantwortet", irrelevant: "Nicht das, was ich brauche",
+         glad: "Schön, dass das geholfen hat. Sie müssen kein Ticket einreichen.",
+         helpful: "War das hilfreich?", yes: "Ja", no: "Nein",
+         thanks: "Vielen Dank für Ihr Feedback.", category: "passt zur Kategorie",
+         words: "passt zu Ihren Worten"},
+    ja: {solved: "これで解決しました", irrelevant: "探している内容ではありません",
+         glad: "お役に立ててよかったです。チケットを送信する必要はありません。",
+         helpful: "この記事は役に立ちましたか？", yes: "はい", no: "いいえ",
+         thanks: "フィードバックをありがとうございました。", category: "このカテゴリに対応",
+         words: "入力内容に一致"}
+  };
+  var T = TEXT[(document.documentElement.lang || "en").slice(0, 2)] || TEXT.en;
+
   var MIN_CHARS = 3;
   var DEBOUNCE_MS = 300;
   var LIMIT = 3;
@@ -89,7 +109,7 @@
       scored.sort(function (x, y) { return y.score - x.score; });
       return scored.slice(0, LIMIT).map(function (s) {
         return {id: s.a.id, title: s.a.title, url: s.a.url, summary: s.a.summary,
-                reason: s.inCat ? "answers this category" : "matches your words"};
+                reason: s.inCat ? T.category : T.words};
       });
     });
   }
@@ -151,7 +171,7 @@
         p.textContent = s.summary || "";
         var actions = document.createElement("span");
         actions.className = "helpgen-suggestion__actions";
-        [["solved", "This answered my question"], ["irrelevant", "Not what I need"]]
+        [["solved", T.solved], ["irrelevant", T.irrelevant]]
           .forEach(function (pair) {
             var b = document.createElement("button");
             b.type = "button";
@@ -160,8 +180,7 @@
             b.addEventListener("click", function () {
               event(pair[0], s.id);
               if (pair[0] === "solved") {
-                panel.querySelector(".helpgen-suggestions__title").textContent =
-                  "Glad that helped. You don't need to file a ticket.";
+                panel.querySelector(".helpgen-suggestions__title").textContent = T.glad;
                 draftId = randomId();
                 shown = {};
               } else {
@@ -226,8 +245,10 @@
       if (!match) { return; }
       var box = document.createElement("div");
       box.className = "helpgen-helpful";
-      box.innerHTML = "<span>Was this helpful?</span> ";
-      [["helpful", "Yes"], ["not_helpful", "No"]].forEach(function (pair) {
+      var label = document.createElement("span");
+      label.textContent = T.helpful;
+      box.appendChild(label);
+      [["helpful", T.yes], ["not_helpful", T.no]].forEach(function (pair) {
         var b = document.createElement("button");
         b.type = "button";
         b.className = "md-button helpgen-" + pair[0];
@@ -235,7 +256,7 @@
         b.addEventListener("click", function () {
           sendEvent({type: pair[0], market: index.market, version: index.version,
                      article_id: match.id});
-          box.textContent = "Thank you for your feedback.";
+          box.textContent = T.thanks;
         });
         box.appendChild(b);
       });
