@@ -196,7 +196,8 @@ def _fields(doc: IndexDoc, languages: tuple[str, ...]) -> dict:
         f"headings_{lang}": " . ".join(doc.headings),
         f"summary_{lang}": doc.summary,
         f"body_{lang}": doc.body,
-        f"all_{lang}": " . ".join([doc.title, " . ".join(doc.keywords),
+        # title and keywords twice: the first pass already leans towards them
+        f"all_{lang}": " . ".join([doc.title, doc.title, " . ".join(doc.keywords * 2),
                                    " . ".join(doc.headings), doc.summary, doc.body]),
     }
     return fields

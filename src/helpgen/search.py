@@ -8,16 +8,19 @@ How a query is answered (``Searcher.search``):
 1. The text is cleaned (control characters and NUL dropped, at most
    :data:`MAX_QUERY_CHARS` characters). Nothing in it is query syntax: quotes, ``AND``,
    ``*`` or ``:`` are plain characters, so any input is safe.
-2. Words the index has never seen are corrected against the index's own vocabulary
-   (Damerau-Levenshtein distance 1, or 2 for words of five letters or more; the most
-   frequent candidate wins): ``refnud`` -> ``refund``. Known words cost one term look-up;
-   only unknown ones pay for the fuzzy search. The corrected query is the did-you-mean
-   suggestion.
+2. Words the index has never seen are corrected against the index's own vocabulary:
+   one edit (a swap of neighbouring letters counts as one) for words up to seven
+   letters, two for longer ones; the most frequent candidate wins (``refnud`` ->
+   ``refund``). Known words cost one term look-up; only unknown ones pay for the fuzzy
+   search. The corrected query is the did-you-mean suggestion.
 3. Synonym groups from ``docs/_meta/synonyms.txt`` (copied into the index at build time)
-   add the other terms of every group the query mentions, at a lower weight.
-4. Each word is analysed in every language of the index (the market's and English) and
-   looked up in the title, keywords, headings, summary and body fields of that language
-   with decreasing weights; documents matching more of the query's words score higher.
+   add the other terms of every group the query mentions, at a lower weight; a
+   multi-word synonym must match all its words.
+4. Each word is analysed in every language of the index (the market's and English).
+   Phase 1 picks :data:`CANDIDATES` documents by BM25 on one combined field per
+   language (as cheap as a one-field query). Phase 2 rescores only those: BM25F on the
+   title, keywords, headings, summary and body fields with decreasing weights, plus a
+   bonus for matching more of the query's words.
 5. Only the returned hits are highlighted: the best window of the article text with the
    matched words in ``<mark>``, HTML-escaped.
 
@@ -45,8 +48,9 @@ MAX_TEXT_TERMS = 80
 SYNONYM_WEIGHT = 0.6
 CORRECTION_WEIGHT = 0.9
 SNIPPET_CHARS = 180
+MAX_SNIPPET_SPANS = 40  # windows tried when choosing a snippet
 COORDINATION = 1.0  # score bonus for matching more of the query's concepts
-CANDIDATES = 30  # phase 1 keeps this many documents (at least 3 x limit) for rescoring
+CANDIDATES = 15  # phase 1 keeps this many documents (at least limit + 5) for rescoring
 
 
 @dataclass(frozen=True)
@@ -374,7 +378,7 @@ class Searcher:
              filt: Query | None, suggestion: str | None) -> SearchResult:
         if not plan:
             return SearchResult(original, (), suggestion, 0, self.market, self.version)
-        pool = max(CANDIDATES, 3 * limit)
+        pool = max(CANDIDATES, limit + 5)
         docnums, total = self._candidates(plan, filt, pool)
         scores = self._rescore(plan, docnums)
         # candidates matching only part of an all-words alternative score nothing
@@ -463,19 +467,15 @@ def _check_limit(limit: int) -> int:
 
 
 def _candidate_pattern(terms: frozenset[str], hints: frozenset[str]) -> re.Pattern | None:
-    """A regex finding words that may analyse to one of ``terms``: words starting like a
-    term or a typed word (stems and inflections share their first letters), and CJK
-    bigrams literally. Each word found is then checked with the analyzer."""
-    prefixes = {t[:3] for t in (*terms, *hints) if analysis.WORD_RE.fullmatch(t)}
+    """A regex over lower-cased text finding words that may analyse to one of ``terms``:
+    words starting like a term or a typed word (stems and inflections share their first
+    letters), and CJK bigrams literally. Each word found is checked with the analyzer."""
+    prefixes = sorted({t[:3].lower() for t in (*terms, *hints) if analysis.WORD_RE.fullmatch(t)})
     grams = sorted((t for t in terms if analysis.CJK_RUN.fullmatch(t)), key=len, reverse=True)
-    parts = []
-    if grams:
-        parts.append("(?P<cjk>" + "|".join(map(re.escape, grams)) + ")")
-    else:
-        parts.append("(?P<cjk>(?!))")
+    parts = [re.escape(g) for g in grams]
     if prefixes:
-        parts.append(r"\b(?:" + "|".join(map(re.escape, sorted(prefixes))) + r")\w*")
-    return re.compile("|".join(parts), re.IGNORECASE) if grams or prefixes else None
+        parts.append(r"\b(?:" + "|".join(map(re.escape, prefixes)) + r")\w*")
+    return re.compile("|".join(parts)) if parts else None
 
 
 def make_snippet(text: str, terms: set[str], tokens_of: Callable[[str], Sequence[str]],
@@ -490,16 +490,26 @@ def make_snippet(text: str, terms: set[str], tokens_of: Callable[[str], Sequence
         return ""
     spans: list[tuple[int, int, str]] = []
     pattern = _candidate_pattern(frozenset(terms), frozenset(hints)) if terms else None
+    lowered = text.lower()
+    if len(lowered) != len(text):  # a rare letter whose lower case is longer: keep offsets
+        lowered = "".join(ch.lower()[:1] for ch in text)
     if pattern is not None:
-        for m in pattern.finditer(text):
+        found: set[str] = set()
+        stop = len(text)
+        for m in pattern.finditer(lowered):
+            if m.start() > stop:  # far past the first match: a window is already there
+                break
             word = m.group(0)
-            if m.group("cjk") is not None:
-                spans.append((m.start(), m.end(), word))
+            tok = word if word in terms else next(
+                (t for t in tokens_of(text[m.start():m.end()]) if t in terms), None)
+            if tok is None:
                 continue
-            for tok in tokens_of(word):
-                if tok in terms:
-                    spans.append((m.start(), m.end(), tok))
-                    break
+            spans.append((m.start(), m.end(), tok))
+            found.add(tok)
+            if len(spans) == 1:
+                stop = m.start() + 4 * width
+            if len(found) == len(terms):
+                break
     if not spans:
         cut = text[:width]
         if len(text) > width:
@@ -512,14 +522,17 @@ def make_snippet(text: str, terms: set[str], tokens_of: Callable[[str], Sequence
         else:
             merged.append([s, e])
     best_start, best_score = spans[0][0], -1
+    wanted = len({t for _s, _e, t in spans})
     j = 0
-    for i, (s, _e, _t) in enumerate(spans):  # sliding window over the spans
+    for i, (s, _e, _t) in enumerate(spans[:MAX_SNIPPET_SPANS]):  # sliding window
         j = max(j, i)
         while j + 1 < len(spans) and spans[j + 1][1] <= s + width:
             j += 1
         distinct = len({t for _s, _e2, t in spans[i:j + 1]})
         if distinct > best_score:
             best_start, best_score = s, distinct
+            if distinct == wanted:
+                break
     start = max(0, best_start - width // 4)
     if start:
         space = text.rfind(" ", 0, start)
