@@ -247,3 +247,14 @@ def _market_root(bad_project: Path, tmp_path: Path) -> Path:
             dest.parent.mkdir(parents=True, exist_ok=True)
             dest.write_bytes(path.read_bytes())
     return root
+
+
+def test_cli_offers_exactly_the_formats_the_library_writes():
+    from helpgen import reference
+    from helpgen.cli import make_parser
+
+    sub = reference.commands(make_parser())["check"]
+    choices = next(a.choices for a in sub._actions if "--format" in a.option_strings)
+    assert tuple(choices) == check.FORMATS
+    for fmt in check.FORMATS:
+        check.format_report(check.Report((), 0, ("us",), 0.0), fmt)

@@ -578,8 +578,6 @@ def _out_err(args: argparse.Namespace, text: str) -> None:
 
 
 def _register_check(sub) -> None:
-    from .check import FORMATS
-
     p = sub.add_parser("check", help="validate every article for every market, without a build",
                        description="Check front matter, ids, markets, audiences and topics, "
                        "Jinja for every market, internal links and #anchors per market, local "
@@ -591,7 +589,7 @@ def _register_check(sub) -> None:
                    "still checked, since links cross files)")
     p.add_argument("--market", action="append", metavar="CODE",
                    help="check only this market (repeatable; default: every market)")
-    p.add_argument("--format", choices=FORMATS, default="text",
+    p.add_argument("--format", choices=("text", "github", "json"), default="text",
                    help="text lines (default), GitHub Actions annotations (github) or a JSON "
                    "document (json)")
     p.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
