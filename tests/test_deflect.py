@@ -386,3 +386,21 @@ def test_library_modules_do_not_import_mkdocs():
     out = subprocess.run([sys.executable, "-W", "error", "-c", code], capture_output=True,
                          text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+@pytest.mark.parametrize("typed, known, slip", [
+    ("payot", "payout", True), ("tikcet", "ticket", True), ("tallk", "talk", True),
+    ("centre", "center", True), ("print", "point", False), ("parcel", "panel", False),
+    ("packing", "picking", False), ("goods", "goes", False),
+])
+def test_only_typing_slips_count_as_spelling_fixes(typed, known, slip):
+    assert deflect.is_slip(typed, known) is slip
+
+
+def test_cli_eval_runs_the_search_set_too(indexed, capsys):
+    """Without --no-search the search set's figures join the report (and its gate)."""
+    code = _run(indexed, "eval", "--file", str(EVAL_FILE), "--json")
+    data = json.loads(capsys.readouterr().out)
+    assert set(data["search"]["splits"]) == {"tune", "holdout"}
+    assert code == (0 if data["passed"] else 1)
+    assert data["passed"] == (not data["failures"])

@@ -292,19 +292,19 @@ def run(config: Config, path: Path, index_dir: Path, *, search: bool = True,
     if sweep:
         report.sweep, report.recommended = threshold_sweep(outcomes)
     if search:
-        found = _search_eval(config, Path(index_dir))
+        found = _search_eval(config, Path(index_dir), Path(path).parent / "search.yml")
         if found is not None:
             report.search, report.search_text, failures = found
             report.failures.extend(failures)
     return report
 
 
-def _search_eval(config: Config, index_dir: Path) -> tuple[dict[str, Any], str, list[str]] | None:
-    """The search set (``evals/search.yml``) through :mod:`helpgen.search_eval`:
-    (figures, text, failures against the ``search.eval_*`` settings)."""
+def _search_eval(config: Config, index_dir: Path, path: Path
+                 ) -> tuple[dict[str, Any], str, list[str]] | None:
+    """The search set (``search.yml`` beside the ticket set) through
+    :mod:`helpgen.search_eval`: (figures, text, failures against ``search.eval_*``)."""
     from . import search_eval
 
-    path = config.root / "evals" / "search.yml"
     if not path.is_file():
         return None
     result = search_eval.run(config, path, index_dir)
