@@ -251,6 +251,10 @@ def test_suggest_payload_adds_html_url_and_echoes_the_draft(indexed, cfg):
     first = out["results"][0]
     assert first["html_url"] == "/us/latest/" + first["url"]
     assert {"id", "title", "url", "snippet", "score", "confidence", "reason"} <= set(first)
+    absolute = deflect.suggest_payload({"subject": "Payout failed", "limit": 1}, cfg,
+                                       indexed / "search_index",
+                                       base_url="https://help.example.com/")
+    assert absolute["results"][0]["html_url"].startswith("https://help.example.com/us/latest/")
 
 
 def test_suggest_payload_uses_the_servers_open_searcher(indexed, cfg):

@@ -338,15 +338,17 @@ def suggest(ticket: Mapping[str, Any] | Ticket, market: str, version: str = "lat
 # --------------------------------------------------------------------------- HTTP API
 
 def suggest_payload(body: Any, config: Any, index_dir: str | Path,
-                    open_searcher: Callable[[str, str], Any] | None = None) -> dict[str, Any]:
+                    open_searcher: Callable[[str, str], Any] | None = None,
+                    base_url: str = "") -> dict[str, Any]:
     """Handle a ``POST /api/suggest`` body; returns ``{"results": [...]}``.
 
     The body is a flat JSON object: ``market`` (default: default market), ``version``
     (default: the default alias), ``subject``, ``category``, ``title``,
     ``description``, ``audience``, ``limit`` (1-10, default 3) and ``draft_id`` (the
     page's random id of the draft; echoed back, never stored here). Each result is a
-    :meth:`Suggestion.as_dict` record plus ``html_url``, the absolute path
-    ``/<market>/<version>/<url>`` (Zendesk's suggestion records carry ``html_url`` too).
+    :meth:`Suggestion.as_dict` record plus ``html_url``: ``base_url`` (the server's
+    scheme and host, e.g. ``https://help.example.com``; empty gives a root-relative path)
+    + ``/<market>/<version>/<url>``, like the ``html_url`` of Zendesk's suggestions.
 
     Invalid input raises :class:`HelpgenError` with ``exit_code`` 2 and a message
     naming each bad field (the server answers 400 with it). ``open_searcher(market,
@@ -395,7 +397,7 @@ def suggest_payload(body: Any, config: Any, index_dir: str | Path,
     results = []
     for s in result.suggestions:
         record = s.as_dict()
-        record["html_url"] = f"/{market}/{version}/{s.url}"
+        record["html_url"] = f"{base_url.rstrip('/')}/{market}/{version}/{s.url}"
         results.append(record)
     out: dict[str, Any] = {"results": results, "market": market, "version": version,
                            "resolved_version": result.version}
