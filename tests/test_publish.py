@@ -205,3 +205,25 @@ def test_example_workflow_is_valid_and_runs_check_eval_and_build_per_market():
     for job in jobs.values():
         for step in job["steps"]:
             assert "uses" in step or "run" in step, step
+
+
+def test_ci_output_is_plain_lines_and_a_summary_table(project, capsys, monkeypatch):
+    import re
+
+    monkeypatch.setenv("CI", "true")
+    assert main(["--project", str(project), "build", "--market", "us", "--market", "de"]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"^helpgen: built us 2026\.11 in \d+\.\ds$", out, re.M)
+    assert re.search(r"^helpgen: built de 2026\.11 in \d+\.\ds$", out, re.M)
+    lines = out.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("market"))
+    assert lines[header].split() == ["market", "version", "articles", "pages", "index", "docs",
+                                     "size", "time"]
+    rows = {line.split()[0]: line.split() for line in lines[header + 1:]}
+    published = {p.name for p in (project / "site/us/2026.11/a").iterdir()}
+    assert rows["us"][1] == "2026.11" and int(rows["us"][2]) == len(published)
+    assert int(rows["us"][3]) > int(rows["us"][2])  # articles plus the home page and others
+    assert int(rows["de"][4]) > 0 and rows["de"][6] == "MB" and rows["de"][7].endswith("s")
+    assert "\x1b[" not in out  # no terminal control codes in a CI log
+    assert main(["--project", str(project), "-q", "build", "--market", "us"]) == 0
+    assert capsys.readouterr().out == ""

@@ -483,6 +483,7 @@ class _BuildDisplay:
         self.markets, self.version = markets, version
         self._progress = None
         self._task = None
+        self._rows: dict = {}
 
     def __enter__(self) -> "_BuildDisplay":
         if self.mode == "bar":
@@ -495,7 +496,9 @@ class _BuildDisplay:
                                       console=Console(stderr=True), transient=True)
             self._progress.start()
             self._task = self._progress.add_task(
-                f"building {len(self.markets)} market(s) {self.version}", total=len(self.markets))
+                f"{len(self.markets)} market(s) {self.version}", total=len(self.markets))
+            self._rows = {code: self._progress.add_task(f"  {code}  building…", total=1)
+                          for code in self.markets} if len(self.markets) > 1 else {}
         return self
 
     def __exit__(self, *exc) -> None:
@@ -507,8 +510,11 @@ class _BuildDisplay:
             took = f" in {seconds:.1f}s" if event == "built" else ""
             print(f"helpgen: {event} {market} {self.version}{took}", flush=True)
         elif self._progress is not None and event in ("built", "failed"):
-            self._progress.update(self._task, advance=1,
-                                  description=f"{event} {market} {self.version}")
+            self._progress.update(self._task, advance=1)
+            if market in self._rows:
+                took = f" in {seconds:.1f}s" if event == "built" else ""
+                self._progress.update(self._rows[market], completed=1,
+                                      description=f"  {market}  {event}{took}")
 
     def summary(self, results, index_dir: Path | None) -> None:
         if self.mode == "quiet":
