@@ -408,3 +408,11 @@ def test_cli_eval_runs_the_search_set_too(indexed, capsys):
     assert set(data["search"]["splits"]) == {"tune", "holdout"}
     assert code == (0 if data["passed"] else 1)
     assert data["passed"] == (not data["failures"])
+
+
+def test_library_defaults_match_the_declared_settings():
+    from helpgen.config import SETTINGS
+
+    declared = {s.key: s.default for s in SETTINGS}
+    for key, value in deflect.DEFAULTS.items():
+        assert declared[key] == value, key
