@@ -38,6 +38,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 from whoosh import index as whoosh_index
 from whoosh.query import And, Or, Query, Term
+from whoosh.reading import TermNotFound
 
 from . import analysis
 from .errors import HelpgenError
@@ -337,8 +338,11 @@ class Searcher:
             got = cache.get(key)
             if got is None:
                 got = {}
-                if searcher.doc_frequency(field, tok):
+                try:
                     m = searcher.postings(field, tok)
+                except TermNotFound:
+                    m = None
+                if m is not None:
                     for d in docnums:
                         if not m.is_active():
                             break
