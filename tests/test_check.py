@@ -258,3 +258,10 @@ def test_cli_offers_exactly_the_formats_the_library_writes():
     assert tuple(choices) == check.FORMATS
     for fmt in check.FORMATS:
         check.format_report(check.Report((), 0, ("us",), 0.0), fmt)
+
+
+def test_unknown_path_or_market_is_a_usage_error(capsys):
+    assert main(["--project", str(REPO), "check", str(REPO / "docs/no-such-folder")]) == 2
+    assert "no such file or folder to check" in capsys.readouterr().err
+    assert main(["--project", str(REPO), "check", "--market", "zz"]) == 2
+    assert "unknown market 'zz'; allowed: us, uk" in capsys.readouterr().err

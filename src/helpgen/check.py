@@ -121,6 +121,7 @@ def check(
     codes = tuple(markets or config.markets)
     for code in codes:
         config.market(code)
+    wanted = _wanted(config, paths)
     today = today or _dt.date.today()
     findings: list[Finding] = []
     articles = 0
@@ -135,25 +136,29 @@ def check(
         work = len(corpus.articles) * len(codes)
         jobs = (jobs or config.setting("build.jobs") or os.cpu_count() or 1) if work > 2000 else 1
         findings.extend(_market_findings(config, corpus, codes, jobs))
-    findings = _only_under(config, findings, paths)
+    findings = _only_under(findings, wanted)
     order = sorted(set(findings), key=lambda f: (f.path or "", f.line or 0, f.col or 0,
                                                  f.severity, f.msg))
     return Report(tuple(order), articles, codes, time.perf_counter() - t0)
 
 
-def _only_under(config: Config, findings: list[Finding], paths: Sequence[Path | str]
-                ) -> list[Finding]:
-    """Keep findings in ``paths`` (files or folders); say how many were left out."""
-    if not paths:
-        return findings
-    root = config.root
+def _wanted(config: Config, paths: Sequence[Path | str]) -> list[str]:
+    """``paths`` as project-relative posix paths (the form findings use)."""
     wanted = []
     for p in paths:
         p = Path(p)
         p = (p if p.is_absolute() else Path.cwd() / p).resolve()
         if not p.exists():
             raise HelpgenError(f"{p}: no such file or folder to check", exit_code=2)
-        wanted.append(p.relative_to(root).as_posix() if p.is_relative_to(root) else str(p))
+        wanted.append(p.relative_to(config.root).as_posix() if p.is_relative_to(config.root)
+                      else str(p))
+    return wanted
+
+
+def _only_under(findings: list[Finding], wanted: list[str]) -> list[Finding]:
+    """Keep findings in ``wanted`` files or folders; say how many were left out."""
+    if not wanted:
+        return findings
 
     def inside(path: str | None) -> bool:
         return path is not None and any(w in (".", "") or path == w or path.startswith(w + "/")
