@@ -12,7 +12,7 @@ from helpgen import config as config_mod
 from helpgen import site
 from helpgen.cli import main
 from helpgen.errors import HelpgenError
-from helpgen.search import Hit, SearchResult, Searcher, open_searcher, search
+from helpgen.search import Hit, SearchResult, Searcher, open_searcher, osa_distance, search
 
 from conftest import copy_project
 
@@ -196,3 +196,18 @@ def test_cli_empty_query_exits_2(project, capsys):
 def test_cli_unknown_audience_exits_2_listing_values(project, capsys):
     rc = main(["search", "ticket", "--audience", "admins", "--project", str(project)])
     assert rc == 2 and "allowed: buyers, partners, sellers" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("a,b,distance", [
+    ("refnud", "refund", 1), ("tikets", "tickets", 1), ("stellen", "seller", 2),
+    ("ticket", "ticket", 0), ("", "ab", 2),
+])
+def test_letter_swap_counts_as_one_edit(a, b, distance):
+    assert osa_distance(a, b) == distance
+
+
+def test_short_word_two_edits_away_is_not_corrected(project):
+    # "stellen" (German) is two edits from the English "seller": no wrong correction
+    result = search("Supportanfrage stellen", "de", index_dir=project / "search_index")
+    assert result.suggestion is None
+    assert "submit-a-ticket" in ids(result)

@@ -46,6 +46,7 @@ from .errors import HelpgenError
 MAX_QUERY_CHARS = 500  # longer queries are cut (search_text takes long texts)
 MAX_QUERY_TERMS = 24
 MAX_TEXT_TERMS = 80
+MAX_WORD_CHARS = 30  # longer words are not typo-corrected (no real word is that long)
 SYNONYM_WEIGHT = 0.6
 CORRECTION_WEIGHT = 0.9
 SNIPPET_CHARS = 180
@@ -223,8 +224,8 @@ class Searcher:
         fixes: dict[str, str] = {}
         out = []
         for w in words:
-            if (analysis.CJK_RUN.fullmatch(w.text) or len(w.text) < 3 or w.text.isdigit()
-                    or self._known(w.text)):
+            if (analysis.CJK_RUN.fullmatch(w.text) or not 3 <= len(w.text) <= MAX_WORD_CHARS
+                    or w.text.isdigit() or self._known(w.text)):
                 out.append(w)
                 continue
             best = self._closest(w.text)
