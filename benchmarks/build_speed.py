@@ -41,7 +41,13 @@ ENV = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "CI": "true"}
 PROBE = ("import resource, subprocess, sys, time; t = time.perf_counter(); "
          "rc = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode; "
          "s = time.perf_counter() - t; "
-         "print(rc, s, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+         "u = resource.getrusage(resource.RUSAGE_CHILDREN); "
+         "print(rc, s, u.ru_maxrss, u.ru_utime + u.ru_stime)")
+
+
+SITE_ONLY = ("from pathlib import Path; from helpgen import config, site; "
+             "cfg = config.load('.'); "
+             "site.run_mkdocs(site.prepare(cfg, 'us', cfg.version), Path('site_only'))")
 
 
 def copy_project(dest: Path) -> Path:
@@ -53,26 +59,31 @@ def copy_project(dest: Path) -> Path:
     return dest
 
 
-def run(cmd: list[str], cwd: Path) -> tuple[float, int]:
-    """(seconds, peak RSS in KiB of the command and its children) of one fresh run."""
+def run(cmd: list[str], cwd: Path) -> tuple[float, int, float]:
+    """(wall seconds, peak RSS in KiB, CPU seconds) of the command and its children.
+
+    CPU time (user + system) does not depend on what else the machine runs; wall time
+    on a shared machine does, so both are reported."""
     out = subprocess.run([sys.executable, "-c", PROBE, *cmd], cwd=cwd, env=ENV,
                          capture_output=True, text=True, check=True)
-    rc, seconds, rss = out.stdout.split()
+    rc, seconds, rss, cpu = out.stdout.split()
     if rc != "0":
         raise SystemExit(f"{' '.join(cmd)} failed in {cwd} (exit {rc})")
-    return float(seconds), int(rss)
+    return float(seconds), int(rss), float(cpu)
 
 
 def timed(cmd: list[str], cwd: Path, repeat: int, clean: list[Path] = ()) -> dict:
-    times, rss = [], []
+    times, rss, cpu = [], [], []
     for _ in range(repeat):
         for path in clean:
             shutil.rmtree(path, ignore_errors=True)
-        s, r = run(cmd, cwd)
+        s, r, c = run(cmd, cwd)
         times.append(s)
         rss.append(r)
+        cpu.append(c)
     return {"median_s": round(statistics.median(times), 2), "min_s": round(min(times), 2),
-            "peak_rss_mb": round(max(rss) / 1024, 1)}
+            "cpu_s": round(statistics.median(cpu), 2), "peak_rss_mb": round(max(rss) / 1024, 1),
+            "load_1min": round(os.getloadavg()[0], 2)}
 
 
 def helpgen(*args: str) -> list[str]:
@@ -102,6 +113,9 @@ def bench_real_docs(repeat: int) -> dict:
                                    str(plain)], root, repeat, [root / "plain_site"]),
             "helpgen_one": timed(helpgen("build", "--market", "us"), root, repeat,
                                  [site, index]),
+            # the same MkDocs run with our hooks, without publishing or the search index
+            "helpgen_site_only": timed([sys.executable, "-c", SITE_ONLY], root, repeat,
+                                       [root / "site_only"]),
             "helpgen_all_jobs1": timed(helpgen("build", "--all", "--jobs", "1"), root, repeat,
                                        [site, index]),
             "helpgen_all_jobs2": timed(helpgen("build", "--all", "--jobs", "2"), root, repeat,
@@ -110,6 +124,12 @@ def bench_real_docs(repeat: int) -> dict:
         }
         one = res["helpgen_one"]["median_s"]
         res["ratio_one_vs_plain"] = round(one / res["plain_mkdocs"]["median_s"], 2)
+        res["ratio_site_only_vs_plain"] = round(res["helpgen_site_only"]["median_s"]
+                                                / res["plain_mkdocs"]["median_s"], 2)
+        res["cpu_ratio_one_vs_plain"] = round(res["helpgen_one"]["cpu_s"]
+                                              / res["plain_mkdocs"]["cpu_s"], 2)
+        res["cpu_ratio_all_vs_one"] = round(res["helpgen_all_jobs2"]["cpu_s"]
+                                            / res["helpgen_one"]["cpu_s"], 2)
         res["ratio_all_vs_one"] = round(res["helpgen_all_jobs2"]["median_s"] / one, 2)
         res["speedup_jobs2_vs_jobs1"] = round(res["helpgen_all_jobs1"]["median_s"]
                                               / res["helpgen_all_jobs2"]["median_s"], 2)
