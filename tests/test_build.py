@@ -14,7 +14,7 @@ from helpgen import site
 from helpgen.cli import main
 from helpgen.errors import HelpgenError
 
-from conftest import copy_project, write_article
+from projectkit import copy_project, write_article
 
 SIGNUP_US = "https://partner.us.tiktokshop.com/account/sign-up"
 SIGNUP_GLOBAL = "https://partner.tiktokshop.com/account/sign-up"

@@ -13,7 +13,7 @@ from helpgen import check
 from helpgen import config as config_mod
 from helpgen.cli import main
 
-from conftest import REPO, copy_project, write_article
+from projectkit import REPO, copy_project, write_article
 
 FRONT = """
 id: {id}

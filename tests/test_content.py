@@ -11,7 +11,7 @@ from helpgen import content, render
 from helpgen.cli import main
 from helpgen.errors import HelpgenError
 
-from conftest import REPO, write_article
+from projectkit import REPO, write_article
 
 GOOD = """
 id: sample-article

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO, copy_project, write_article
+from projectkit import REPO, copy_project, write_article
 
 from helpgen import cli, content, deflect, evaluate
 from helpgen import config as config_mod

@@ -13,7 +13,7 @@ from helpgen import content, reference
 from helpgen.cli import make_parser
 from helpgen.config import SETTINGS
 
-from conftest import REPO
+from projectkit import REPO
 
 GENERATED = REPO / "manual" / "reference.md"
 GLOBAL_OPTIONS = {"--project", "--debug", "-q", "--quiet", "--version"}

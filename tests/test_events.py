@@ -12,7 +12,7 @@ import pytest
 from helpgen import cli, events
 from helpgen.errors import HelpgenError
 
-from conftest import copy_project
+from projectkit import copy_project
 
 MARKETS = ("us", "de", "jp")
 CATEGORIES = ("ticket-submission", "return-refund", "registration")

@@ -15,7 +15,7 @@ from helpgen.cli import main
 from helpgen.errors import HelpgenError
 from helpgen.search import Searcher, search
 
-from conftest import copy_project, write_article
+from projectkit import copy_project, write_article
 
 UK_ONLY = """
 id: uk-vat-invoices

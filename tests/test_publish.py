@@ -21,7 +21,7 @@ from helpgen import site
 from helpgen.cli import main
 from helpgen.errors import HelpgenErrors
 
-from conftest import REPO, copy_project, write_article
+from projectkit import REPO, copy_project, write_article
 
 MARKETS = ["us", "de", "jp"]
 

@@ -11,7 +11,7 @@ from helpgen import content, reference
 from helpgen.cli import main, make_parser
 from helpgen.config import SETTINGS
 
-from conftest import REPO, write_article
+from projectkit import REPO, write_article
 
 
 def table_rows(text: str, heading: str) -> list[list[str]]:

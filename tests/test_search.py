@@ -14,7 +14,7 @@ from helpgen.cli import main
 from helpgen.errors import HelpgenError
 from helpgen.search import Hit, SearchResult, Searcher, open_searcher, osa_distance, search
 
-from conftest import copy_project
+from projectkit import copy_project
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ from helpgen import config as config_mod
 from helpgen import search_eval, site
 from helpgen.cli import main
 
-from conftest import REPO, copy_project
+from projectkit import REPO, copy_project
 
 EVAL_FILE = REPO / "evals" / "search.yml"
 
