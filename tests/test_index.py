@@ -175,3 +175,20 @@ def test_index_of_an_unbuilt_market_names_the_command(versions):
     with pytest.raises(HelpgenError, match=r"unknown market 'de': no search index for it.*"
                        r"indexed markets: us.*helpgen build --market de"):
         search("ticket", "de", index_dir=versions / "search_index")
+
+
+def test_parallel_index_build_answers_like_a_single_process_one(tmp_path):
+    docs = [index.IndexDoc(id=f"d{i}", title=f"Article {i} about {w}", summary="", keywords=(),
+                           headings=(), body=f"Text number {i} explains {w} in detail.",
+                           audience="partners", topic="account", url=f"d{i}/",
+                           source=f"d{i}.md", language="en")
+            for i, w in enumerate(["refunds", "tickets", "payouts", "orders"] * 10)]
+    for procs, name in ((1, "one"), (2, "two")):
+        index.write(docs, tmp_path / name, "us", "v1", "en", procs=procs)
+    for query in ("refund", "tikets", "payout orders"):
+        one = search(query, "us", "v1", limit=50, index_dir=tmp_path / "one")
+        two = search(query, "us", "v1", limit=50, index_dir=tmp_path / "two")
+        assert one.hits  # the same documents with the same scores (ties may swap places)
+        assert ({h.id: round(h.score, 6) for h in one.hits}
+                == {h.id: round(h.score, 6) for h in two.hits})
+        assert one.total == two.total and one.suggestion == two.suggestion

@@ -21,7 +21,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Iterable, Sequence
 
 from whoosh import index as whoosh_index
 
@@ -31,6 +31,9 @@ from .errors import HelpgenError
 if TYPE_CHECKING:  # the build side passes rendered pages in; no import at run time
     from .config import Config
     from .render import RenderedMarket
+
+
+PARALLEL_MIN_DOCS = 1000  # below this, forking analysers costs more than it saves
 
 
 @dataclass(frozen=True)
@@ -216,12 +219,17 @@ def _swap_into_place(staging: Path, final: Path) -> None:
 
 def write(docs: Iterable[IndexDoc], index_dir: Path | str, market: str, version: str,
           language: str, *, audiences: Iterable[str] = (), topics: Iterable[str] = (),
-          synonyms: list[list[str]] | None = None) -> IndexInfo:
+          synonyms: list[list[str]] | None = None, procs: int | None = None) -> IndexInfo:
     """Index ``docs`` as ``<index_dir>/<market>/<version>/``, atomically.
 
     The index is written into a temporary folder beside the destination and renamed
     into place only after Whoosh committed it and the meta file was written.
+    ``procs``: analysing processes (one segment each); by default two for a list of at
+    least :data:`PARALLEL_MIN_DOCS` documents on a machine with two or more cores.
     """
+    if procs is None:
+        many = isinstance(docs, Sequence) and len(docs) >= PARALLEL_MIN_DOCS
+        procs = min(2, os.cpu_count() or 1) if many else 1
     t0 = time.perf_counter()
     mdir = analysis.market_dir(Path(index_dir), market)
     mdir.mkdir(parents=True, exist_ok=True)
@@ -230,7 +238,10 @@ def write(docs: Iterable[IndexDoc], index_dir: Path | str, market: str, version:
     count = chars = 0
     try:
         ix = whoosh_index.create_in(str(staging), analysis.make_schema(languages))
-        writer = ix.writer(limitmb=128)
+        if procs > 1:
+            writer = ix.writer(limitmb=128, procs=procs, multisegment=True)
+        else:
+            writer = ix.writer(limitmb=128)
         try:
             for doc in docs:
                 writer.add_document(**_fields(doc, languages))
