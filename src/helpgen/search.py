@@ -34,6 +34,7 @@ import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import AbstractSet as Set
 from typing import Any, Callable, Iterable, Sequence
 
 from whoosh import index as whoosh_index
@@ -390,16 +391,21 @@ class Searcher:
         total = len(scores) if len(docnums) < pool else max(len(scores), total)
         best = sorted(scores.items(), key=lambda x: (-x[1], x[0]))[:limit]
         hits = []
-        hints = {w.lower() for alts in plan for parts in alts for p in parts for w in p.words}
+        hints = frozenset(w.lower() for alts in plan for parts in alts for p in parts
+                          for w in p.words)
+        highlight: dict[str, tuple] = {}  # language -> (terms, tokens_of, pattern)
         for docnum, score in best:
             stored = self._searcher.stored_fields(docnum)
             lang = stored["language"] if stored["language"] in self.languages else "en"
-            terms = {t for alts in plan for parts in alts for p in parts
-                     for t in p.tokens.get(lang, ())}
-            tokens_of = self._word_tokens(lang)
-            snippet = make_snippet(stored.get("text", ""), terms, tokens_of, hints=hints)
+            if lang not in highlight:
+                terms = frozenset(t for alts in plan for parts in alts for p in parts
+                                  for t in p.tokens.get(lang, ()))
+                highlight[lang] = (terms, self._word_tokens(lang),
+                                   _candidate_pattern(terms, hints) if terms else None)
+            terms, tokens_of, pattern = highlight[lang]
+            snippet = make_snippet(stored.get("text", ""), terms, tokens_of, pattern=pattern)
             if "<mark>" not in snippet and stored.get("summary"):
-                alt = make_snippet(stored["summary"], terms, tokens_of, hints=hints)
+                alt = make_snippet(stored["summary"], terms, tokens_of, pattern=pattern)
                 snippet = alt if "<mark>" in alt else snippet
             hits.append(Hit(id=stored["id"], title=stored["title"], url=stored["url"],
                             source=stored["source"], score=float(score), snippet=snippet,
@@ -483,18 +489,21 @@ def _candidate_pattern(terms: frozenset[str], hints: frozenset[str]) -> re.Patte
     return re.compile("|".join(parts)) if parts else None
 
 
-def make_snippet(text: str, terms: set[str], tokens_of: Callable[[str], Sequence[str]],
-                 width: int = SNIPPET_CHARS, hints: Iterable[str] = ()) -> str:
+def make_snippet(text: str, terms: Set[str], tokens_of: Callable[[str], Sequence[str]],
+                 width: int = SNIPPET_CHARS, hints: Iterable[str] = (),
+                 pattern: re.Pattern | None = None) -> str:
     """The window of ``text`` with the most matched terms, HTML-escaped, terms in <mark>.
 
     ``terms`` are analysed tokens; ``tokens_of(word)`` analyses one word of the text
     (cache it: the same words recur across articles); ``hints`` are the words as typed
-    (their first letters find inflections whose stem was accent-folded).
+    (their first letters find inflections whose stem was accent-folded). ``pattern``
+    (from :func:`_candidate_pattern`) saves rebuilding it for every hit of a query.
     """
     if not text:
         return ""
     spans: list[tuple[int, int, str]] = []
-    pattern = _candidate_pattern(frozenset(terms), frozenset(hints)) if terms else None
+    if pattern is None and terms:
+        pattern = _candidate_pattern(frozenset(terms), frozenset(hints))
     lowered = text.lower()
     if len(lowered) != len(text):  # a rare letter whose lower case is longer: keep offsets
         lowered = "".join(ch.lower()[:1] for ch in text)
