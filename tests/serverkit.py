@@ -30,12 +30,25 @@ copy_project = _conftest.copy_project
 write_article = _conftest.write_article
 
 
+US_ONLY_ARTICLE = """
+id: us-sales-tax
+title: Sales tax on US orders
+summary: Why state sales tax is added to orders shipped in the United States.
+audience: buyers
+topic: orders
+markets: [us]
+last_reviewed: 2026-11-25
+"""
+
+
 def build_served_project(root: Path) -> Path:
     """A project copy with us 2026.10, us 2026.11 (latest) and de 2026.11 (latest) built,
-    search indexes in ``<root>/search_index``."""
+    search indexes in ``<root>/search_index``. One extra article exists in us only."""
     from helpgen import config, site
 
     root = copy_project(root)
+    write_article(root, "buyers/orders/us-sales-tax.md", US_ONLY_ARTICLE,
+                  "# Sales tax on US orders\n\nState sales tax is added at checkout.\n")
     cfg = config.load(root)
     for market, version, aliases in (("us", "2026.10", []), ("us", "2026.11", ["latest"]),
                                      ("de", "2026.11", ["latest"])):

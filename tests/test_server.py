@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import http.client
 import json
+import re
 import socket
 import time
 from email.utils import formatdate
@@ -523,3 +524,26 @@ def test_suggest_validation_errors_are_400_naming_the_field(app, served):
     r = post_json(app, "/api/suggest", {"market": "us", "version": "1999.01", "subject": "x"})
     assert r.status == 404 and error_of(r)["code"] == "unknown_version"
     assert call(app, "GET", "/api/suggest").status == 405
+
+
+# --------------------------------------------------------------------------- market switch
+
+def test_market_sitemap_lists_versionless_pages_on_the_requests_host(app):
+    r = call(app, "GET", "/de/sitemap.xml", headers={"Host": "help.example:8080"})
+    assert r.status == 200 and r.headers["content-type"] == "application/xml"
+    locs = re.findall(r"<loc>([^<]+)</loc>", r.text)
+    assert "http://help.example:8080/de/partners/support-tickets/submit-a-ticket/" in locs
+    assert "http://help.example:8080/de/" in locs
+    assert not any("/a/" in loc or "2026.11" in loc for loc in locs)
+    hostile = call(app, "GET", "/de/sitemap.xml", headers={"Host": "<x>\"evil"})
+    assert b"evil" not in hostile.body and b"<x>" not in hostile.body
+    unbuilt = call(app, "GET", "/fr/sitemap.xml")
+    assert unbuilt.status == 200 and "<loc>" not in unbuilt.text
+
+
+def test_versionless_page_url_redirects_to_the_default_version(app):
+    r = call(app, "GET", "/de/partners/support-tickets/submit-a-ticket/")
+    assert r.status == 302
+    assert r.headers["location"] == "/de/2026.11/partners/support-tickets/submit-a-ticket/"
+    assert call(app, "GET", r.headers["location"]).status == 200
+    assert call(app, "GET", "/de/no/such/page/").status == 404

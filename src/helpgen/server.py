@@ -29,6 +29,7 @@ import base64
 import contextlib
 import gzip
 import hashlib
+import html
 import json
 import logging
 import math
@@ -59,8 +60,7 @@ ROOT_LINK_RE = re.compile(r'((?:href|src)="|"(?:base|search)": ")/(?!/)')  # in 
 GZIP_MIN_BYTES = 512
 FILE_CACHE_BYTES = 32 * 1024 * 1024
 FILE_CACHE_MAX_FILE = 2 * 1024 * 1024
-EMPTY_SITEMAP = (b'<?xml version="1.0" encoding="UTF-8"?>\n'
-                 b'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n</urlset>\n')
+HOST_RE = re.compile(r"^[A-Za-z0-9.-]{1,253}(?::\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](?::\d{1,5})?$")
 MAX_CLIENTS = 20_000  # rate-limit buckets kept (oldest dropped first)
 
 CONTENT_TYPES = {
@@ -271,23 +271,22 @@ def _stat_key(path: Path) -> tuple[int, int] | None:
 
 
 class SearcherPool:
-    """Open searchers per (market, version), reused across requests and threads.
+    """One open searcher per (market, version), shared by every request and thread.
 
-    A Whoosh searcher is used by one request at a time: idle ones wait in a list per
-    key, a busy key opens another. Every acquire compares a cheap signature of the
-    index folders on disk (inode and mtime of ``<index_dir>/<market>`` and its
-    version folder) with the one the searchers were opened at; when a rebuilt index
-    was swapped in, the old searchers are closed and new ones opened.
+    :class:`helpgen.search.Searcher` serialises its own calls, so one instance per index
+    is enough. Every acquire compares a cheap signature of the index folders on disk
+    (inode and mtime of ``<index_dir>/<market>``, its version folder and
+    ``aliases.json``) with the one the searcher was opened at: when a rebuilt index was
+    swapped in, a new searcher is opened and the old one is closed as soon as the
+    requests still using it are done.
     """
 
-    def __init__(self, index_dir: Path, opener: Callable[[Path, str, str], Any],
-                 max_idle: int = 8) -> None:
+    def __init__(self, index_dir: Path, opener: Callable[[Path, str, str], Any]) -> None:
         self.index_dir = index_dir
         self.opener = opener
-        self.max_idle = max_idle
-        self._idle: dict[tuple[str, str], list[Any]] = {}
-        self._sig: dict[tuple[str, str], tuple] = {}
+        self._open: dict[tuple[str, str], _Entry] = {}
         self._lock = threading.Lock()
+        self._opening = threading.Lock()
 
     def _signature(self, market: str, version: str) -> tuple:
         mdir = self.index_dir / market
@@ -295,42 +294,58 @@ class SearcherPool:
 
     @contextlib.contextmanager
     def acquire(self, market: str, version: str) -> Iterator[Any]:
-        key = (market, version)
-        sig = self._signature(market, version)
-        stale: list[Any] = []
-        with self._lock:
-            if self._sig.get(key) != sig:
-                stale = self._idle.pop(key, [])
-                self._sig[key] = sig
-            idle = self._idle.get(key)
-            searcher = idle.pop() if idle else None
-        for old in stale:
-            _close_quietly(old)
-        if searcher is None:
-            searcher = self.opener(self.index_dir, market, version)
+        entry = self._entry((market, version))
         try:
-            yield searcher
+            yield entry.searcher
         finally:
             with self._lock:
-                keep = self._sig.get(key) == sig
-                idle = self._idle.setdefault(key, [])
-                if keep and len(idle) < self.max_idle:
-                    idle.append(searcher)
-                    searcher = None
-            if searcher is not None:
-                _close_quietly(searcher)
+                entry.users -= 1
+                close = entry.retired and entry.users == 0
+            if close:
+                _close_quietly(entry.searcher)
+
+    def _entry(self, key: tuple[str, str]) -> _Entry:
+        sig = self._signature(*key)
+        with self._lock:
+            entry = self._open.get(key)
+            if entry is not None and entry.sig == sig:
+                entry.users += 1
+                return entry
+        with self._opening:  # one thread opens; the others wait and share it
+            with self._lock:
+                entry = self._open.get(key)
+                if entry is not None and entry.sig == sig:
+                    entry.users += 1
+                    return entry
+            fresh = _Entry(self.opener(self.index_dir, *key), sig, users=1)
+            with self._lock:
+                old = self._open.get(key)
+                self._open[key] = fresh
+                close_old = old is not None and old.users == 0
+                if old is not None:
+                    old.retired = True
+            if close_old:
+                _close_quietly(old.searcher)
+            return fresh
 
     def loaded(self) -> list[str]:
         with self._lock:
-            return sorted(f"{m}/{v}" for (m, v), idle in self._idle.items() if idle)
+            return sorted(f"{m}/{v}" for m, v in self._open)
 
     def close(self) -> None:
         with self._lock:
-            all_idle = [s for idle in self._idle.values() for s in idle]
-            self._idle.clear()
-            self._sig.clear()
-        for s in all_idle:
-            _close_quietly(s)
+            entries = list(self._open.values())
+            self._open.clear()
+        for entry in entries:
+            _close_quietly(entry.searcher)
+
+
+@dataclass
+class _Entry:
+    searcher: Any
+    sig: tuple
+    users: int = 0
+    retired: bool = False
 
 
 def _close_quietly(obj: Any) -> None:
@@ -479,6 +494,8 @@ class HelpApp:
         self.searchers = SearcherPool(self.index_dir, searcher_opener)
         self.files = _FileCache()
         self._events_lock = threading.Lock()
+        self._pages_lock = threading.Lock()
+        self._page_lists: dict[tuple, tuple[str, ...]] = {}
         self._events_store: Any = None
         self._secrets = tuple(sorted({str(self.site_dir), str(self.index_dir),
                                       str(config.root), str(Path.home())},
@@ -547,6 +564,8 @@ class HelpApp:
             parts, trailing = split_path(path)
         except BadPath:
             return self._text(400, "Bad request path")
+        if len(parts) == 2 and parts[1] == "sitemap.xml" and parts[0] in self.config.markets:
+            return self._market_sitemap(environ, parts[0])
         target = self.site_dir.joinpath(*parts)
         real = os.path.realpath(target)
         root = str(self.site_dir)
@@ -599,11 +618,9 @@ class HelpApp:
 
     def _not_found(self, parts: list[str]) -> Response:
         """The market's Material 404 page (links rebased onto its version), else text."""
-        if len(parts) == 2 and parts[0] in self.config.markets and parts[1] == "sitemap.xml":
-            # Material's market selector probes <market>/sitemap.xml of every market in
-            # the menu; a market not built yet answers with an empty sitemap, not a 404.
-            return Response(200, EMPTY_SITEMAP, [("Content-Type", "application/xml"),
-                                                 ("Cache-Control", "no-cache")], page_csp())
+        moved = self._versionless(parts)
+        if moved is not None:
+            return moved
         if parts == ["favicon.ico"]:  # browsers ask for it on the market list page
             icon = self._404_page_dir() / "assets" / "images" / "favicon.png"
             if icon.is_file():
@@ -620,11 +637,74 @@ class HelpApp:
                          ("Cache-Control", "no-store")],
                         page_csp(inline_script_hashes(html_text)))
 
+    def _default_version(self, market: str) -> str | None:
+        versions = self.published(market)
+        return versions.get(self.config.default_alias) or next(iter(versions.values()), None)
+
+    def _versionless(self, parts: list[str]) -> Response | None:
+        """``/<market>/<page>/`` (no version) -> 302 to that page of the default version."""
+        if len(parts) < 2 or parts[0] not in self.config.markets:
+            return None
+        if parts[1] in self.published(parts[0]):
+            return None
+        version = self._default_version(parts[0])
+        if version is None:
+            return None
+        target = self.site_dir.joinpath(parts[0], version, *parts[1:])
+        if (target / "index.html").is_file():
+            location = "/".join(["", parts[0], version, *parts[1:]]) + "/"
+        elif target.is_file():
+            location = "/".join(["", parts[0], version, *parts[1:]])
+        else:
+            return None
+        return Response(302, b"", [("Location", location), ("Cache-Control", "no-cache")])
+
+    def _market_sitemap(self, environ: dict, market: str) -> Response:
+        """``/<market>/sitemap.xml``: every page of the market's default version, as
+        version-less URLs on this host.
+
+        Material's market selector fetches this file for each market of its menu and,
+        when the page being read exists in the chosen market, opens that page there
+        instead of the market's home (the version-less URL redirects to the version).
+        """
+        version = self._default_version(market)
+        host = environ.get("HTTP_HOST", "")
+        if not HOST_RE.match(host):
+            host = f"{environ.get('SERVER_NAME', 'localhost')}:{environ.get('SERVER_PORT', '80')}"
+        scheme = "https" if environ.get("wsgi.url_scheme") == "https" else "http"
+        rows = [f"<url><loc>{html.escape(f'{scheme}://{host}/{market}/{rel}')}</loc></url>"
+                for rel in (self._pages(market, version) if version else ())]
+        body = ('<?xml version="1.0" encoding="UTF-8"?>\n'
+                '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
+                + "\n".join(rows) + "\n</urlset>\n").encode("utf-8")
+        return Response(200, body, [("Content-Type", "application/xml"),
+                                    ("Cache-Control", "no-cache")], page_csp())
+
+    def _pages(self, market: str, version: str) -> tuple[str, ...]:
+        """Folder URLs (``partners/.../submit-a-ticket/``) of a built version, cached
+        until the version folder is replaced."""
+        folder = self.site_dir / market / version
+        key = (market, version, _stat_key(folder))
+        with self._pages_lock:
+            if key in self._page_lists:
+                return self._page_lists[key]
+        found = []
+        for page in folder.rglob("index.html"):
+            rel = page.parent.relative_to(folder).as_posix()
+            if rel == ".":
+                found.append("")
+            elif not rel.startswith(("a/", "assets/", "search/")) and rel != "a":
+                found.append(rel + "/")
+        pages = tuple(sorted(found))
+        with self._pages_lock:
+            self._page_lists = {k: v for k, v in self._page_lists.items() if k[:2] != key[:2]}
+            self._page_lists[key] = pages
+        return pages
+
     def _404_page_dir(self) -> Path:
         """The built version folder of the default market's default alias."""
-        versions = self.published(self.config.default_market)
-        version = versions.get(self.config.default_alias) or next(iter(versions.values()), "")
-        return self.site_dir / self.config.default_market / version
+        market = self.config.default_market
+        return self.site_dir / market / (self._default_version(market) or "")
 
     def _404_page(self, parts: list[str]) -> tuple[str, str] | None:
         market = parts[0] if parts and parts[0] in self.config.markets else None

@@ -30,19 +30,61 @@ def test_market_list_links_to_every_built_market(page, live_site, page_log):
     page_log.assert_clean()
 
 
-def test_material_search_finds_an_article(page, live_site, page_log, media_dir):
+def test_search_box_shows_whoosh_results_for_a_typo_and_opens_the_article(page, live_site,
+                                                                          page_log, media_dir):
     page.goto(live_site.url + "/us/2026.11/")
+    expect(page.locator("html")).to_have_attribute("data-helpgen-search", "api")
     box = page.locator("input.md-search__input")
     box.click()
-    box.press_sequentially("ticket response", delay=30)
-    results = page.locator(".md-search-result__item")
-    expect(results.first).to_be_visible(timeout=15000)
-    expect(page.locator(".md-search-result")).to_contain_text("response")
+    with page.expect_response(re.compile(r"/api/search\?q=refnud")) as answer:
+        box.press_sequentially("refnud", delay=40)
+    assert answer.value.status == 200
+    meta = page.locator(".md-search-result__meta")
+    expect(meta).to_have_attribute("aria-live", "polite")
+    expect(meta.locator(".helpgen-did-you-mean")).to_have_text("refund")
+    first = page.locator(".md-search-result__item").first
+    expect(first).to_contain_text("Buyer Protection Program")
+    expect(first.locator("mark").first).to_have_text(re.compile("refund", re.I))
     page.screenshot(path=str(media_dir / "search.png"))
-    results.first.locator("a").first.click()
-    expect(page.locator("article h1")).to_be_visible()
+    box.press("Enter")  # the keyboard opens the first result
+    expect(page).to_have_url(re.compile(r"/us/2026\.11/buyers/buyer-protection/"
+                                        r"buyer-protection-program/$"))
+    expect(page.locator("article h1")).to_contain_text("Buyer Protection Program")
     page.wait_for_load_state("networkidle")
     page_log.assert_clean()
+
+
+def test_search_box_finds_synonyms_and_results_are_keyboard_links(page, live_site, page_log):
+    page.goto(live_site.url + "/us/2026.11/")
+    expect(page.locator("html")).to_have_attribute("data-helpgen-search", "api")
+    box = page.locator("input.md-search__input")
+    box.click()
+    with page.expect_response(re.compile(r"/api/search\?q=ticket%20response")):
+        box.press_sequentially("ticket response", delay=30)
+    links = page.locator(".md-search-result__list a.md-search-result__link[href]")
+    expect(links.first).to_be_visible()
+    assert links.first.get_attribute("href").startswith("/us/2026.11/")
+    expect(page.locator(".md-search-result__meta")).to_contain_text("matching")
+    page_log.assert_clean()
+
+
+def test_plain_static_host_falls_back_to_materials_search(page, live_site, page_log):
+    """The same site from a static file server (no /healthz): Material's lunr search."""
+    from static_host import serving_static
+
+    with serving_static(live_site.root / "site") as base:
+        page.goto(base + "/us/2026.11/")
+        box = page.locator("input.md-search__input")
+        box.click()
+        box.press_sequentially("ticket response", delay=30)
+        results = page.locator(".md-search-result__item")
+        expect(results.first).to_be_visible(timeout=15000)
+        expect(page.locator(".md-search-result")).to_contain_text("response")
+        assert page.locator("html").get_attribute("data-helpgen-search") is None
+        assert not any("/api/search" in u for u in page_log.requests)
+        remote = [u for u in page_log.requests if not u.startswith(base)]
+        assert remote == [], remote
+        assert [e for e in page_log.errors if "404" not in e] == []  # /healthz: 404
 
 
 def test_version_selector_lists_both_versions(page, live_site, page_log):
@@ -91,3 +133,33 @@ def test_missing_page_shows_the_markets_404_page_with_its_theme(page, live_site,
     assert page_log.remote() == [] and page_log.failed == []
     assert [s for s in page_log.bad_status if "/no/such/page/" not in s] == []
     assert len(page_log.errors) == 1 and "404" in page_log.errors[0]  # the page itself
+
+
+def switch_market(page, name: str) -> None:
+    page.locator(".md-header .md-select").hover()
+    link = page.locator(".md-select__link", has_text=name)
+    expect(link).to_be_visible()
+    link.click()
+
+
+def test_market_switch_keeps_the_article_when_the_other_market_has_it(page, live_site,
+                                                                      page_log):
+    page.goto(live_site.url + "/us/2026.11/partners/support-tickets/submit-a-ticket/")
+    page.wait_for_load_state("networkidle")  # the selector has read the market sitemaps
+    switch_market(page, "Germany")
+    expect(page).to_have_url(re.compile(r"/de/2026\.11/partners/support-tickets/"
+                                        r"submit-a-ticket/$"))
+    expect(page.locator("article h1")).to_contain_text("Supportticket")
+    page.wait_for_load_state("networkidle")
+    page_log.assert_clean()
+
+
+def test_market_switch_goes_home_when_the_other_market_lacks_the_article(page, live_site,
+                                                                        page_log):
+    page.goto(live_site.url + "/us/2026.11/buyers/orders/us-sales-tax/")
+    expect(page.locator("article h1")).to_contain_text("Sales tax")
+    page.wait_for_load_state("networkidle")
+    switch_market(page, "Germany")
+    expect(page).to_have_url(re.compile(r"/de/2026\.11/$"))
+    page.wait_for_load_state("networkidle")
+    page_log.assert_clean()

@@ -1,0 +1,173 @@
+/* helpgen search box (issue 6): Whoosh results from GET /api/search in Material's
+ * search dialog when the site is served by `helpgen serve`.
+ *
+ * On load the page asks /healthz (same origin). If the helpgen server answers and this
+ * page's market/version is published there, typing in Material's search box queries
+ * /api/search (debounced) and shows the server's results - typo corrections,
+ * synonyms, highlighted snippets, "did you mean" - in Material's own result list, so
+ * the keyboard navigation and styles stay Material's. On a plain static host (no
+ * /healthz) nothing is intercepted and Material's built-in lunr search works as before.
+ * The result count is announced to screen readers (aria-live).
+ */
+(function () {
+  "use strict";
+
+  var DEBOUNCE_MS = 150;
+  var DID_YOU_MEAN = {en: "Did you mean", de: "Meinten Sie", es: "¿Quisiste decir",
+                      fr: "Vouliez-vous dire", it: "Forse cercavi", ja: "もしかして",
+                      th: "คุณหมายถึง", vi: "Có phải bạn muốn tìm"};
+  var LIMIT = 10;
+  var state = {api: false, market: null, version: null, seq: 0, last: null, timer: null};
+
+  function text(tag, cls, value) {
+    var el = document.createElement(tag);
+    if (cls) { el.className = cls; }
+    if (value) { el.textContent = value; }
+    return el;
+  }
+
+  function parts() {
+    var p = location.pathname.split("/").filter(Boolean);
+    return p.length >= 2 ? {market: p[0], version: p[1]} : null;
+  }
+
+  function elements() {
+    return {
+      input: document.querySelector("input[data-md-component=search-query]"),
+      meta: document.querySelector(".md-search-result__meta"),
+      list: document.querySelector(".md-search-result__list")
+    };
+  }
+
+  function t(key, fallback) {
+    var el = document.getElementById("__config");
+    try {
+      var tr = JSON.parse(el.textContent).translations || {};
+      return tr[key] || fallback;
+    } catch (e) { return fallback; }
+  }
+
+  function countText(n) {
+    if (n === 0) { return t("search.result.none", "No matching documents"); }
+    if (n === 1) { return t("search.result.one", "1 matching document"); }
+    return t("search.result.other", "# matching documents").replace("#", n);
+  }
+
+  function render(data) {
+    var ui = elements();
+    if (!ui.list || !ui.meta) { return; }
+    state.last = data;
+    ui.list.textContent = "";
+    ui.meta.textContent = countText(data.results.length);
+    if (data.did_you_mean) {
+      var lang = (document.documentElement.lang || "en").slice(0, 2);
+      ui.meta.appendChild(document.createTextNode(
+        " · " + (DID_YOU_MEAN[lang] || DID_YOU_MEAN.en) + " "));
+      var fix = text("a", "helpgen-did-you-mean", data.did_you_mean);
+      fix.href = "#";
+      fix.addEventListener("click", function (e) {
+        e.preventDefault();
+        ui.input.value = data.did_you_mean;
+        query(data.did_you_mean);
+        ui.input.focus();
+      });
+      ui.meta.appendChild(fix);
+      ui.meta.appendChild(document.createTextNode("?"));
+    }
+    data.results.forEach(function (hit) {
+      var li = text("li", "md-search-result__item");
+      var a = text("a", "md-search-result__link");
+      a.href = hit.html_url;
+      a.tabIndex = -1;
+      var article = text("article", "md-search-result__article md-typeset");
+      article.dataset.mdScore = String(hit.score);
+      article.appendChild(text("div", "md-search-result__icon md-icon"));
+      article.appendChild(text("h1", null, hit.title));
+      var snippet = text("p", "md-search-result__teaser helpgen-search-snippet");
+      snippet.innerHTML = hit.snippet;  // server-escaped text with <mark> only
+      article.appendChild(snippet);
+      a.appendChild(article);
+      li.appendChild(a);
+      ui.list.appendChild(li);
+    });
+  }
+
+  function query(q) {
+    var mine = ++state.seq;
+    if (!q.trim()) {
+      var ui = elements();
+      if (ui.list) { ui.list.textContent = ""; }
+      if (ui.meta) { ui.meta.textContent = t("search.result.placeholder", "Type to start searching"); }
+      state.last = null;
+      return;
+    }
+    var url = "/api/search?q=" + encodeURIComponent(q.slice(0, 200)) + "&market=" +
+      encodeURIComponent(state.market) + "&version=" + encodeURIComponent(state.version) +
+      "&limit=" + LIMIT;
+    fetch(url, {credentials: "same-origin"}).then(function (r) {
+      if (!r.ok) { throw new Error("API " + r.status); }
+      return r.json();
+    }).then(function (data) {
+      if (mine === state.seq) { render(data); }
+    }).catch(function () {
+      if (mine === state.seq) {
+        state.api = false;  // give the box back to Material's search
+      }
+    });
+  }
+
+  function onKey(e) {
+    var ui = elements();
+    if (!state.api || e.target !== ui.input) { return; }
+    if (e.type === "keydown") {
+      if (e.key === "Enter") {
+        var first = ui.list && ui.list.querySelector("a[href]");
+        if (first) { e.preventDefault(); e.stopPropagation(); location.href = first.href; }
+      }
+      return;
+    }
+    e.stopPropagation();  // keyup/input: Material's lunr search stays out of it
+    clearTimeout(state.timer);
+    state.timer = setTimeout(function () { query(ui.input.value); }, DEBOUNCE_MS);
+  }
+
+  function guard() {
+    /* Material may render its own results (e.g. on focus); put ours back. */
+    var ui = elements();
+    if (!ui.list || !window.MutationObserver) { return; }
+    new MutationObserver(function () {
+      if (!state.api || !state.last) { return; }
+      var ours = ui.list.querySelector(".helpgen-search-snippet") ||
+        (state.last.results.length === 0 && !ui.list.firstChild);
+      if (!ours) { render(state.last); }
+    }).observe(ui.list, {childList: true});
+  }
+
+  function start() {
+    var here = parts();
+    var ui = elements();
+    if (!here || !ui.input) { return; }
+    if (ui.meta) { ui.meta.setAttribute("aria-live", "polite"); }
+    fetch("/healthz", {credentials: "same-origin"}).then(function (r) {
+      return r.ok ? r.json() : null;
+    }).then(function (health) {
+      var versions = health && health.markets && health.markets[here.market];
+      if (!versions || versions.indexOf(here.version) === -1) { return; }
+      state.market = here.market;
+      state.version = here.version;
+      state.api = true;
+      document.documentElement.dataset.helpgenSearch = "api";
+      if (ui.input.value) { query(ui.input.value); }
+    }).catch(function () { /* static host: Material's search */ });
+    guard();
+  }
+
+  ["keyup", "input", "keydown"].forEach(function (type) {
+    window.addEventListener(type, onKey, true);
+  });
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", start);
+  } else {
+    start();
+  }
+})();
