@@ -160,7 +160,13 @@ def test_search_text_matches_long_ticket_and_filters_categories(us):
 
 
 def test_version_alias_resolves_and_is_reported(us):
-    assert us.version == "2026.11" and us.search("ticket").version == "2026.11"
+    result = us.search("ticket")
+    assert us.version == "2026.11" and result.version == "2026.11"
+    assert result.href(result.hits[0]) == f"/us/2026.11/{result.hits[0].url}"
+
+
+def test_full_width_query_matches_like_half_width(us):
+    assert ids(us.search("ＲＥＦＵＮＤ")) == ids(us.search("refund"))
 
 
 def test_cli_search_prints_ranked_plain_results(project, capsys):

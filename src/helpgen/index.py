@@ -186,24 +186,24 @@ def load_synonyms(path: Path) -> list[list[str]]:
 
 def _fields(doc: IndexDoc, languages: tuple[str, ...]) -> dict:
     lang = doc.language if doc.language in languages else "en"
-    words = " ".join([doc.title, doc.summary, " ".join(doc.keywords), " ".join(doc.headings),
-                      doc.body])
-    fields = {
+    # analysed text is NFKC-normalised like queries are (full-width letters and digits)
+    title, summary, body = (analysis.clean_text(t) for t in (doc.title, doc.summary, doc.body))
+    keywords = " . ".join(analysis.clean_text(k) for k in doc.keywords)
+    headings = " . ".join(analysis.clean_text(h) for h in doc.headings)
+    return {
         "id": doc.id, "url": doc.url, "source": doc.source, "language": doc.language,
         "audience": doc.audience, "topic": doc.topic,
         "ticket_categories": ",".join(doc.ticket_categories),
         "title": doc.title, "summary": doc.summary, "text": doc.body,
-        "spell": words,
-        f"title_{lang}": doc.title,
-        f"keywords_{lang}": " . ".join(doc.keywords),
-        f"headings_{lang}": " . ".join(doc.headings),
-        f"summary_{lang}": doc.summary,
-        f"body_{lang}": doc.body,
+        "spell": " ".join([title, summary, keywords, headings, body]),
+        f"title_{lang}": title,
+        f"keywords_{lang}": keywords,
+        f"headings_{lang}": headings,
+        f"summary_{lang}": summary,
+        f"body_{lang}": body,
         # title and keywords twice: the first pass already leans towards them
-        f"all_{lang}": " . ".join([doc.title, doc.title, " . ".join(doc.keywords * 2),
-                                   " . ".join(doc.headings), doc.summary, doc.body]),
+        f"all_{lang}": " . ".join([title, title, keywords, keywords, headings, summary, body]),
     }
-    return fields
 
 
 def _swap_into_place(staging: Path, final: Path) -> None:

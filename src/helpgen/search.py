@@ -86,6 +86,10 @@ class SearchResult:
     market: str = ""
     version: str = ""  # the version the alias resolved to, e.g. "2026.11"
 
+    def href(self, hit: Hit) -> str:
+        """Site-absolute path of a hit with the version resolved: ``/us/2026.11/<url>``."""
+        return f"/{self.market}/{self.version}/{hit.url}"
+
 
 @dataclass(frozen=True)
 class _Word:
