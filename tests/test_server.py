@@ -492,6 +492,71 @@ def test_real_waitress_server_serves_site_api_and_refuses_attacks(app, served):
 
 
 
+@pytest.fixture(scope="module")
+def live(served):
+    """The real waitress server on loopback, with a tight API rate limit (burst 40)."""
+    a = server.make_app(config.load(served), served / "site", served / "search_index",
+                        settings=server.ServerSettings(rate_limit_per_minute=60,
+                                                       rate_limit_burst=40))
+    with running(a) as base:
+        yield base
+    a.close()
+
+
+@pytest.mark.parametrize("method, target, headers, body, status, code", [
+    ("GET", "/api/search?q=refund&limit=0", {}, None, 400, "bad_limit"),
+    ("GET", "/api/search?q=refund&limit=999", {}, None, 400, "bad_limit"),
+    ("GET", "/api/search?limit=3", {}, None, 400, "missing_query"),
+    ("GET", "/api/search?q=refund&market=xx", {}, None, 404, "unknown_market"),
+    ("GET", "/api/search?q=refund&version=..%2f..%2fetc", {}, None, 404, "unknown_version"),
+    ("GET", "/api/search?q=" + "x" * 400, {}, None, 413, "query_too_long"),
+    ("DELETE", "/api/search?q=refund", {}, None, 405, "method_not_allowed"),
+    ("POST", "/api/suggest", {"Content-Type": "text/plain"}, b"{}", 415,
+     "unsupported_media_type"),
+    ("POST", "/api/suggest", {"Content-Type": "application/json"}, b"{oops", 400, "bad_json"),
+    ("POST", "/api/events", {"Content-Type": "application/json"},
+     b'{"type": "helpful", "market": "us", "sql": "1; DROP TABLE events"}', 400, "bad_event"),
+    ("OPTIONS", "/api/suggest", {"Origin": "https://evil.example"}, None, 403,
+     "origin_not_allowed"),
+    ("GET", "/api/../../helpgen.yml", {}, None, 404, "not_found"),
+])
+def test_real_server_answers_each_attack_with_its_status_and_no_leak(live, served, method,
+                                                                      target, headers, body,
+                                                                      status, code):
+    host, port = live.split("//")[1].split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=10)
+    try:
+        conn.request(method, target, body=body, headers=headers)
+        resp = conn.getresponse()
+        data = resp.read()
+    finally:
+        conn.close()
+    assert resp.status == status
+    assert resp.getheader("Content-Type") == "application/json"
+    assert json.loads(data)["error"]["code"] == code
+    assert resp.getheader("X-Content-Type-Options") == "nosniff"
+    for marker in (*SECRET_MARKERS, str(served)):
+        assert marker.encode() not in data
+
+
+def test_real_server_rate_limit_answers_429_with_retry_after(live):
+    host, port = live.split("//")[1].split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=10)
+    statuses = []
+    try:
+        for _ in range(60):
+            conn.request("GET", "/api/search?q=ticket&limit=1")
+            resp = conn.getresponse()
+            resp.read()
+            statuses.append(resp.status)
+            if resp.status == 429:
+                assert int(resp.getheader("Retry-After")) >= 1
+                break
+    finally:
+        conn.close()
+    assert statuses[-1] == 429 and set(statuses[:-1]) == {200}
+
+
 # --------------------------------------------------------------------------- /api/suggest
 
 def post_json(app, path: str, data) -> object:
