@@ -418,6 +418,24 @@ def test_client_events_are_validated_and_recorded(app, tmp_path):
     assert len(events.EventLog(tmp_path / "events.db").events()) == 1
 
 
+def test_event_flood_is_bounded_by_retention(served, cfg, tmp_path):
+    db = tmp_path / "events.db"
+    log = events.EventLog(db)
+    log.record(events.make_event({"type": "helpful", "market": "us"}, markets=cfg.markets,
+                                 now="2020-01-01T00:00:00.000000Z"))
+    a = server.make_app(cfg, served / "site", served / "search_index", db,
+                        settings=server.ServerSettings(rate_limit_per_minute=0,
+                                                       events_max_rows=20))
+    for i in range(100):
+        r = post_json(a, "/api/events", {"type": "not_helpful", "market": "us",
+                                         "article_id": f"article-{i}"})
+        assert r.status == 204
+    stored = log.events()
+    assert len(stored) <= 22
+    assert stored[-1].article_id == "article-99"
+    assert all(e.ts > "2021" for e in stored)  # the 2020 event aged out (400 days)
+
+
 def test_searches_are_recorded_masked(app, tmp_path):
     call(app, "GET", "/api/search", query="q=refund%20for%20jane%40example.com")
     call(app, "GET", "/api/search", query="q=qqqqxxxzz")

@@ -82,6 +82,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("server.record_searches", True,
             "Record each API search (query masked) in the events database for "
             "`helpgen report`."),
+    Setting("server.events_max_rows", 1000000,
+            "Retention: the server keeps at most this many events (the newest), so a flood "
+            "of POST /api/events cannot grow the database without bound."),
+    Setting("server.events_retention_days", 400,
+            "Retention: events older than this many days are deleted by the server "
+            "(0 keeps them regardless of age)."),
     # ---- editors and CI (issue 7)
     Setting("check.max_review_age_days", 365,
             "`helpgen check` warns about articles whose last_reviewed date is older than this "

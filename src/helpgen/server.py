@@ -149,6 +149,8 @@ class ServerSettings:
     trust_proxy_headers: bool = False
     static_max_age: int = 600
     record_searches: bool = True
+    events_max_rows: int = 1_000_000
+    events_retention_days: int = 400
 
     @classmethod
     def from_config(cls, config: Config, **overrides: Any) -> ServerSettings:
@@ -163,6 +165,9 @@ class ServerSettings:
             "trust_proxy_headers": s.get("server.trust_proxy_headers", False),
             "static_max_age": s.get("server.static_max_age", cls.static_max_age),
             "record_searches": s.get("server.record_searches", True),
+            "events_max_rows": s.get("server.events_max_rows", cls.events_max_rows),
+            "events_retention_days": s.get("server.events_retention_days",
+                                           cls.events_retention_days),
         }
         values.update(overrides)
         return cls(**values)
@@ -495,6 +500,8 @@ class HelpApp:
         self.files = _FileCache()
         self._events_lock = threading.Lock()
         self._pages_lock = threading.Lock()
+        self._recorded = 0
+        self._prune_every = max(1, min(1000, self.settings.events_max_rows // 10))
         self._page_lists: dict[tuple, tuple[str, ...]] = {}
         self._events_store: Any = None
         self._secrets = tuple(sorted({str(self.site_dir), str(self.index_dir),
@@ -961,8 +968,32 @@ class HelpApp:
             return
         try:
             store.record(event)
+            with self._events_lock:
+                self._recorded += 1
+                due = self._recorded % self._prune_every == 0
+            if due:
+                self.prune_events(store)
         except HelpgenError as exc:  # analytics must never fail the request
             log.error("recording an event failed: %s", exc)
+
+    def prune_events(self, store: Any) -> int:
+        """Retention: drop events older than ``server.events_retention_days`` and all
+        but the newest ``server.events_max_rows``. Returns how many were deleted.
+
+        Runs after every ``max_rows / 10`` (at most 1,000) recorded events, so a flood
+        of events cannot grow the file without bound (SQLite reuses the freed pages).
+        """
+        import datetime as dt
+
+        days = self.settings.events_retention_days
+        cutoff = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=days)
+                  ).strftime("%Y-%m-%dT%H:%M:%S.%fZ") if days > 0 else ""
+        with store.connect() as conn:
+            deleted = conn.execute("DELETE FROM events WHERE ts < ?", (cutoff,)).rowcount
+            deleted += conn.execute(
+                "DELETE FROM events WHERE id <= (SELECT MAX(id) FROM events) - ?",
+                (self.settings.events_max_rows,)).rowcount
+        return deleted
 
     def _record_search(self, market: str, version: str, q: str, hits: int) -> None:
         if not self.settings.record_searches or self.events_db is None:
