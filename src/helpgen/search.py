@@ -53,6 +53,10 @@ CORRECTION_WEIGHT = 0.9
 SNIPPET_CHARS = 180
 MAX_SNIPPET_SPANS = 40  # windows tried when choosing a snippet
 COORDINATION = 1.0  # score bonus for matching more of the query's concepts
+ALTERNATIVES_TIEBREAK = 0.1  # share of a concept's other matching alternatives counted
+COMPOUND_WEIGHT = 0.5  # "Antwort" finding "Antwortzeiten" (German compounds)
+MAX_COMPOUNDS = 8
+NATIVE_BONUS = 1.25  # an article in the market's language beats an English fallback
 CANDIDATES = 15  # phase 1 keeps this many documents (at least limit + 5) for rescoring
 
 
@@ -134,6 +138,9 @@ class Searcher:
             raise HelpgenError(f"cannot open the search index at {path} ({exc}); rebuild "
                                "with helpgen build", exit_code=2) from None
         self._searcher = self._ix.searcher()
+        # documents written in the market's own language (not English fallbacks)
+        self._native = (frozenset(self._searcher.docs_for_query(Term("language", self.language)))
+                        if self.language != "en" else frozenset())
         self._lock = threading.Lock()
         self._token_cache: dict[str, dict[str, tuple[str, ...]]] = {}
 
@@ -273,6 +280,23 @@ class Searcher:
                 tokens[lang] = toks
         return _Part(tokens, weight, (word,)) if tokens else None
 
+    def _compounds(self, word: str) -> _Part | None:
+        """German compounds starting with the word: ``Antwort`` also finds
+        ``Antwortzeiten`` (at most :data:`MAX_COMPOUNDS`, at a lower weight)."""
+        if "de" not in self.languages or not analysis.WORD_RE.fullmatch(word):
+            return None
+        stems = [t.text for t in self._analyzers["de"](word)]
+        if len(stems) != 1 or len(stems[0]) < 4:
+            return None
+        found = []
+        for term in self._searcher.reader().expand_prefix("all_de", stems[0]):
+            term = term.decode("utf-8") if isinstance(term, bytes) else term
+            if term != stems[0] and len(term) >= len(stems[0]) + 3:
+                found.append(term)
+                if len(found) >= MAX_COMPOUNDS:
+                    break
+        return _Part({"de": tuple(found)}, COMPOUND_WEIGHT, (word,)) if found else None
+
     def _plan(self, words: list[_Word], text: str) -> list[list[list[_Part]]]:
         """Concepts -> alternatives -> parts (all parts of an alternative must match).
 
@@ -280,12 +304,18 @@ class Searcher:
         synonym group the text mentions (its other terms as alternatives).
         """
         concepts: list[list[list[_Part]]] = []
-        for w in words:
+        concept_of: dict[int, int] = {}  # word index -> concept index
+        for i, w in enumerate(words):
             alts = [[p] for p in (self._part(w.text, 1.0),
-                                  *(self._part(a, wt) for a, wt in w.alternatives)) if p]
+                                  *(self._part(a, wt) for a, wt in w.alternatives),
+                                  self._compounds(w.text)) if p]
             if alts:
+                concept_of[i] = len(concepts)
                 concepts.append(alts)
-        for group in self._synonyms.expansions(text):
+        # a group triggered by one query word joins that word's concept (a synonym is
+        # the same concept); a group triggered by a phrase is a concept of its own
+        by_key = {self._match_key(w.text): i for i, w in enumerate(words)}
+        for triggers, group in self._synonyms.expansions(text):
             alts = []
             for phrase in group:
                 parts = [self._part(m.group(0), SYNONYM_WEIGHT)
@@ -294,7 +324,13 @@ class Searcher:
                 parts = [p for p in parts if p]
                 if parts:
                     alts.append(parts)
-            if alts:
+            if not alts:
+                continue
+            owners = {by_key.get(k) for k in triggers}
+            word = owners.pop() if len(owners) == 1 else None
+            if word is not None and word in concept_of:
+                concepts[concept_of[word]].extend(alts)
+            else:
                 concepts.append(alts)
         return concepts
 
@@ -372,17 +408,25 @@ class Searcher:
         totals: dict[int, float] = {}
         matched: dict[int, int] = {}
         for alts in plan:
-            concept: dict[int, float] = {}
+            best: dict[int, float] = {}
+            rest: dict[int, float] = {}
             for parts in alts:
                 scored = [part_scores(p) for p in parts]
                 common = set(scored[0]).intersection(*scored[1:])
                 for d in common:
-                    concept[d] = concept.get(d, 0.0) + sum(sc[d] for sc in scored)
-            for d, sc in concept.items():
-                totals[d] = totals.get(d, 0.0) + sc
+                    sc = sum(s[d] for s in scored)
+                    low, high = sorted((best.get(d, 0.0), sc))
+                    best[d] = high
+                    rest[d] = rest.get(d, 0.0) + low
+            # the best alternative counts fully, the others a little: a document that
+            # uses many synonyms of one word does not outrank one matching more words
+            for d, sc in best.items():
+                totals[d] = totals.get(d, 0.0) + sc + ALTERNATIVES_TIEBREAK * rest[d]
                 matched[d] = matched.get(d, 0) + 1
         n = len(plan)
-        return {d: sc * (1 + COORDINATION * matched[d] / n) for d, sc in totals.items()}
+        native = self._native
+        return {d: sc * (1 + COORDINATION * matched[d] / n) * (NATIVE_BONUS if d in native else 1)
+                for d, sc in totals.items()}
 
     def _run(self, original: str, plan: list[list[list[_Part]]], limit: int,
              filt: Query | None, suggestion: str | None) -> SearchResult:
@@ -434,17 +478,18 @@ class _Synonyms:
         self._keys = [[key(t) for t in g] for g in self._groups]
         self._key = key
 
-    def expansions(self, text: str) -> list[list[str]]:
-        """For each group the text mentions, the group's other terms."""
+    def expansions(self, text: str) -> list[tuple[tuple[tuple[str, ...], ...], list[str]]]:
+        """For each group the text mentions: (the keys that matched, the other terms)."""
         if not self._groups:
             return []
         qkey = self._key(text)
         out = []
         for group, keys in zip(self._groups, self._keys):
             hit = [i for i, k in enumerate(keys) if k and _contains(qkey, k)]
-            if hit:
-                out.append([t for i, t in enumerate(group) if i not in hit])
-        return [g for g in out if g]
+            others = [t for i, t in enumerate(group) if i not in hit]
+            if hit and others:
+                out.append((tuple(keys[i] for i in hit), others))
+        return out
 
 
 def _contains(seq: tuple[str, ...], sub: tuple[str, ...]) -> bool:
