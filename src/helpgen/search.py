@@ -14,13 +14,15 @@ How a query is answered (``Searcher.search``):
    ``refund``). Known words cost one term look-up; only unknown ones pay for the fuzzy
    search. The corrected query is the did-you-mean suggestion.
 3. Synonym groups from ``docs/_meta/synonyms.txt`` (copied into the index at build time)
-   add the other terms of every group the query mentions, at a lower weight; a
-   multi-word synonym must match all its words.
+   add the other terms of every group the query mentions, at a lower weight, as
+   alternatives of the word that triggered them; a multi-word synonym must match all
+   its words. German words also match the compounds they begin.
 4. Each word is analysed in every language of the index (the market's and English).
    Phase 1 picks :data:`CANDIDATES` documents by BM25 on one combined field per
    language (as cheap as a one-field query). Phase 2 rescores only those: BM25F on the
-   title, keywords, headings, summary and body fields with decreasing weights, plus a
-   bonus for matching more of the query's words.
+   title, keywords, headings, summary and body fields with decreasing weights, the best
+   alternative of each query word counting fully, plus a bonus for matching more of the
+   query's words and one for articles in the market's own language.
 5. Only the returned hits are highlighted: the best window of the article text with the
    matched words in ``<mark>``, HTML-escaped.
 
