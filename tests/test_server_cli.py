@@ -57,6 +57,27 @@ def test_quick_start_serve_builds_the_default_market_serves_and_stops_on_ctrl_c(
     assert (root / "search_index/us").is_dir()
 
 
+def test_serve_stops_cleanly_on_sigterm(built_project, tmp_path):
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "helpgen.cli", "--project", str(built_project), "serve",
+         "--no-build", "--port", "0", "--events-db", str(tmp_path / "events.db")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
+    try:
+        line = proc.stdout.readline()
+        url = re.search(r"(http://127\.0\.0\.1:\d+/)", line).group(1)
+        with urllib.request.urlopen(url + "healthz", timeout=10) as resp:
+            assert resp.status == 200
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err
+    assert out.strip().endswith("stopped")
+
+
 def test_serve_no_build_without_a_site_is_a_usage_error(tmp_path, capsys):
     root = copy_project(tmp_path / "project")
     code = cli.main(["--project", str(root), "serve", "--no-build", "--port", "0"])

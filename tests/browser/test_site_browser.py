@@ -39,6 +39,7 @@ def test_search_box_shows_whoosh_results_for_a_typo_and_opens_the_article(page, 
     with page.expect_response(re.compile(r"/api/search\?q=refnud")) as answer:
         box.press_sequentially("refnud", delay=40)
     assert answer.value.status == 200
+    expect(page.locator(".md-search-result__list")).to_have_attribute("data-query", "refnud")
     meta = page.locator(".md-search-result__meta")
     expect(meta).to_have_attribute("aria-live", "polite")
     expect(meta.locator(".helpgen-did-you-mean")).to_have_text("refund")
@@ -61,10 +62,22 @@ def test_search_box_finds_synonyms_and_results_are_keyboard_links(page, live_sit
     box.click()
     with page.expect_response(re.compile(r"/api/search\?q=ticket%20response")):
         box.press_sequentially("ticket response", delay=30)
+    expect(page.locator(".md-search-result__list")).to_have_attribute("data-query",
+                                                                      "ticket response")
     links = page.locator(".md-search-result__list a.md-search-result__link[href]")
     expect(links.first).to_be_visible()
+    assert links.count() >= 2
     assert links.first.get_attribute("href").startswith("/us/2026.11/")
     expect(page.locator(".md-search-result__meta")).to_contain_text("matching")
+    focused = "document.activeElement.getAttribute('href')"
+    page.keyboard.press("ArrowDown")  # Material's keyboard navigation over our results
+    assert page.evaluate(focused) == links.nth(0).get_attribute("href")
+    page.keyboard.press("ArrowDown")
+    second = links.nth(1).get_attribute("href")
+    assert page.evaluate(focused) == second
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(re.escape(second) + "$"))
+    page.wait_for_load_state("networkidle")
     page_log.assert_clean()
 
 

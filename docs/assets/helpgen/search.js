@@ -17,7 +17,8 @@
                       fr: "Vouliez-vous dire", it: "Forse cercavi", ja: "もしかして",
                       th: "คุณหมายถึง", vi: "Có phải bạn muốn tìm"};
   var LIMIT = 10;
-  var state = {api: false, market: null, version: null, seq: 0, last: null, timer: null};
+  var state = {api: false, market: null, version: null, seq: 0, last: null, timer: null,
+               typed: null};
 
   function text(tag, cls, value) {
     var el = document.createElement(tag);
@@ -58,6 +59,7 @@
     if (!ui.list || !ui.meta) { return; }
     state.last = data;
     ui.list.textContent = "";
+    ui.list.dataset.query = data.query;  // which answer is shown (tests wait for it)
     ui.meta.textContent = countText(data.results.length);
     if (data.did_you_mean) {
       var lang = (document.documentElement.lang || "en").slice(0, 2);
@@ -68,6 +70,7 @@
       fix.addEventListener("click", function (e) {
         e.preventDefault();
         ui.input.value = data.did_you_mean;
+        state.typed = data.did_you_mean;
         query(data.did_you_mean);
         ui.input.focus();
       });
@@ -127,6 +130,8 @@
       return;
     }
     e.stopPropagation();  // keyup/input: Material's lunr search stays out of it
+    if (ui.input.value === state.typed) { return; }  // arrows, Tab, Shift: no new query
+    state.typed = ui.input.value;
     clearTimeout(state.timer);
     state.timer = setTimeout(function () { query(ui.input.value); }, DEBOUNCE_MS);
   }
@@ -135,11 +140,24 @@
     /* Material may render its own results (e.g. on focus); put ours back. */
     var ui = elements();
     if (!ui.list || !window.MutationObserver) { return; }
+    ui.list.addEventListener("focusin", function (e) {
+      var a = e.target.closest && e.target.closest("a[href]");
+      state.focusHref = a ? a.getAttribute("href") : null;
+    });
     new MutationObserver(function () {
       if (!state.api || !state.last) { return; }
       var ours = ui.list.querySelector(".helpgen-search-snippet") ||
         (state.last.results.length === 0 && !ui.list.firstChild);
-      if (!ours) { render(state.last); }
+      if (ours) { return; }
+      var active = document.activeElement;
+      var lostFocus = state.focusHref && (!active || active === document.body);
+      render(state.last);
+      if (lostFocus) {  // keep the keyboard user on the result they were on
+        var links = ui.list.querySelectorAll("a[href]");
+        for (var i = 0; i < links.length; i++) {
+          if (links[i].getAttribute("href") === state.focusHref) { links[i].focus(); break; }
+        }
+      }
     }).observe(ui.list, {childList: true});
   }
 
