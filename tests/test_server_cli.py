@@ -3,6 +3,7 @@ and every serve option and server setting is documented in manual/server.md."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -13,6 +14,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -22,13 +24,16 @@ from serverkit import copy_project
 REPO = Path(__file__).resolve().parents[1]
 
 
-def test_quick_start_serve_builds_the_default_market_serves_and_stops_on_ctrl_c(tmp_path):
-    root = copy_project(tmp_path / "project")
-    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "HELPGEN_PORT": "0"}
-    proc = subprocess.Popen([sys.executable, "-m", "helpgen.cli", "serve"], cwd=root, env=env,
+@contextlib.contextmanager
+def serving(args: list[str], cwd: Path,
+            env: dict[str, str]) -> Iterator[tuple[subprocess.Popen, str, list[str]]]:
+    """``helpgen <args>`` in a subprocess until it prints "serving": yields (process, url,
+    lines printed so far); killed afterwards unless the test stopped it."""
+    proc = subprocess.Popen([sys.executable, "-m", "helpgen.cli", *args], cwd=cwd,
+                            env={**os.environ, "NO_MKDOCS_2_WARNING": "1", **env},
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        lines = []
+        lines: list[str] = []
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             line = proc.stdout.readline()
@@ -37,45 +42,44 @@ def test_quick_start_serve_builds_the_default_market_serves_and_stops_on_ctrl_c(
             lines.append(line)
             if line.startswith("serving"):
                 break
-        url = re.search(r"(http://127\.0\.0\.1:\d+/)us/", "".join(lines)).group(1)
-        assert lines[0].startswith("building us")
+        url = re.search(r"(http://127\.0\.0\.1:\d+/)", "".join(lines)).group(1)
+        yield proc, url, lines
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+
+
+def stop(proc: subprocess.Popen, sig: int) -> tuple[str, str]:
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert out.strip().endswith("stopped") and "Traceback" not in err
+    return out, err
+
+
+def test_quick_start_serve_builds_the_default_market_serves_and_stops_on_ctrl_c(tmp_path):
+    root = copy_project(tmp_path / "project")
+    with serving(["serve"], root, {"HELPGEN_PORT": "0"}) as (proc, url, lines):
+        assert lines[0].startswith("building us") and url + "us/" in lines[-1]
         with urllib.request.urlopen(url + "healthz", timeout=10) as resp:
             assert json.loads(resp.read())["markets"] == {"us": ["2026.11"]}
         with urllib.request.urlopen(url + "us/", timeout=10) as resp:  # -> latest -> page
             assert resp.status == 200
         with urllib.request.urlopen(url + "api/search?q=ticket", timeout=10) as resp:
             assert json.loads(resp.read())["results"]
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
-    assert proc.returncode == 0, err
-    assert out.strip().endswith("stopped") and "Traceback" not in err
+        stop(proc, signal.SIGINT)
     assert (root / "site/us/2026.11/index.html").is_file()
     assert (root / "search_index/us").is_dir()
 
 
 def test_serve_stops_cleanly_on_sigterm(built_project, tmp_path):
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "helpgen.cli", "--project", str(built_project), "serve",
-         "--no-build", "--port", "0", "--events-db", str(tmp_path / "events.db")],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
-    try:
-        line = proc.stdout.readline()
-        url = re.search(r"(http://127\.0\.0\.1:\d+/)", line).group(1)
+    args = ["--project", str(built_project), "serve", "--no-build", "--port", "0",
+            "--events-db", str(tmp_path / "events.db")]
+    with serving(args, tmp_path, {}) as (proc, url, _):
         with urllib.request.urlopen(url + "healthz", timeout=10) as resp:
             assert resp.status == 200
-        proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
-    assert proc.returncode == 0, err
-    assert out.strip().endswith("stopped")
+        stop(proc, signal.SIGTERM)
 
 
 def test_serve_no_build_without_a_site_is_a_usage_error(tmp_path, capsys):
