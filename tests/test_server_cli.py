@@ -16,8 +16,6 @@ import urllib.request
 from pathlib import Path
 from typing import Iterator
 
-import pytest
-
 from helpgen import cli, config
 from serverkit import copy_project
 
