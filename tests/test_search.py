@@ -217,3 +217,11 @@ def test_short_word_two_edits_away_is_not_corrected(project):
     result = search("Supportanfrage stellen", "de", index_dir=project / "search_index")
     assert result.suggestion is None
     assert "submit-a-ticket" in ids(result)
+
+
+def test_german_word_finds_the_compounds_it_begins(project):
+    # "Käufer" occurs only inside "Käuferschutz(programm)" in the German articles
+    result = search("Käufer", "de", index_dir=project / "search_index")
+    assert ids(result, 1) == ["buyer-protection-program"]
+    assert result.hits[0].language == "de"
+    assert "<mark>Käuferschutzprogramm</mark>" in result.hits[0].snippet
