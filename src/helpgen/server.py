@@ -1110,6 +1110,9 @@ def serve(app: Callable, host: str = "127.0.0.1", port: int = 8000, threads: int
     def _stop(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt
 
+    # "Task queue depth is N" only says that requests waited for a free thread; under
+    # load it would flood the terminal, so only real waitress errors are shown.
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     previous = None
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGTERM, _stop)
