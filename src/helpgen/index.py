@@ -12,7 +12,9 @@ Analyzers, fields and the folder layout live in :mod:`helpgen.analysis`.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
+import fcntl
 import json
 import os
 import re
@@ -21,7 +23,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
 
 from whoosh import index as whoosh_index
 
@@ -206,6 +208,17 @@ def _fields(doc: IndexDoc, languages: tuple[str, ...]) -> dict:
     }
 
 
+@contextlib.contextmanager
+def _locked(mdir: Path) -> Iterator[None]:
+    """An exclusive lock on a market's index folder (``.lock`` inside it)."""
+    with open(mdir / ".lock", "a+", encoding="utf-8") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
 def _swap_into_place(staging: Path, final: Path) -> None:
     """Rename ``staging`` to ``final``; the previous index is deleted only afterwards."""
     previous = None
@@ -269,7 +282,8 @@ def write(docs: Iterable[IndexDoc], index_dir: Path | str, market: str, version:
         (staging / analysis.META_FILE).write_text(json.dumps(meta, indent=2) + "\n",
                                                   encoding="utf-8")
         final = mdir / version
-        _swap_into_place(staging, final)
+        with _locked(mdir):  # two builds of one market swap one after the other
+            _swap_into_place(staging, final)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -295,6 +309,7 @@ def write_aliases(index_dir: Path | str, market: str, versions: list[dict]) -> d
         raise HelpgenError(f"no search index for market {market!r} in {index_dir}",
                            exit_code=2)
     tmp = mdir / f".{analysis.ALIASES_FILE}.{os.getpid()}.tmp"
-    tmp.write_text(json.dumps(aliases, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(tmp, mdir / analysis.ALIASES_FILE)
+    with _locked(mdir):
+        tmp.write_text(json.dumps(aliases, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        os.replace(tmp, mdir / analysis.ALIASES_FILE)
     return aliases
