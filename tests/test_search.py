@@ -225,3 +225,11 @@ def test_german_word_finds_the_compounds_it_begins(project):
     assert ids(result, 1) == ["buyer-protection-program"]
     assert result.hits[0].language == "de"
     assert "<mark>Käuferschutzprogramm</mark>" in result.hits[0].snippet
+
+
+def test_cli_no_results_offers_did_you_mean(project, capsys):
+    # the corrected word exists, but only in partner articles: the filter leaves nothing
+    rc = main(["search", "pasword", "--audience", "buyers", "--project", str(project)])
+    out = capsys.readouterr().out
+    assert rc == 0
+    assert "no results for 'pasword' on us 2026.11; did you mean: password" in out

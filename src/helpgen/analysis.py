@@ -46,7 +46,7 @@ from whoosh.support.charset import accent_map
 from .errors import HelpgenError
 
 #: Bump when fields or analyzers change; an index of another version must be rebuilt.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 META_FILE = "helpgen-index.json"
 ALIASES_FILE = "aliases.json"
 SYNONYMS_FILE = "synonyms.json"
@@ -158,6 +158,7 @@ def make_schema(languages: Iterable[str]) -> Schema:
         "ticket_categories": KEYWORD(stored=True, commas=True, scorable=False),
         "title": STORED(),
         "summary": STORED(),
+        "keywords": STORED(),  # for checking multi-word synonyms
         "text": STORED(),  # the plain body text, for snippets
         "spell": TEXT(analyzer=spell_analyzer(), phrase=False),
     }

@@ -196,7 +196,7 @@ def _fields(doc: IndexDoc, languages: tuple[str, ...]) -> dict:
         "id": doc.id, "url": doc.url, "source": doc.source, "language": doc.language,
         "audience": doc.audience, "topic": doc.topic,
         "ticket_categories": ",".join(doc.ticket_categories),
-        "title": doc.title, "summary": doc.summary, "text": doc.body,
+        "title": doc.title, "summary": doc.summary, "text": doc.body, "keywords": keywords,
         "spell": " ".join([title, summary, keywords, headings, body]),
         f"title_{lang}": title,
         f"keywords_{lang}": keywords,

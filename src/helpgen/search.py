@@ -409,12 +409,15 @@ class Searcher:
 
         totals: dict[int, float] = {}
         matched: dict[int, int] = {}
+        texts: dict[int, str] = {}  # lower-cased stored text, read only for phrases
         for alts in plan:
             best: dict[int, float] = {}
             rest: dict[int, float] = {}
             for parts in alts:
                 scored = [part_scores(p) for p in parts]
                 common = set(scored[0]).intersection(*scored[1:])
+                if len(parts) > 1:  # a phrase: its words must stand together
+                    common = {d for d in common if self._has_phrase(d, parts, texts)}
                 for d in common:
                     sc = sum(s[d] for s in scored)
                     low, high = sorted((best.get(d, 0.0), sc))
@@ -429,6 +432,18 @@ class Searcher:
         native = self._native
         return {d: sc * (1 + COORDINATION * matched[d] / n) * (NATIVE_BONUS if d in native else 1)
                 for d, sc in totals.items()}
+
+    def _has_phrase(self, docnum: int, parts: list[_Part], texts: dict[int, str]) -> bool:
+        """Whether the words of a multi-word synonym (``money back``) stand next to each
+        other (any endings) in the article's title, keywords, summary or text."""
+        text = texts.get(docnum)
+        if text is None:
+            f = self._searcher.stored_fields(docnum)
+            text = texts[docnum] = " ".join(
+                (f.get("title", ""), f.get("keywords", ""), f.get("summary", ""),
+                 f.get("text", ""))).lower()
+        words = [re.escape(w.lower()[: max(3, len(w) - 2)]) for p in parts for w in p.words]
+        return re.search(r"\b" + r"\w*\W+".join(words) + r"\w*", text) is not None
 
     def _run(self, original: str, plan: list[list[list[_Part]]], limit: int,
              filt: Query | None, suggestion: str | None) -> SearchResult:
