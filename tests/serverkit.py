@@ -76,6 +76,7 @@ def call(app, method: str = "GET", path: str = "/", query: str = "",
     """Call a WSGI app the way a server does: PATH_INFO percent-decoded as latin-1."""
     environ: dict[str, Any] = {
         "REQUEST_METHOD": method,
+        "SCRIPT_NAME": "",
         "PATH_INFO": unquote(path, encoding="latin-1"),
         "QUERY_STRING": query,
         "REMOTE_ADDR": remote,
@@ -99,7 +100,11 @@ def call(app, method: str = "GET", path: str = "/", query: str = "",
         seen["headers"] = {k.lower(): v for k, v in hdrs}
 
     chunks = app(environ, start_response)
-    data = b"".join(chunks)
+    try:
+        data = b"".join(chunks)
+    finally:
+        if hasattr(chunks, "close"):
+            chunks.close()
     return Reply(seen["status"], seen["headers"], data)
 
 

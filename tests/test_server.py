@@ -630,3 +630,42 @@ def test_versionless_page_url_redirects_to_the_default_version(app):
     assert r.headers["location"] == "/de/2026.11/partners/support-tickets/submit-a-ticket/"
     assert call(app, "GET", r.headers["location"]).status == 200
     assert call(app, "GET", "/de/no/such/page/").status == 404
+
+
+# --------------------------------------------------------------------------- any WSGI server
+
+@pytest.mark.parametrize("method, path, query, headers, body", [
+    ("GET", "/", "", {}, None),
+    ("GET", "/us/2026.11/", "", {"Accept-Encoding": "gzip"}, None),
+    ("HEAD", "/us/2026.11/", "", {}, None),
+    ("GET", "/us/versions.json", "", {"If-None-Match": "*"}, None),
+    ("GET", "/us/2026.11", "", {}, None),
+    ("GET", "/de/partners/", "", {}, None),
+    ("GET", "/de/2026.11/missing/", "", {}, None),
+    ("GET", "/api/search", "q=refund", {"Accept-Encoding": "gzip"}, None),
+    ("GET", "/api/search", "limit=0", {}, None),
+    ("POST", "/api/suggest", "", {"Content-Type": "application/json"},
+     b'{"subject": "submit a ticket"}'),
+    ("POST", "/api/events", "", {"Content-Type": "application/json"},
+     b'{"type": "helpful", "market": "us"}'),
+    ("OPTIONS", "/api/suggest", "", {}, None),
+    ("GET", "/healthz", "", {}, None),
+])
+def test_app_follows_the_wsgi_spec(app, method, path, query, headers, body):
+    """wsgiref's validator checks every call: the app runs under any WSGI server."""
+    from wsgiref.validate import validator
+
+    r = call(validator(app), method, path, query=query, headers=headers,
+             body=body if body is not None else b"")
+    assert 200 <= r.status < 500
+
+
+def test_create_app_reads_the_environment(served, monkeypatch, tmp_path):
+    monkeypatch.setenv("HELPGEN_PROJECT", str(served))
+    monkeypatch.setenv("HELPGEN_EVENTS_DB", str(tmp_path / "ev.db"))
+    a = server.create_app()
+    try:
+        assert call(a, "GET", "/healthz").json()["markets"]["de"] == ["2026.11"]
+        assert call(a, "GET", "/api/search", query="q=refund").status == 200
+    finally:
+        a.close()

@@ -220,6 +220,13 @@ def error_response(err: ApiError) -> Response:
     return json_response(err.status, payload, err.headers)
 
 
+def redirect(status: int, location: str) -> Response:
+    link = html.escape(location, quote=True)
+    return Response(status, f'<!DOCTYPE html>\n<a href="{link}">{link}</a>\n'.encode("utf-8"),
+                    [("Location", location), ("Content-Type", "text/html; charset=utf-8"),
+                     ("Cache-Control", "no-cache")])
+
+
 def _status_line(code: int) -> str:
     try:
         return f"{code} {HTTPStatus(code).phrase}"
@@ -583,8 +590,7 @@ class HelpApp:
                 location = path + "/"
                 if environ.get("QUERY_STRING"):
                     location += "?" + environ["QUERY_STRING"]
-                return Response(301, b"", [("Location", location),
-                                           ("Cache-Control", "no-cache")])
+                return redirect(301, location)
             real = os.path.join(real, "index.html")
         try:
             st = os.stat(real)
@@ -664,7 +670,7 @@ class HelpApp:
             location = "/".join(["", parts[0], version, *parts[1:]])
         else:
             return None
-        return Response(302, b"", [("Location", location), ("Cache-Control", "no-cache")])
+        return redirect(302, location)
 
     def _market_sitemap(self, environ: dict, market: str) -> Response:
         """``/<market>/sitemap.xml``: every page of the market's default version, as
