@@ -316,8 +316,9 @@ class Searcher:
                 concepts.append(alts)
         # a group triggered by one query word joins that word's concept (a synonym is
         # the same concept); a group triggered by a phrase is a concept of its own
-        by_key = {self._match_key(w.text): i for i, w in enumerate(words)}
-        for triggers, group in self._synonyms.expansions(text):
+        expansions = self._synonyms.expansions(text)
+        by_key = {self._match_key(w.text): i for i, w in enumerate(words)} if expansions else {}
+        for triggers, group in expansions:
             alts = []
             for phrase in group:
                 parts = [self._part(m.group(0), SYNONYM_WEIGHT)
@@ -366,7 +367,7 @@ class Searcher:
                             terms[key] = max(terms.get(key, 0.0), part.weight)
         q = Or([Term(f, t, boost=w) for (f, t), w in terms.items()])
         results = self._searcher.search(q, limit=pool, filter=filt)
-        docnums = sorted(h.docnum for h in results)
+        docnums = sorted(docnum for _score, docnum in results.top_n)
         if len(docnums) < pool:
             return docnums, len(docnums)
         return docnums, max(len(docnums), int(results.estimated_length()))
