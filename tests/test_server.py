@@ -669,3 +669,14 @@ def test_create_app_reads_the_environment(served, monkeypatch, tmp_path):
         assert call(a, "GET", "/api/search", query="q=refund").status == 200
     finally:
         a.close()
+
+
+def test_access_log_lines_leave_out_query_strings(app):
+    lines: list[str] = []
+    logged = server.AccessLog(app, lines.append)
+    call(logged, "GET", "/api/search", query="q=refund%20for%20jane%40example.com")
+    call(logged, "GET", "/us/2026.11/nope\"/")
+    assert re.fullmatch(r'127\.0\.0\.1 - - \[[^]]+\] "GET /api/search HTTP/1\.\d" 200 \d+ '
+                        r'[\d.]+ms', lines[0]), lines[0]
+    assert "jane" not in lines[0] and "refund" not in lines[0]
+    assert '"GET /us/2026.11/nope?/ HTTP' in lines[1] and " 404 " in lines[1]

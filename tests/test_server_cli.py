@@ -71,13 +71,14 @@ def test_quick_start_serve_builds_the_default_market_serves_and_stops_on_ctrl_c(
     assert (root / "search_index/us").is_dir()
 
 
-def test_serve_stops_cleanly_on_sigterm(built_project, tmp_path):
+def test_serve_stops_cleanly_on_sigterm_and_logs_requests(built_project, tmp_path):
     args = ["--project", str(built_project), "serve", "--no-build", "--port", "0",
-            "--events-db", str(tmp_path / "events.db")]
+            "--events-db", str(tmp_path / "events.db"), "--access-log"]
     with serving(args, tmp_path, {}) as (proc, url, _):
         with urllib.request.urlopen(url + "healthz", timeout=10) as resp:
             assert resp.status == 200
-        stop(proc, signal.SIGTERM)
+        out, _ = stop(proc, signal.SIGTERM)
+    assert re.search(r'"GET /healthz HTTP/1\.1" 200 \d+ [\d.]+ms', out)
 
 
 def test_serve_no_build_without_a_site_is_a_usage_error(tmp_path, capsys):

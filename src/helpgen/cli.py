@@ -438,7 +438,11 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
             webbrowser.open(f"{url}{market}/")
 
-    server.serve(app, host, port, workers, cfg.setting("server.max_body_bytes"), announce)
+    wsgi_app = app
+    if args.access_log or cfg.setting("server.access_log"):
+        wsgi_app = server.AccessLog(app, lambda line: print(line, flush=True))
+    server.serve(wsgi_app, host, port, workers, cfg.setting("server.max_body_bytes"),
+                 announce)
     _out(args, "stopped")
     return EXIT_OK
 
@@ -466,6 +470,8 @@ def _register_serve(sub) -> None:
                    help="build the market first when its site or index is missing "
                    "(default: --build)")
     p.add_argument("--open", action="store_true", help="open the site in a web browser")
+    p.add_argument("--access-log", action="store_true",
+                   help="print one line per request (default: server.access_log setting)")
     p.set_defaults(func=_cmd_serve)
 
 

@@ -82,6 +82,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("server.record_searches", True,
             "Record each API search (query masked) in the events database for "
             "`helpgen report`."),
+    Setting("server.access_log", False,
+            "`helpgen serve` prints one line per request (Common Log Format without query "
+            "strings, plus the time taken); `--access-log` turns it on too."),
     Setting("server.events_max_rows", 1000000,
             "Retention: the server keeps at most this many events (the newest), so a flood "
             "of POST /api/events cannot grow the database without bound."),
