@@ -477,7 +477,8 @@ def after_publish(config: Config, state: BuildState, site_dir: Path, path: Path,
     if staged_index is not None:
         built = staged_index / code / state.version
         (index_dir / code).mkdir(parents=True, exist_ok=True)
-        _swap_into_place(built, index_dir / code / state.version)
+        with index._locked(index_dir / code):  # the lock index.write swaps under
+            _swap_into_place(built, index_dir / code / state.version)
         shutil.rmtree(staged_index, ignore_errors=True)
     else:
         index.build_market(config, state.rendered, index_dir)
