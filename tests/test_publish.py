@@ -199,6 +199,11 @@ def test_example_workflow_is_valid_and_runs_check_eval_and_build_per_market():
     matrix = next(job["strategy"]["matrix"]["market"] for job in jobs.values()
                   if "strategy" in job)
     assert sorted(matrix) == sorted(config_mod.load(REPO).markets)
+    for job in jobs.values():  # eval reads built indexes: a build comes first in its job
+        steps = [step.get("run", "") for step in job["steps"]]
+        evals = [i for i, run in enumerate(steps) if run.startswith("helpgen eval")]
+        builds = [i for i, run in enumerate(steps) if run.startswith("helpgen build --all")]
+        assert all(builds and min(builds) < i for i in evals), steps
     uses = [step.get("uses", "") for job in jobs.values() for step in job["steps"]]
     assert any(u.startswith("actions/setup-python@") for u in uses)
     assert any(u.startswith("actions/upload-artifact@") for u in uses)
