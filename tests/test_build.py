@@ -130,8 +130,12 @@ def test_two_versions_coexist_with_mike_versions_json(project):
     # removing an alias and a version through the CLI
     assert main(["--project", str(project), "remove", "stable", "--site-dir", str(site_dir)]) == 0
     assert not (site_dir / "us/stable").exists()
+    index_dir = project / "search_index"
+    assert (index_dir / "us/2026.10").is_dir()
     assert main(["--project", str(project), "remove", "2026.10", "--site-dir", str(site_dir)]) == 0
     assert not (site_dir / "us/2026.10").exists()
+    assert not (index_dir / "us/2026.10").exists()  # its search index goes too
+    assert (index_dir / "us/2026.11").is_dir()
     assert [str(v.version) for v in Versions.loads(read(site_dir / "us/versions.json"))] == [
         "2026.11"]
     assert main(["--project", str(project), "-q", "remove", "2026.11", "--site-dir",
@@ -169,3 +173,19 @@ def test_cli_build_all_builds_every_market(project, capsys):
     jp = read(project / "out/jp/2026.11/buyers/buyer-protection/buyer-protection-program/"
                         "index.html")
     assert '<html lang="ja"' in jp and "購入者保護" in jp
+
+
+def test_leftovers_of_a_killed_build_are_swept_but_fresh_ones_kept(tmp_path):
+    import os
+    import time
+
+    old = tmp_path / ".staging-2026.11-abc"
+    fresh = tmp_path / ".staging-2026.11-def"
+    keep = tmp_path / "2026.11"
+    for folder in (old, fresh, keep):
+        (folder / "x").mkdir(parents=True)
+    past = time.time() - site.LEFTOVER_MAX_AGE - 60
+    os.utime(old, (past, past))
+    os.utime(keep, (past, past))
+    assert site.sweep_leftovers(tmp_path) == [old]
+    assert not old.exists() and fresh.exists() and keep.exists()

@@ -104,7 +104,8 @@ def _cmd_remove(args: argparse.Namespace) -> int:
 
     cfg = _project(args)
     site_dir = Path(args.site_dir) if args.site_dir else cfg.root / "site"
-    what = site.remove(cfg, site_dir, args.market or cfg.default_market, args.name, args.force)
+    what = site.remove(cfg, site_dir, args.market or cfg.default_market, args.name, args.force,
+                       index_dir=Path(args.index_dir) if args.index_dir else None)
     _out(args, f"removed {what}")
     return EXIT_OK
 
@@ -112,10 +113,13 @@ def _cmd_remove(args: argparse.Namespace) -> int:
 def _register_remove(sub) -> None:
     p = sub.add_parser("remove", help="remove a published version or alias",
                        description="Delete site/<market>/<name>/ and its versions.json entry. "
-                       "Removing a version also removes its aliases.", epilog=EXIT_CODES_HELP)
+                       "Removing a version also removes its aliases and its search index.",
+                       epilog=EXIT_CODES_HELP)
     p.add_argument("name", help="version (e.g. 2026.10) or alias (e.g. beta)")
     p.add_argument("--market", metavar="CODE", help="market code (default: default_market)")
     p.add_argument("--site-dir", metavar="DIR", help="site folder (default: <project>/site)")
+    p.add_argument("--index-dir", metavar="DIR",
+                   help="search index folder (default: the search.index_dir setting)")
     p.add_argument("--force", action="store_true",
                    help="also remove the version that carries the default alias")
     p.set_defaults(func=_cmd_remove)

@@ -59,6 +59,33 @@ class BuildState:
     rendered: render.RenderedMarket
     nav: list
     warnings: list[logging.LogRecord] = field(default_factory=list)
+    theme_cache: Any = None  # a ThemeCache shared by the builds of one worker process
+
+
+class ThemeCache:
+    """Compiled Material templates shared by the market builds of one process.
+
+    MkDocs makes a fresh Jinja environment per build, so every market would compile
+    Material's templates again (about half of a small market's build). A Jinja bytecode
+    cache keyed by template source keeps the compiled code across builds.
+    """
+
+    def __init__(self) -> None:
+        import jinja2
+
+        class _Memory(jinja2.BytecodeCache):
+            def __init__(self) -> None:
+                self.store: dict[str, bytes] = {}
+
+            def load_bytecode(self, bucket: Any) -> None:
+                code = self.store.get(bucket.key)
+                if code is not None:
+                    bucket.bytecode_from_string(code)
+
+            def dump_bytecode(self, bucket: Any) -> None:
+                self.store[bucket.key] = bucket.bytecode_to_string()
+
+        self.bytecode = _Memory()
 
 
 def prepare(
@@ -67,12 +94,14 @@ def prepare(
     version: str,
     corpus: content_mod.Corpus | None = None,
     templates: dict | None = None,
+    theme_cache: ThemeCache | None = None,
 ) -> BuildState:
     """Validate content and render it for ``market`` (raises every problem)."""
     market = market if isinstance(market, Market) else config.market(market)
     corpus = corpus or content_mod.load(config)
     rendered = render.render_market(corpus, config, market, version, templates=templates)
-    return BuildState(config, market, version, rendered, render.navigation(rendered, config))
+    return BuildState(config, market, version, rendered, render.navigation(rendered, config),
+                      theme_cache=theme_cache)
 
 
 # --------------------------------------------------------------------------- hooks
@@ -110,6 +139,13 @@ def hook_files(files: Any, mkcfg: Any) -> Any:
         if f.src_uri.endswith(".md") and f.src_uri not in pages:
             files.remove(f)  # other market's article, translation file, or _meta
     return files
+
+
+def hook_env(env: Any, mkcfg: Any) -> Any:
+    state: BuildState = mkcfg[STATE_KEY]
+    if state.theme_cache is not None:
+        env.bytecode_cache = state.theme_cache.bytecode
+    return env
 
 
 def hook_page_markdown(markdown: str, page: Any, mkcfg: Any) -> str:
@@ -400,12 +436,25 @@ def publish(config: Config, site_dir: Path, market: str, version: str, staging: 
     return market_dir / version
 
 
-def remove(config: Config, site_dir: Path, market: str, name: str, force: bool = False) -> str:
-    """Remove a published version (with its aliases) or one alias. Returns what was removed."""
+def remove(config: Config, site_dir: Path, market: str, name: str, force: bool = False,
+           index_dir: Path | None = None) -> str:
+    """Remove a published version (with its aliases and search index) or one alias.
+
+    Returns what was removed. The index's ``aliases.json`` follows ``versions.json``.
+    """
+    from . import index  # issue 4
+
     config.market(market)
     market_dir = site_dir / market
+    index_dir = Path(index_dir or config.root / config.setting("search.index_dir"))
     with locked(market_dir):
         removed = _remove_locked(config, market_dir, market, name, force)
+        versions = read_versions(market_dir)
+    if removed.startswith("version ") and (index_dir / market / name).is_dir():
+        with index._locked(index_dir / market):
+            shutil.rmtree(index_dir / market / name, ignore_errors=True)
+    if (index_dir / market).is_dir():
+        index.write_aliases(index_dir, market, versions)
     write_site_index(config, site_dir)
     return removed
 
@@ -447,10 +496,30 @@ def _check_names(version: str, aliases: Sequence[str]) -> None:
         raise HelpgenError(f"alias {version!r} equals the version name", exit_code=2)
 
 
+LEFTOVER_MAX_AGE = 6 * 3600  # seconds; no real build runs that long
+
+
+def sweep_leftovers(folder: Path, max_age: float = LEFTOVER_MAX_AGE) -> list[Path]:
+    """Delete hidden staging/old trees that a killed build left behind.
+
+    Only folders older than ``max_age`` go, so a build running concurrently keeps its own.
+    """
+    removed = []
+    now = time.time()
+    for path in folder.glob(".*"):
+        if path.is_dir() and path.name.startswith((".staging-", ".old-", ".alias-")):
+            with contextlib.suppress(OSError):
+                if now - path.stat().st_mtime > max_age:
+                    shutil.rmtree(path, ignore_errors=True)
+                    removed.append(path)
+    return removed
+
+
 def build_staged(state: BuildState, site_dir: Path) -> Path:
     """Render one market into a fresh staging folder under ``site/<market>/``."""
     market_dir = site_dir / state.market.code
     market_dir.mkdir(parents=True, exist_ok=True)
+    sweep_leftovers(market_dir)
     staging = Path(tempfile.mkdtemp(prefix=f".staging-{state.version}-", dir=market_dir))
     try:
         run_mkdocs(state, staging)
@@ -460,29 +529,24 @@ def build_staged(state: BuildState, site_dir: Path) -> Path:
     return staging
 
 
-def after_publish(config: Config, state: BuildState, site_dir: Path, path: Path,
-                  index_dir: Path | None = None, staged_index: Path | None = None) -> None:
-    """Steps that follow a published market build: write its search index.
+def after_publish(config: Config, market: str, version: str, site_dir: Path,
+                  staged_index: Path, index_dir: Path | None = None) -> None:
+    """Steps that follow a published market build: move its staged search index in.
 
-    The index goes to ``<index_dir>/<market>/<version>/`` (default: the
-    ``search.index_dir`` setting under the project) and is swapped in only when
-    complete; ``aliases.json`` beside it mirrors the aliases of ``versions.json``.
-    ``staged_index`` is an index already built by :func:`stage_index` (``build_all``
-    builds them in its workers); it is moved into place instead of indexing again.
+    ``staged_index`` was built by :func:`stage_index` while MkDocs rendered the site;
+    it goes to ``<index_dir>/<market>/<version>/`` (default: the ``search.index_dir``
+    setting under the project) under the index's per-market lock, and
+    ``aliases.json`` beside it mirrors the aliases of ``versions.json``.
     """
     from . import index  # issue 4
 
     index_dir = Path(index_dir or config.root / config.setting("search.index_dir"))
-    code = state.market.code
-    if staged_index is not None:
-        built = staged_index / code / state.version
-        (index_dir / code).mkdir(parents=True, exist_ok=True)
-        with index._locked(index_dir / code):  # the lock index.write swaps under
-            _swap_into_place(built, index_dir / code / state.version)
-        shutil.rmtree(staged_index, ignore_errors=True)
-    else:
-        index.build_market(config, state.rendered, index_dir)
-    index.write_aliases(index_dir, code, read_versions(site_dir / code))
+    built = staged_index / market / version
+    (index_dir / market).mkdir(parents=True, exist_ok=True)
+    with index._locked(index_dir / market):  # the lock index.write swaps under
+        _swap_into_place(built, index_dir / market / version)
+    shutil.rmtree(staged_index, ignore_errors=True)
+    index.write_aliases(index_dir, market, read_versions(site_dir / market))
 
 
 def stage_index(config: Config, state: BuildState, index_dir: Path | None) -> Path:
@@ -518,23 +582,62 @@ def build(
     _check_names(version, aliases)
     site_dir = Path(site_dir or config.root / "site")
     state = prepare(config, market or config.default_market, version, corpus)
-    staging = build_staged(state, site_dir)
+    # The search index needs only the rendered text, so a forked child writes it into a
+    # staging folder while MkDocs renders the site on the other core; both are published
+    # only when both succeeded.
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    child = ctx.Process(target=_stage_index_child, args=(config, state, index_dir, queue))
+    child.start()
+    staging = None
+    try:
+        staging = build_staged(state, site_dir)
+        index_stage, problems = queue.get(timeout=3600)
+    except BaseException:
+        child.join(timeout=60)
+        _discard_child_stage(queue)
+        raise
+    finally:
+        child.join()
+    if problems:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise_if(problems)
     path = publish(config, site_dir, state.market.code, version, staging, aliases)
-    after_publish(config, state, site_dir, path, index_dir)
+    after_publish(config, state.market.code, version, site_dir, Path(index_stage), index_dir)
     write_site_index(config, site_dir)
     return BuildResult(state.market.code, version, aliases, path, len(state.rendered.pages),
                        time.perf_counter() - t0)
+
+
+def _stage_index_child(config: Config, state: BuildState, index_dir: Path | None,
+                       queue: Any) -> None:
+    """Forked by :func:`build`: stage the index, report (folder, problems)."""
+    try:
+        queue.put((str(stage_index(config, state, index_dir)), None))
+    except HelpgenError as exc:
+        queue.put((None, exc.problems))
+    except BaseException as exc:  # reported, never swallowed
+        queue.put((None, [Problem(f"internal error while indexing: {exc!r}")]))
+
+
+def _discard_child_stage(queue: Any) -> None:
+    """After a failed site build, remove the index the child staged (if it finished)."""
+    with contextlib.suppress(Exception):
+        folder, _ = queue.get(timeout=1)
+        if folder:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _worker(config: Config, corpus: content_mod.Corpus, markets: list[str], version: str,
             site_dir: Path, index_dir: Path | None, queue: Any) -> None:
     """Build each market's site and search index into staging folders (in parallel)."""
     templates: dict = {}
+    theme_cache = ThemeCache()
     for code in markets:
         t0 = time.perf_counter()
         staging = None
         try:
-            state = prepare(config, code, version, corpus, templates)
+            state = prepare(config, code, version, corpus, templates, theme_cache)
             staging = build_staged(state, site_dir)
             index_stage = stage_index(config, state, index_dir)
             queue.put((code, str(staging), len(state.rendered.pages),
@@ -609,8 +712,7 @@ def build_all(
     for code in codes:
         _, staging, pages, seconds, _, index_stage = results[code]
         path = publish(config, site_dir, code, version, Path(staging), aliases)
-        after_publish(config, prepare(config, code, version, corpus), site_dir, path, index_dir,
-                      staged_index=Path(index_stage))
+        after_publish(config, code, version, site_dir, Path(index_stage), index_dir)
         out.append(BuildResult(code, version, aliases, path, pages, seconds))
         if progress is not None:
             progress("published", code, seconds)
