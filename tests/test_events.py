@@ -221,3 +221,17 @@ def test_report_command_on_a_missing_file_says_there_is_nothing_yet(tmp_path, ca
     assert cli.main(["--project", str(root), "report", "--format", "json"]) == 0
     assert json.loads(capsys.readouterr().out)["events"] == 0
     assert not Path(root / "helpgen-events.sqlite3").exists()
+
+
+def test_prune_drops_old_events_and_keeps_only_the_newest_rows(tmp_path):
+    import datetime as dt
+
+    log = events.EventLog(tmp_path / "e.sqlite3")
+    log.record(events.Event("helpful", "us", ts="2020-01-01T00:00:00.000000Z"),
+               *[events.Event("helpful", "us", ts=f"2026-11-2{i}T00:00:00.000000Z")
+                 for i in range(5)])
+    now = dt.datetime(2026, 11, 25, tzinfo=dt.timezone.utc)
+    assert log.prune(retention_days=400, max_rows=1000, now=now) == 1  # the 2020 event
+    assert len(log.events()) == 5
+    assert log.prune(retention_days=0, max_rows=2, now=now) == 3
+    assert [e.ts[:10] for e in log.events()] == ["2026-11-23", "2026-11-24"]

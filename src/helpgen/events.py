@@ -237,6 +237,20 @@ class EventLog:
                                 args).fetchall()
         return [Event(**dict(r)) for r in rows]
 
+    def prune(self, retention_days: int, max_rows: int,
+              now: _dt.datetime | None = None) -> int:
+        """Retention: drop events older than ``retention_days`` (0 keeps any age) and all
+        but the newest ``max_rows``. Returns how many were deleted."""
+        now = now or _dt.datetime.now(_dt.timezone.utc)
+        cutoff = ((now - _dt.timedelta(days=retention_days)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+                  if retention_days > 0 else "")
+        with self.connect() as conn:
+            deleted = conn.execute("DELETE FROM events WHERE ts < ?", (cutoff,)).rowcount
+            deleted += conn.execute(
+                "DELETE FROM events WHERE id <= (SELECT MAX(id) FROM events) - ?",
+                (max_rows,)).rowcount
+        return deleted
+
     def schema_version(self) -> int:
         with self.connect() as conn:
             return _version(conn)

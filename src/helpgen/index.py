@@ -209,7 +209,7 @@ def _fields(doc: IndexDoc, languages: tuple[str, ...]) -> dict:
 
 
 @contextlib.contextmanager
-def _locked(mdir: Path) -> Iterator[None]:
+def locked(mdir: Path) -> Iterator[None]:
     """An exclusive lock on a market's index folder (``.lock`` inside it)."""
     with open(mdir / ".lock", "a+", encoding="utf-8") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
@@ -282,7 +282,7 @@ def write(docs: Iterable[IndexDoc], index_dir: Path | str, market: str, version:
         (staging / analysis.META_FILE).write_text(json.dumps(meta, indent=2) + "\n",
                                                   encoding="utf-8")
         final = mdir / version
-        with _locked(mdir):  # two builds of one market swap one after the other
+        with locked(mdir):  # two builds of one market swap one after the other
             _swap_into_place(staging, final)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -309,7 +309,7 @@ def write_aliases(index_dir: Path | str, market: str, versions: list[dict]) -> d
         raise HelpgenError(f"no search index for market {market!r} in {index_dir}",
                            exit_code=2)
     tmp = mdir / f".{analysis.ALIASES_FILE}.{os.getpid()}.tmp"
-    with _locked(mdir):
+    with locked(mdir):
         tmp.write_text(json.dumps(aliases, indent=2, sort_keys=True) + "\n", encoding="utf-8")
         os.replace(tmp, mdir / analysis.ALIASES_FILE)
     return aliases

@@ -983,23 +983,12 @@ class HelpApp:
             log.error("recording an event failed: %s", exc)
 
     def prune_events(self, store: Any) -> int:
-        """Retention: drop events older than ``server.events_retention_days`` and all
-        but the newest ``server.events_max_rows``. Returns how many were deleted.
+        """Retention (``server.events_retention_days`` / ``server.events_max_rows``).
 
         Runs after every ``max_rows / 10`` (at most 1,000) recorded events, so a flood
         of events cannot grow the file without bound (SQLite reuses the freed pages).
         """
-        import datetime as dt
-
-        days = self.settings.events_retention_days
-        cutoff = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=days)
-                  ).strftime("%Y-%m-%dT%H:%M:%S.%fZ") if days > 0 else ""
-        with store.connect() as conn:
-            deleted = conn.execute("DELETE FROM events WHERE ts < ?", (cutoff,)).rowcount
-            deleted += conn.execute(
-                "DELETE FROM events WHERE id <= (SELECT MAX(id) FROM events) - ?",
-                (self.settings.events_max_rows,)).rowcount
-        return deleted
+        return store.prune(self.settings.events_retention_days, self.settings.events_max_rows)
 
     def _record_search(self, market: str, version: str, q: str, hits: int) -> None:
         if not self.settings.record_searches or self.events_db is None:

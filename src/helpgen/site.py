@@ -451,7 +451,7 @@ def remove(config: Config, site_dir: Path, market: str, name: str, force: bool =
         removed = _remove_locked(config, market_dir, market, name, force)
         versions = read_versions(market_dir)
     if removed.startswith("version ") and (index_dir / market / name).is_dir():
-        with index._locked(index_dir / market):
+        with index.locked(index_dir / market):
             shutil.rmtree(index_dir / market / name, ignore_errors=True)
     if (index_dir / market).is_dir():
         index.write_aliases(index_dir, market, versions)
@@ -543,7 +543,7 @@ def after_publish(config: Config, market: str, version: str, site_dir: Path,
     index_dir = Path(index_dir or config.root / config.setting("search.index_dir"))
     built = staged_index / market / version
     (index_dir / market).mkdir(parents=True, exist_ok=True)
-    with index._locked(index_dir / market):  # the lock index.write swaps under
+    with index.locked(index_dir / market):  # the lock index.write swaps under
         _swap_into_place(built, index_dir / market / version)
     shutil.rmtree(staged_index, ignore_errors=True)
     index.write_aliases(index_dir, market, read_versions(site_dir / market))
