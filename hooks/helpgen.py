@@ -20,10 +20,6 @@ def on_files(files, config):
     return site.hook_files(files, config)
 
 
-def on_env(env, config, files):
-    return site.hook_env(env, config)
-
-
 def on_page_markdown(markdown, page, config, files):
     return site.hook_page_markdown(markdown, page, config)
 

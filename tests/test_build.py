@@ -14,7 +14,7 @@ from helpgen import site
 from helpgen.cli import main
 from helpgen.errors import HelpgenError
 
-from projectkit import copy_project, write_article
+from projectkit import REPO, copy_project, write_article
 
 SIGNUP_US = "https://partner.us.tiktokshop.com/account/sign-up"
 SIGNUP_GLOBAL = "https://partner.tiktokshop.com/account/sign-up"
@@ -189,3 +189,22 @@ def test_leftovers_of_a_killed_build_are_swept_but_fresh_ones_kept(tmp_path):
     os.utime(keep, (past, past))
     assert site.sweep_leftovers(tmp_path) == [old]
     assert not old.exists() and fresh.exists() and keep.exists()
+
+
+def test_shared_theme_cache_gives_byte_identical_sites(tmp_path):
+    """build --all workers reuse compiled templates and the theme listing across markets;
+    a market built that way must equal one built from scratch."""
+    from helpgen import content
+
+    cfg = config_mod.load(REPO)
+    corpus = content.load(cfg)
+    cache, templates = site.ThemeCache(), {}
+    for code in ("us", "jp"):
+        site.build_staged(site.prepare(cfg, code, "2026.11", corpus, templates, cache), tmp_path)
+    assert cache.bytecode.store and cache.listings  # the caches were used
+    shared = site.build_staged(site.prepare(cfg, "de", "2026.11", corpus, templates, cache),
+                               tmp_path)
+    fresh = site.build_staged(site.prepare(cfg, "de", "2026.11", corpus), tmp_path)
+    files = sorted(p.relative_to(shared) for p in shared.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(fresh) for p in fresh.rglob("*") if p.is_file())
+    assert [f for f in files if (shared / f).read_bytes() != (fresh / f).read_bytes()] == []
