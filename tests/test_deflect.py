@@ -54,7 +54,7 @@ def test_payout_failure_ticket_suggests_chat_support(indexed):
                       "never arrived. I need someone to check my account urgently.")
     assert _ids(result)[0] == "seller-chat-support"
     top = result.suggestions[0]
-    assert top.url == "sellers/support-channels/chat-support/"
+    assert top.url == "/us/2026.11/sellers/support-channels/chat-support/"
     assert "payout" in top.reason and "support-channel" in top.reason
     assert result.min_confidence <= top.confidence <= 1.0
 
@@ -249,12 +249,13 @@ def test_suggest_payload_adds_html_url_and_echoes_the_draft(indexed, cfg):
     assert out["draft_id"] == "d1e2a3d4b5e6" and out["resolved_version"] == "2026.11"
     assert 1 <= len(out["results"]) <= 2
     first = out["results"][0]
-    assert first["html_url"] == "/us/latest/" + first["url"]
+    assert first["url"].startswith("/us/2026.11/")  # the alias resolved, like search hits
+    assert first["html_url"] == first["url"]
     assert {"id", "title", "url", "snippet", "score", "confidence", "reason"} <= set(first)
     absolute = deflect.suggest_payload({"subject": "Payout failed", "limit": 1}, cfg,
                                        indexed / "search_index",
                                        base_url="https://help.example.com/")
-    assert absolute["results"][0]["html_url"].startswith("https://help.example.com/us/latest/")
+    assert absolute["results"][0]["html_url"].startswith("https://help.example.com/us/2026.11/")
 
 
 def test_suggest_payload_uses_the_servers_open_searcher(indexed, cfg):

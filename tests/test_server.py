@@ -221,7 +221,7 @@ def test_search_finds_typo_and_links_to_a_served_page(app):
     assert "buyer-protection-program" in ids
     hit = data["results"][0]
     assert "<mark>" in hit["snippet"]
-    assert hit["html_url"] == f"/us/2026.11/{hit['url']}"
+    assert hit["url"].startswith("/us/2026.11/") and hit["html_url"] == hit["url"]
     assert call(app, "GET", hit["html_url"]).status == 200
 
 

@@ -180,7 +180,7 @@ def _cmd_suggest(args: argparse.Namespace) -> int:
                    f"(deflection.min_confidence = {result.min_confidence:g})")
         return EXIT_OK
     for rank, s in enumerate(result.suggestions, 1):
-        _out(args, f"{rank}. {s.title}  [{s.confidence:.2f}]\n   /{market}/{version}/{s.url}\n"
+        _out(args, f"{rank}. {s.title}  [{s.confidence:.2f}]\n   {s.url}\n"
                    f"   {s.reason}")
     return EXIT_OK
 

@@ -134,7 +134,7 @@ class Suggestion:
 
     id: str
     title: str
-    url: str  # site-relative inside the version
+    url: str  # site path with the version resolved, like search hits: "/us/2026.11/..."
     source: str
     snippet: str
     summary: str
@@ -397,7 +397,7 @@ def suggest_payload(body: Any, config: Any, index_dir: str | Path,
     results = []
     for s in result.suggestions:
         record = s.as_dict()
-        record["html_url"] = f"{base_url.rstrip('/')}/{market}/{version}/{s.url}"
+        record["html_url"] = f"{base_url.rstrip('/')}{s.url}"
         results.append(record)
     out: dict[str, Any] = {"results": results, "market": market, "version": version,
                            "resolved_version": result.version}

@@ -68,7 +68,7 @@ class Hit:
 
     id: str
     title: str
-    url: str  # site-relative URL inside the version, e.g. "partners/support-tickets/submit-a-ticket/"
+    url: str  # site path with the version resolved: "/us/2026.11/partners/support-tickets/submit-a-ticket/"
     source: str  # docs-relative source file indexed, e.g. "partners/support-tickets/submit-a-ticket.de.md"
     score: float
     snippet: str  # HTML-escaped text with <mark>…</mark> around matched words
@@ -76,11 +76,13 @@ class Hit:
     audience: str
     topic: str
     language: str
+    path: str = ""  # the same page inside its version: "partners/support-tickets/submit-a-ticket/"
 
     def as_dict(self) -> dict[str, Any]:
         return {"id": self.id, "title": self.title, "url": self.url, "source": self.source,
                 "score": round(self.score, 4), "snippet": self.snippet, "summary": self.summary,
-                "audience": self.audience, "topic": self.topic, "language": self.language}
+                "audience": self.audience, "topic": self.topic, "language": self.language,
+                "path": self.path}
 
 
 @dataclass(frozen=True)
@@ -93,8 +95,8 @@ class SearchResult:
     version: str = ""  # the version the alias resolved to, e.g. "2026.11"
 
     def href(self, hit: Hit) -> str:
-        """Site-absolute path of a hit with the version resolved: ``/us/2026.11/<url>``."""
-        return f"/{self.market}/{self.version}/{hit.url}"
+        """Site-absolute path of a hit with the version resolved (its ``url``)."""
+        return hit.url
 
 
 @dataclass(frozen=True)
@@ -473,7 +475,9 @@ class Searcher:
             if "<mark>" not in snippet and stored.get("summary"):
                 alt = make_snippet(stored["summary"], terms, tokens_of, pattern=pattern)
                 snippet = alt if "<mark>" in alt else snippet
-            hits.append(Hit(id=stored["id"], title=stored["title"], url=stored["url"],
+            hits.append(Hit(id=stored["id"], title=stored["title"],
+                            url=f"/{self.market}/{self.version}/{stored['url']}",
+                            path=stored["url"],
                             source=stored["source"], score=float(score), snippet=snippet,
                             summary=stored.get("summary", ""), audience=stored["audience"],
                             topic=stored["topic"], language=stored["language"]))

@@ -888,7 +888,7 @@ class HelpApp:
     def _hit_json(hit: Any, market: str, version: str) -> dict[str, Any]:
         data = {k: getattr(hit, k) for k in ("id", "title", "url", "score", "snippet", "summary",
                                              "audience", "topic", "language") if hasattr(hit, k)}
-        data["html_url"] = f"/{market}/{version}/{data.get('url', '')}"
+        data["html_url"] = data.get("url", "")
         return data
 
     def _read_json(self, environ: dict) -> dict[str, Any]:

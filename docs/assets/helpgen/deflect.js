@@ -164,7 +164,7 @@
         li.className = "helpgen-suggestion";
         li.dataset.id = s.id;
         var a = document.createElement("a");
-        a.href = base() + s.url;
+        a.href = s.html_url || (base() + s.url);  /* API: site path; static JSON: relative */
         a.textContent = s.title;
         a.addEventListener("click", function () { event("article_opened", s.id); });
         var p = document.createElement("p");
