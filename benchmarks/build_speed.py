@@ -186,11 +186,14 @@ def synthetic_corpus(root: Path, n: int, seed: int = 7) -> None:
             """) + body, encoding="utf-8")
 
 
-def set_prune(root: Path, prune: bool) -> None:
+def set_prune(root: Path, prune: bool, group: int = 30) -> None:
+    """Navigation settings: Material's navigation.prune, and helpgen's alphabetical groups
+    for topics over ``group`` articles (0 = a flat list per topic, as plain Material has)."""
     path = root / "helpgen.yml"
     text = path.read_text(encoding="utf-8")
     lines = [ln for ln in text.splitlines() if not ln.startswith("build: {navigation_prune")]
-    lines.append(f"build: {{navigation_prune: {'true' if prune else 'false'}}}")
+    lines.append(f"build: {{navigation_prune: {'true' if prune else 'false'}, "
+                 f"nav_max_items: {group}}}")
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
@@ -208,8 +211,10 @@ def bench_synthetic(sizes: list[int], unpruned_max: int, repeat: int) -> list[di
             row["pruned"] = timed(helpgen("build", "--market", "us"), root, repeat, clean)
             row["check_vs_build"] = round(row["check_all"]["median_s"]
                                           / row["pruned"]["median_s"], 3)
+            set_prune(root, True, group=0)  # pruned, but each topic one flat list
+            row["pruned_flat"] = timed(helpgen("build", "--market", "us"), root, 1, clean)
             if n <= unpruned_max:
-                set_prune(root, False)
+                set_prune(root, False, group=0)  # what plain Material does
                 row["unpruned"] = timed(helpgen("build", "--market", "us"), root, 1, clean)
             rows.append(row)
             print(json.dumps(row), flush=True)

@@ -201,3 +201,52 @@ def test_cli_usage_error_exit_code_2(capsys):
     with pytest.raises(SystemExit) as exc:
         main(["build", "--bogus"])
     assert exc.value.code == 2
+
+
+def test_large_topic_is_split_into_alphabetical_groups_in_the_navigation(project):
+    titles = [f"{letter} question {i}" for i, letter in enumerate("ABCDEFGHIJKLM")]
+    for i, title in enumerate(titles):
+        write_article(project, f"buyers/orders/many-{i}.md",
+                      GOOD.replace("sample-article", f"many-{i}")
+                          .replace("A sample article", title))
+    (project / "helpgen.yml").write_text(
+        (project / "helpgen.yml").read_text(encoding="utf-8") + "\nbuild:\n  nav_max_items: 5\n",
+        encoding="utf-8")
+    cfg = config_mod.load(project)
+    rendered = render.render_market(content.load(cfg), cfg, cfg.market("us"), "2026.11")
+    nav = render.navigation(rendered, cfg)
+    buyers = next(entry["Buyers"] for entry in nav if "Buyers" in entry)
+    orders = next(section["Orders"] for section in buyers if "Orders" in section)
+    labels = [next(iter(group)) for group in orders]
+    assert labels[0] == "A–D"  # 2 real + 13 new = 15 articles -> 3 groups of at most 5
+    assert len(orders) == 3 and all(len(next(iter(g.values()))) <= 5 for g in orders)
+    flat = [src for g in orders for item in next(iter(g.values())) for src in item.values()]
+    assert len(flat) == len(set(flat)) == 15  # every article once
+    small = next(section["Buyer protection"] for section in buyers
+                 if "Buyer protection" in section)
+    assert small == [{"TikTok Shop Buyer Protection Program":
+                      "buyers/buyer-protection/buyer-protection-program.md"}]
+
+
+@pytest.mark.parametrize("body", [
+    "# T\n\nWelcome to {{ market.name }} ({{market.code}}).\n",
+    "# T\n\n{{ market.name | upper }} and {{ version }}\n",
+    "# T\n\n{% if market.code == 'uk' %}UK{% else %}other{% endif %} {{ market.name }}\n",
+])
+def test_market_value_fast_path_renders_exactly_like_jinja(body):
+    cfg = config_mod.load(REPO)
+    market = cfg.market("uk").as_context()
+    expected = render.make_environment().from_string(body).render(market=market,
+                                                                    version="2026.11")
+    fast = render._substitute_market(body, market)
+    assert fast is None or fast == expected
+    assert (fast is not None) == (body.startswith("# T\n\nWelcome"))
+
+
+def test_unknown_market_value_still_fails_through_jinja(project):
+    write_article(project, "buyers/orders/typo.md", GOOD, "# T\n\nGo to {{ market.signup }}.\n")
+    cfg = config_mod.load(project)
+    with pytest.raises(HelpgenError) as exc:
+        render.render_market(content.load(cfg), cfg, cfg.market("us"), "2026.11")
+    assert str(exc.value).startswith("docs/buyers/orders/typo.md:11: error:")
+    assert "signup" in str(exc.value)

@@ -44,6 +44,10 @@ SETTINGS: tuple[Setting, ...] = (
             "Use Material's navigation.prune so each page embeds only its own nav branch "
             "(keeps large builds near linear)."),
     Setting("build.jobs", 0, "Worker processes for `build --all`; 0 = one per CPU core."),
+    Setting("build.nav_max_items", 30,
+            "A topic with more articles than this is split into alphabetical groups "
+            "(A–D, E–K, …) in the navigation, so a page embeds one group, not the whole "
+            "topic (keeps large builds near linear); 0 never splits."),
     # ---- search (issue 4)
     Setting("search.index_dir", "search_index",
             "Folder (relative to the project) where `helpgen build` writes the search indexes "

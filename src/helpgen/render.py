@@ -8,6 +8,7 @@ error names the article file and line.
 from __future__ import annotations
 
 import posixpath
+import re
 import traceback
 from dataclasses import dataclass
 from typing import Any
@@ -120,16 +121,19 @@ def render_market(
     problems: list[Problem] = []
     by_id = corpus.by_id
     included = [a for a in corpus.articles if a.applies_to(market.code)]
-    listing = [
-        {"id": a.id, "title": a.title, "summary": a.summary, "audience": a.audience,
-         "topic": a.topic, "src": a.src}
-        for a in included if a.kind == "article"
-    ]
     lang = market.language
+    listing = []
+    for a in included:
+        if a.kind == "article":
+            v = a.variants.get(lang)
+            listing.append({"id": a.id, "title": v.title if v else a.title,
+                            "summary": v.summary if v else a.summary, "audience": a.audience,
+                            "topic": a.topic, "src": a.src, "order": a.order})
     audiences = {k: {"title": v.text("title", lang), "description": v.text("description", lang)}
                  for k, v in config.audiences.items()}
     topics = {k: {"title": v.text("title", lang), "audience": v.audience}
               for k, v in config.topics.items()}
+    sections = _catalog(listing, config, lang)
     pages: dict[str, RenderedPage] = {}
     for art in included:
         variant = art.variants.get(market.language)
@@ -149,17 +153,23 @@ def render_market(
             "version": version,
             "article": {"id": art.id, "title": title, "summary": summary},
             "articles": listing,
+            "sections": sections,
             "audiences": audiences,
             "topics": topics,
             "ticket_categories": dict(config.ticket_categories),
             "link": _link_function(art.src, by_id, market),
         }
         try:
-            template = templates.get(source)
-            if template is None:
-                template = _compile(env, body, name)
-                templates[source] = template
-            text = template.render(context)
+            if not _uses_jinja(body):
+                text = body  # most articles: nothing to render, nothing to compile
+            elif (fast := _substitute_market(body, context["market"])) is not None:
+                text = fast  # only {{ market.x }} values: the same text Jinja would give
+            else:
+                template = templates.get(source)
+                if template is None:
+                    template = _compile(env, body, name)
+                    templates[source] = template
+                text = template.render(context)
         except jinja2.TemplateSyntaxError as exc:
             line = body_line + (exc.lineno or 1) - 1
             problems.append(Problem(f"template syntax error: {exc.message}", name, line))
@@ -186,9 +196,63 @@ def render_market(
     return RenderedMarket(market=market, version=version, pages=pages)
 
 
+_MARKET_VALUE_RE = re.compile(r"\{\{\s*market\.([a-z_]+)\s*\}\}")
+
+
+def _substitute_market(body: str, market: dict[str, Any]) -> str | None:
+    """Fast path for templates whose only Jinja is ``{{ market.<key> }}`` of known keys
+    (no blocks, comments, filters or other variables); None when Jinja must run."""
+    if "{%" in body or "{#" in body:
+        return None
+    keys = _MARKET_VALUE_RE.findall(body)
+    if body.count("{{") != len(keys) or any(k not in market for k in keys):
+        return None
+    return _MARKET_VALUE_RE.sub(lambda m: str(market[m.group(1)]), body)
+
+
+def _catalog(listing: list[dict], config: Config, lang: str) -> list[dict]:
+    """``sections`` for the home page: audiences -> topics -> articles (in navigation
+    order, in the market's language), only the non-empty ones. Grouped once per market
+    so a home page over thousands of articles need not filter them per topic."""
+    by_topic: dict[str, list[dict]] = {}
+    for a in listing:
+        by_topic.setdefault(a["topic"], []).append(a)
+    out = []
+    for aud_code, audience in config.audiences.items():
+        topics = [{"code": t_code, "title": topic.text("title", lang),
+                   "articles": sorted(by_topic[t_code], key=lambda a: (a["order"], a["title"]))}
+                  for t_code, topic in config.topics.items()
+                  if topic.audience == aud_code and by_topic.get(t_code)]
+        if topics:
+            out.append({"code": aud_code, "title": audience.text("title", lang),
+                        "description": audience.text("description", lang), "topics": topics})
+    return out
+
+
+def _uses_jinja(body: str) -> bool:
+    """Whether ``body`` holds any Jinja delimiter ({{, {% or {#}."""
+    return "{{" in body or "{%" in body or "{#" in body
+
+
 def _compile(env: jinja2.Environment, body: str, name: str) -> jinja2.Template:
     code = env.compile(body, name=name, filename=name)
     return jinja2.Template.from_code(env, code, env.make_globals(None))
+
+
+def _topic_entries(items: list[RenderedPage], max_items: int) -> list[dict]:
+    """A topic's nav entries; past ``max_items`` articles, alphabetical groups of at most
+    that many, labelled by their first letters ("A–D"), so that with Material's
+    navigation.prune a page embeds one group instead of the whole topic."""
+    if not max_items or len(items) <= max_items:
+        return [{p.title: p.src} for p in items]
+    ordered = sorted(items, key=lambda p: (p.title.casefold(), p.src))
+    groups = [ordered[i:i + max_items] for i in range(0, len(ordered), max_items)]
+    entries = []
+    for group in groups:
+        first, last = group[0].title[:1].upper(), group[-1].title[:1].upper()
+        label = first if first == last else f"{first}–{last}"
+        entries.append({label: [{p.title: p.src} for p in group]})
+    return entries
 
 
 def navigation(rendered: RenderedMarket, config: Config) -> list[dict]:
@@ -196,6 +260,7 @@ def navigation(rendered: RenderedMarket, config: Config) -> list[dict]:
     nav: list[dict] = []
     pages = rendered.pages
     lang = rendered.market.language
+    max_items = config.setting("build.nav_max_items")
     if "index.md" in pages:
         nav.append({pages["index.md"].title: "index.md"})
     for aud_code, audience in config.audiences.items():
@@ -209,7 +274,7 @@ def navigation(rendered: RenderedMarket, config: Config) -> list[dict]:
                 key=lambda p: (p.article.order, p.title),
             )
             if items:
-                sections.append({topic.text("title", lang): [{p.title: p.src} for p in items]})
+                sections.append({topic.text("title", lang): _topic_entries(items, max_items)})
         if sections:
             nav.append({audience.text("title", lang): sections})
     for src, page in sorted(pages.items()):

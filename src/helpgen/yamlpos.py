@@ -33,7 +33,13 @@ class Located:
         return (None, None)
 
 
-class _Loader(yaml.SafeLoader):
+# libyaml's parser (when PyYAML has it) with PyYAML's safe constructor and resolver: the
+# nodes still carry line/column marks, and front matter of thousands of articles parses
+# several times faster.
+_Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_Base):  # type: ignore[misc, valid-type]
     pass
 
 
