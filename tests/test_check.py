@@ -265,3 +265,26 @@ def test_unknown_path_or_market_is_a_usage_error(capsys):
     assert "no such file or folder to check" in capsys.readouterr().err
     assert main(["--project", str(REPO), "check", "--market", "zz"]) == 2
     assert "unknown market 'zz'; allowed: us, uk" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("headings", [
+    ["# Submit a ticket", "## Before you start", "## Before you start", "### Step 1: sign in"],
+    ["# Käuferschutz für Bestellungen", "## Häufige Fragen", "## FAQ", "## FAQ"],
+    ["# チケットを送信する", "## 手順", "## Step 2 - wait (24 hours)", "## 返信 #"],
+    ["# What's the 30-day window?", "## 90 calendar days, then?", "## A/B test: yes"],
+    ["## Custom {#my-id}", "## *Emphasis* and `code`", "## Link [here](x.md)"],
+])
+def test_plain_heading_ids_equal_the_markdown_converters(headings):
+    """check's fast path for plain headings must give exactly the ids Markdown's toc gives."""
+    from helpgen import check as check_mod
+
+    cfg = config_mod.load(REPO)
+    anchors = check_mod._Anchors(cfg)
+    assert anchors._fast
+    key = "\n\n".join(headings)
+    fast = anchors._plain(key)
+    converted = anchors._convert(key)
+    if any(ch in key for ch in "{*`["):
+        assert fast is None  # not plain: the converter decides
+    else:
+        assert fast == converted, (fast, converted)

@@ -30,6 +30,7 @@ from typing import Any, Iterable, Sequence
 from urllib.parse import unquote
 
 import markdown
+from markdown.extensions import toc as _toc
 import yaml
 
 from . import content as content_mod
@@ -410,12 +411,24 @@ def _page_findings(config: Config, page: render.RenderedPage, rendered: render.R
                    f" (headings there: {', '.join(known[:12]) or 'none'})", path, *where())
 
 
+_PLAIN_HEADING_RE = re.compile(r"^#{1,6}[ \t]+([^{}*_`\[\]<>&\\!|~^=+]*?)[ \t#]*$")
+_TEXT_CHANGING_EXTENSIONS = ("smarty", "smartsymbols", "emoji", "caret", "tilde", "mark",
+                             "betterem", "slugs")
+
+
 class _Anchors:
     """Heading ids of rendered pages, computed with the site's Markdown extensions."""
 
     def __init__(self, config: Config) -> None:
         self._md = _markdown(config)
         self._cache: dict[str, frozenset[str]] = {}
+        # Plain headings ("## Returns and refunds") get the toc extension's default ids
+        # without running the whole converter, unless the site changes how ids or
+        # heading text come out (a custom slugify, typographic extensions).
+        toc = self._md.treeprocessors["toc"] if "toc" in self._md.treeprocessors else None
+        custom = toc is None or toc.slugify is not _toc.slugify or toc.sep != "-"
+        exts = {type(e).__module__.rsplit(".", 1)[-1] for e in self._md.registeredExtensions}
+        self._fast = not custom and not exts & set(_TEXT_CHANGING_EXTENSIONS)
 
     def of(self, page: render.RenderedPage) -> frozenset[str]:
         # Only lines that can carry an id matter; converting just those keeps the ids
@@ -424,11 +437,28 @@ class _Anchors:
                            if line[:1] == "#" or "id=" in line or "{#" in line or "{:" in line)
         ids = self._cache.get(key)
         if ids is None:
-            self._md.reset()
-            html = self._md.convert(key)
-            ids = frozenset(re.findall(r"\bid=\"([^\"]+)\"", html))
+            ids = self._plain(key) if self._fast else None
+            if ids is None:
+                ids = self._convert(key)
             self._cache[key] = ids
         return ids
+
+    def _convert(self, key: str) -> frozenset[str]:
+        self._md.reset()
+        html = self._md.convert(key)
+        return frozenset(re.findall(r"\bid=\"([^\"]+)\"", html))
+
+    @staticmethod
+    def _plain(key: str) -> frozenset[str] | None:
+        """Ids of headings that are plain text, as the toc extension makes them; None as
+        soon as one heading needs the real converter."""
+        used: set[str] = set()
+        for line in key.split("\n\n") if key else ():
+            m = _PLAIN_HEADING_RE.match(line)
+            if m is None:
+                return None
+            _toc.unique(_toc.slugify(m.group(1).strip(), "-"), used)
+        return frozenset(used)
 
 
 class _TolerantLoader(yaml.SafeLoader):
