@@ -7,6 +7,8 @@ manual/reference.md, which carries the ``--help`` snapshots (kept current by
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from helpgen import content, reference
@@ -64,3 +66,17 @@ def test_front_matter_field_is_documented(field):
 def test_help_snapshot_lives_in_the_generated_reference():
     text = GENERATED.read_text(encoding="utf-8")
     assert reference.help_text(make_parser()).rstrip() in text
+
+
+def test_readme_quick_start_is_two_commands_and_ci_runs_the_test_one():
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```bash\n(.*?)```", section, re.S)
+    commands = [b.strip() for b in blocks]
+    assert len(commands) == 2 and all("\n" not in c for c in commands), commands
+    main_job, test_command = commands
+    assert "pip install" in main_job and "helpgen build" in main_job and "helpgen serve" in main_job
+    ci = (REPO / ".ci" / "run").read_text(encoding="utf-8")
+    assert test_command in ci.splitlines()
+    script = (REPO / test_command.split()[-1]).read_text(encoding="utf-8")
+    assert "apt-get install" in script and "chromium" in script and "pytest" in script
