@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
-import fcntl
 import json
 import os
 import re
@@ -23,11 +22,11 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Iterable, Sequence
 
 from whoosh import index as whoosh_index
 
-from . import analysis
+from . import analysis, atomic
 from .errors import HelpgenError
 
 if TYPE_CHECKING:  # the build side passes rendered pages in; no import at run time
@@ -208,26 +207,18 @@ def _fields(doc: IndexDoc, languages: tuple[str, ...]) -> dict:
     }
 
 
-@contextlib.contextmanager
-def locked(mdir: Path) -> Iterator[None]:
+def locked(mdir: Path) -> contextlib.AbstractContextManager[None]:
     """An exclusive lock on a market's index folder (``.lock`` inside it)."""
-    with open(mdir / ".lock", "a+", encoding="utf-8") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+    return atomic.locked(mdir, ".lock")
 
 
-def _swap_into_place(staging: Path, final: Path) -> None:
-    """Rename ``staging`` to ``final``; the previous index is deleted only afterwards."""
-    previous = None
-    if final.exists():
-        previous = final.with_name(f".old-{final.name}-{os.getpid()}-{time.monotonic_ns()}")
-        final.rename(previous)
-    staging.rename(final)
-    if previous is not None:
-        shutil.rmtree(previous, ignore_errors=True)
+def install(staging: Path, mdir: Path, version: str) -> Path:
+    """Move the complete index folder ``staging`` to ``mdir/version`` under the market's
+    lock (two builds of one market swap one after the other); returns the new folder."""
+    mdir.mkdir(parents=True, exist_ok=True)
+    with locked(mdir):
+        atomic.swap_into_place(staging, mdir / version)
+    return mdir / version
 
 
 def write(docs: Iterable[IndexDoc], index_dir: Path | str, market: str, version: str,
@@ -281,9 +272,7 @@ def write(docs: Iterable[IndexDoc], index_dir: Path | str, market: str, version:
         }
         (staging / analysis.META_FILE).write_text(json.dumps(meta, indent=2) + "\n",
                                                   encoding="utf-8")
-        final = mdir / version
-        with locked(mdir):  # two builds of one market swap one after the other
-            _swap_into_place(staging, final)
+        final = install(staging, mdir, version)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -308,8 +297,7 @@ def write_aliases(index_dir: Path | str, market: str, versions: list[dict]) -> d
     if not mdir.is_dir():
         raise HelpgenError(f"no search index for market {market!r} in {index_dir}",
                            exit_code=2)
-    tmp = mdir / f".{analysis.ALIASES_FILE}.{os.getpid()}.tmp"
     with locked(mdir):
-        tmp.write_text(json.dumps(aliases, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-        os.replace(tmp, mdir / analysis.ALIASES_FILE)
+        atomic.write_text(mdir / analysis.ALIASES_FILE,
+                          json.dumps(aliases, indent=2, sort_keys=True) + "\n")
     return aliases

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
-import fcntl
 import html
 import json
 import logging
@@ -35,6 +34,7 @@ from typing import Any, Callable, Iterator, Sequence
 
 os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")  # Material's end-of-life banner
 
+from . import atomic  # noqa: E402
 from . import content as content_mod  # noqa: E402
 from . import render  # noqa: E402
 from .config import VERSION_RE, Config, Market  # noqa: E402
@@ -331,12 +331,8 @@ def _natural_key(version: str) -> tuple:
 def locked(market_dir: Path) -> Iterator[None]:
     """Exclusive lock around read-modify-write of a market's versions.json."""
     market_dir.mkdir(parents=True, exist_ok=True)
-    with open(market_dir / ".versions.lock", "a+", encoding="utf-8") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+    with atomic.locked(market_dir, ".versions.lock"):
+        yield
 
 
 def read_versions(market_dir: Path) -> list[dict]:
@@ -351,26 +347,9 @@ def read_versions(market_dir: Path) -> list[dict]:
     return data if isinstance(data, list) else []
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def write_versions(market_dir: Path, versions: list[dict]) -> None:
     versions = sorted(versions, key=lambda v: _natural_key(v["version"]), reverse=True)
-    _write_atomic(market_dir / VERSIONS_FILE, json.dumps(versions, indent=2) + "\n")
-
-
-def _swap_into_place(staging: Path, final: Path) -> None:
-    """Replace ``final`` with ``staging``; the old tree is removed only afterwards."""
-    old = None
-    if final.exists():
-        old = final.with_name(f".old-{final.name}-{os.getpid()}-{time.monotonic_ns()}")
-        final.rename(old)
-    staging.rename(final)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+    atomic.write_text(market_dir / VERSIONS_FILE, json.dumps(versions, indent=2) + "\n")
 
 
 def _write_alias(market_dir: Path, alias: str, version: str) -> None:
@@ -386,7 +365,7 @@ def _write_alias(market_dir: Path, alias: str, version: str) -> None:
         if target.endswith("index.html"):
             target = target[: -len("index.html")]
         out.write_text(redirect_html(target), encoding="utf-8")
-    _swap_into_place(staging, market_dir / alias)
+    atomic.swap_into_place(staging, market_dir / alias)
 
 
 def write_market_index(config: Config, market_dir: Path, versions: list[dict]) -> None:
@@ -398,11 +377,11 @@ def write_market_index(config: Config, market_dir: Path, versions: list[dict]) -
     if target is None and versions:
         target = versions[0]["version"] + "/"
     if target:
-        _write_atomic(market_dir / "index.html", redirect_html(target))
+        atomic.write_text(market_dir / "index.html", redirect_html(target))
     # Material's market/language selector fetches <link>/sitemap.xml to map the current
     # page; without a site_url there is nothing to map, so answer with an empty, valid
     # sitemap rather than a 404 (the selector then follows the link to this index).
-    _write_atomic(market_dir / "sitemap.xml", EMPTY_SITEMAP)
+    atomic.write_text(market_dir / "sitemap.xml", EMPTY_SITEMAP)
 
 
 def write_site_index(config: Config, site_dir: Path) -> None:
@@ -429,7 +408,7 @@ def write_site_index(config: Config, site_dir: Path) -> None:
         "\n</ul>\n</body></html>\n"
     )
     site_dir.mkdir(parents=True, exist_ok=True)
-    _write_atomic(site_dir / "index.html", page)
+    atomic.write_text(site_dir / "index.html", page)
 
 
 def publish(config: Config, site_dir: Path, market: str, version: str, staging: Path,
@@ -442,7 +421,7 @@ def publish(config: Config, site_dir: Path, market: str, version: str, staging: 
         if clash or version in {a for v in versions for a in v.get("aliases", [])}:
             raise HelpgenError(f"{market}: a name cannot be both a version and an alias "
                                f"({', '.join(clash) or version})", exit_code=2)
-        _swap_into_place(staging, market_dir / version)
+        atomic.swap_into_place(staging, market_dir / version)
         entry = next((v for v in versions if v["version"] == version), None)
         if entry is None:
             entry = {"version": version, "title": version, "aliases": []}
@@ -563,10 +542,7 @@ def after_publish(config: Config, market: str, version: str, site_dir: Path,
     from . import index  # issue 4
 
     index_dir = Path(index_dir or config.root / config.setting("search.index_dir"))
-    built = staged_index / market / version
-    (index_dir / market).mkdir(parents=True, exist_ok=True)
-    with index.locked(index_dir / market):  # the lock index.write swaps under
-        _swap_into_place(built, index_dir / market / version)
+    index.install(staged_index / market / version, index_dir / market, version)
     shutil.rmtree(staged_index, ignore_errors=True)
     index.write_aliases(index_dir, market, read_versions(site_dir / market))
 
