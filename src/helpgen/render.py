@@ -133,7 +133,15 @@ def render_market(
                  for k, v in config.audiences.items()}
     topics = {k: {"title": v.text("title", lang), "audience": v.audience}
               for k, v in config.topics.items()}
-    sections = _catalog(listing, config, lang)
+    shared: dict[str, Any] = {  # the same for every article of this market
+        "market": market.as_context(),
+        "version": version,
+        "articles": listing,
+        "sections": _catalog(listing, config, lang),
+        "audiences": audiences,
+        "topics": topics,
+        "ticket_categories": dict(config.ticket_categories),
+    }
     pages: dict[str, RenderedPage] = {}
     for art in included:
         variant = art.variants.get(market.language)
@@ -148,28 +156,19 @@ def render_market(
             language = "en"
             fallback = market.language != "en" and art.kind == "article"
         name = f"{prefix}/{source}"
-        context: dict[str, Any] = {
-            "market": market.as_context(),
-            "version": version,
-            "article": {"id": art.id, "title": title, "summary": summary},
-            "articles": listing,
-            "sections": sections,
-            "audiences": audiences,
-            "topics": topics,
-            "ticket_categories": dict(config.ticket_categories),
-            "link": _link_function(art.src, by_id, market),
-        }
         try:
             if not _uses_jinja(body):
                 text = body  # most articles: nothing to render, nothing to compile
-            elif (fast := _substitute_market(body, context["market"])) is not None:
+            elif (fast := _substitute_market(body, shared["market"])) is not None:
                 text = fast  # only {{ market.x }} values: the same text Jinja would give
             else:
                 template = templates.get(source)
                 if template is None:
                     template = _compile(env, body, name)
                     templates[source] = template
-                text = template.render(context)
+                text = template.render(
+                    shared, article={"id": art.id, "title": title, "summary": summary},
+                    link=_link_function(art.src, by_id, market))
         except jinja2.TemplateSyntaxError as exc:
             line = body_line + (exc.lineno or 1) - 1
             problems.append(Problem(f"template syntax error: {exc.message}", name, line))
