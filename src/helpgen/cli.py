@@ -32,6 +32,18 @@ def _project(args: argparse.Namespace):
     return config.load(args.project) if args.project else config.load()
 
 
+def _site_dir(args: argparse.Namespace, cfg) -> Path:
+    """``--site-dir``, else ``<project>/site``."""
+    return Path(args.site_dir) if getattr(args, "site_dir", None) else cfg.root / "site"
+
+
+def _index_dir(args: argparse.Namespace, cfg) -> Path:
+    """``--index-dir``, else the ``search.index_dir`` setting under the project."""
+    if getattr(args, "index_dir", None):
+        return Path(args.index_dir)
+    return cfg.root / cfg.setting("search.index_dir")
+
+
 def _out(args: argparse.Namespace, text: str) -> None:
     if not getattr(args, "quiet", False):
         print(text, flush=True)
@@ -43,11 +55,11 @@ def _cmd_build(args: argparse.Namespace) -> int:
     from . import site
 
     cfg = _project(args)
-    site_dir = Path(args.site_dir) if args.site_dir else cfg.root / "site"
+    site_dir = _site_dir(args, cfg)
     aliases = args.alias if args.alias else [cfg.default_alias]
     if args.no_alias:
         aliases = []
-    index_dir = _search_index_dir(args, cfg)
+    index_dir = _index_dir(args, cfg)
     every = args.all or args.market == ["all"]
     codes = list(cfg.markets) if every else (args.market or [cfg.default_market])
     display = _BuildDisplay(args, cfg, codes, args.version or cfg.version)  # issue 7
@@ -103,9 +115,9 @@ def _cmd_remove(args: argparse.Namespace) -> int:
     from . import site
 
     cfg = _project(args)
-    site_dir = Path(args.site_dir) if args.site_dir else cfg.root / "site"
+    site_dir = _site_dir(args, cfg)
     what = site.remove(cfg, site_dir, args.market or cfg.default_market, args.name, args.force,
-                       index_dir=Path(args.index_dir) if args.index_dir else None)
+                       index_dir=_index_dir(args, cfg))
     _out(args, f"removed {what}")
     return EXIT_OK
 
@@ -126,12 +138,6 @@ def _register_remove(sub) -> None:
 
 
 # --------------------------------------------------------------------------- deflection (issue 5)
-
-def _index_dir(args: argparse.Namespace, cfg) -> Path:
-    if getattr(args, "index_dir", None):
-        return Path(args.index_dir)
-    return cfg.root / cfg.settings.get("search.index_dir", "search_index")
-
 
 def _read_ticket(args: argparse.Namespace) -> dict:
     """The ticket from the options, or a JSON object on stdin when ``-`` is given."""
@@ -291,12 +297,6 @@ def _register_eval(sub) -> None:
 
 # --------------------------------------------------------------------------- search (issue 4)
 
-def _search_index_dir(args: argparse.Namespace, cfg) -> Path:
-    if getattr(args, "index_dir", None):
-        return Path(args.index_dir)
-    return cfg.root / cfg.setting("search.index_dir")
-
-
 def _cmd_search(args: argparse.Namespace) -> int:
     import json
 
@@ -308,7 +308,7 @@ def _cmd_search(args: argparse.Namespace) -> int:
     market = args.market or cfg.default_market
     if cfg is not None:
         cfg.market(market)  # unknown market: usage error listing the markets
-    index_dir = Path(args.index_dir) if args.index_dir else _search_index_dir(args, cfg)
+    index_dir = _index_dir(args, cfg)
     result = search.search(args.query, market, args.version, limit=args.limit,
                            audience=args.audience, topic=args.topic, index_dir=index_dir)
     if args.json:
@@ -352,11 +352,11 @@ def _cmd_search_eval(args: argparse.Namespace) -> int:
 
     cfg = _project(args)
     path = Path(args.file) if args.file else cfg.root / "evals" / "search.yml"
-    index_dir = _search_index_dir(args, cfg)
+    index_dir = _index_dir(args, cfg)
     report = search_eval.run(cfg, path, index_dir, version=args.version)
     lunr = None
     if args.lunr:
-        site_dir = Path(args.site_dir) if args.site_dir else cfg.root / "site"
+        site_dir = _site_dir(args, cfg)
         lunr = search_eval.run_lunr(cfg, path, site_dir, version=args.version)
     failures = search_eval.check(cfg, report, lunr)
     if args.json:
