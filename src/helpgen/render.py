@@ -142,6 +142,8 @@ def render_market(
         "topics": topics,
         "ticket_categories": dict(config.ticket_categories),
     }
+    available = ", ".join([f"market.{k}" for k in shared["market"]]
+                          + [k for k in shared if k != "market"] + ["article", "link(id)"])
     pages: dict[str, RenderedPage] = {}
     for art in included:
         variant = art.variants.get(market.language)
@@ -177,9 +179,7 @@ def render_market(
             ln = _jinja_line(exc, name)
             line = body_line + ln - 1 if ln else body_line
             problems.append(Problem(
-                f"{exc.message} on the {market.code} site (available: market.code, market.name, "
-                f"market.language, market.locale, market.signup_url, version, article, "
-                f"articles, audiences, topics, ticket_categories, link(id))", name, line))
+                f"{exc.message} on the {market.code} site (available: {available})", name, line))
             continue
         except jinja2.TemplateError as exc:
             ln = _jinja_line(exc, name)
