@@ -24,5 +24,9 @@ def on_page_markdown(markdown, page, config, files):
     return site.hook_page_markdown(markdown, page, config)
 
 
+def on_post_page(output, page, config):
+    return site.hook_post_page(output, page, config)
+
+
 def on_post_build(config):
     site.hook_post_build(config)

@@ -57,7 +57,7 @@ def bad_project(tmp_path_factory) -> Path:
                   "\n\n<script src=\"https://cdn.example.com/x.js\"></script>\n\n"
                   "A [remote link](https://example.com/) is fine. `![no](code.png)` too.\n\n"
                   "```\n![in a fence](fence.png)\n```\n")
-    write_article(root, f"{t}/jinja-de.md", front("jinja-de"),
+    write_article(root, f"{t}/jinja-de.md", front("jinja-de") + "\njinja: true",
                   "# Jinja\n\nIntro.\n\n{% if market.code == 'de' %}{{ market.currency }}"
                   "{% endif %}\n")
     write_article(root, f"{t}/stale.md", front("stale").replace(

@@ -118,19 +118,19 @@ def test_translation_needs_known_language_and_english_article(project):
 
 
 def test_undefined_jinja_variable_names_article_and_line(project):
-    write_article(project, "buyers/orders/jinja.md", GOOD,
+    write_article(project, "buyers/orders/jinja.md", GOOD + "jinja: true\n",
                   "# Title\n\nLine two.\n\nVisit {{ market.signup_link }} now.\n")
     cfg = config_mod.load(project)
     corpus = content.load(cfg)
     with pytest.raises(HelpgenError) as exc:
         render.render_market(corpus, cfg, cfg.market("uk"), "2026.11")
-    # front matter is lines 1-8, body starts at line 9: the error is on body line 5
-    assert str(exc.value).startswith("docs/buyers/orders/jinja.md:13: error: ")
+    # front matter is lines 1-10, body starts at line 10: the error is on body line 5
+    assert str(exc.value).startswith("docs/buyers/orders/jinja.md:14: error: ")
     assert "signup_link" in str(exc.value)
 
 
 def test_jinja_syntax_error_names_article_and_line(project):
-    write_article(project, "buyers/orders/jinja.md", GOOD,
+    write_article(project, "buyers/orders/jinja.md", GOOD + "jinja: true\n",
                   "# Title\n\n{% if market.code == 'us' %}\nUS only\n")
     cfg = config_mod.load(project)
     with pytest.raises(HelpgenError) as exc:
@@ -244,9 +244,10 @@ def test_market_value_fast_path_renders_exactly_like_jinja(body):
 
 
 def test_unknown_market_value_still_fails_through_jinja(project):
-    write_article(project, "buyers/orders/typo.md", GOOD, "# T\n\nGo to {{ market.signup }}.\n")
+    write_article(project, "buyers/orders/typo.md", GOOD + "jinja: true\n",
+                  "# T\n\nGo to {{ market.signup }}.\n")
     cfg = config_mod.load(project)
     with pytest.raises(HelpgenError) as exc:
         render.render_market(content.load(cfg), cfg, cfg.market("us"), "2026.11")
-    assert str(exc.value).startswith("docs/buyers/orders/typo.md:11: error:")
+    assert str(exc.value).startswith("docs/buyers/orders/typo.md:12: error:")
     assert "signup" in str(exc.value)

@@ -63,6 +63,7 @@ summary: Renders everywhere but in the Japanese market.
 audience: partners
 topic: support-tickets
 last_reviewed: 2026-11-25
+jinja: true
 """, "# Broken\n\n{% if market.code == 'jp' %}{{ market.yen }}{% endif %}Hello.\n")
     with pytest.raises(HelpgenErrors, match="on the jp site"):
         site.build_all(config_mod.load(root), "2026.11", ["latest"], root / "site", jobs=2,

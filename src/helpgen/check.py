@@ -34,7 +34,7 @@ from markdown.extensions import toc as _toc
 import yaml
 
 from . import content as content_mod
-from . import render
+from . import mdcode, render, sandbox
 from .config import Config
 from .errors import HelpgenError, Problem
 
@@ -43,8 +43,6 @@ WARNING = "warning"
 FORMATS = ("text", "github", "json")
 PLACEHOLDER_SUMMARY = "TODO: one sentence shown in search results and suggestions."
 
-_FENCE_RE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})")
-_INLINE_CODE_RE = re.compile(r"(`+)(?:(?!\1).)+?\1")
 _MD_LINK_RE = re.compile(
     r"(?P<bang>!?)\[(?P<text>(?:[^\[\]]|\[[^\]]*\])*)\]\(\s*<?(?P<target>[^()\s<>]*(?:\([^()\s]*\)"
     r"[^()\s<>]*)*)>?(?:\s+(?:\"[^\"]*\"|'[^']*'))?\s*\)"
@@ -133,6 +131,7 @@ def check(
     else:
         articles = len(corpus.articles)
         findings.extend(_review_findings(config, corpus, today))
+        findings.extend(_template_findings(config, corpus))
         # forking pays off only when there is real work to share
         work = len(corpus.articles) * len(codes)
         jobs = (jobs or config.setting("build.jobs") or os.cpu_count() or 1) if work > 2000 else 1
@@ -263,6 +262,7 @@ def _check_markets(config: Config, corpus: content_mod.Corpus, codes: list[str]
     """Findings of ``codes``: (render errors, {(severity, msg, path, line, col): markets})."""
     env = render.make_environment()
     templates: dict = {}
+    budget = sandbox.RenderBudget()
     anchors = _Anchors(config)
     sources: dict[str, tuple] = {}  # (file, link target) -> (line, col) in the file
     per_market: dict[tuple, list[str]] = {}
@@ -272,7 +272,7 @@ def _check_markets(config: Config, corpus: content_mod.Corpus, codes: list[str]
         market = config.markets[code]
         try:
             rendered = render.render_market(corpus, config, market, config.version, env=env,
-                                            templates=templates)
+                                            templates=templates, budget=budget)
         except HelpgenError as exc:
             plain.extend(Finding.from_problem(p) for p in exc.problems)
             # check the links of every article that did render
@@ -283,7 +283,7 @@ def _check_markets(config: Config, corpus: content_mod.Corpus, codes: list[str]
             try:
                 rendered = render.render_market(
                     content_mod.Corpus(tuple(ok), corpus.docs_dir), config, market,
-                    config.version, env=env, templates=templates)
+                    config.version, env=env, templates=templates, budget=budget)
             except HelpgenError:
                 continue
         for page in rendered.pages.values():
@@ -294,24 +294,31 @@ def _check_markets(config: Config, corpus: content_mod.Corpus, codes: list[str]
 
 def _strip_code(markdown_text: str) -> list[str]:
     """Lines of ``markdown_text`` with fenced blocks and inline code blanked (same count)."""
-    lines = markdown_text.split("\n")
-    if "`" not in markdown_text and "~~~" not in markdown_text:
-        return lines
-    fence: str | None = None
-    out = []
-    for line in lines:
-        m = _FENCE_RE.match(line)
-        if fence is None and m:
-            fence = m.group("fence")[0] * len(m.group("fence"))
-            out.append("")
-            continue
-        if fence is not None:
-            if line.strip().startswith(fence) and set(line.strip()) <= {fence[0]}:
-                fence = None
-            out.append("")
-            continue
-        out.append(_INLINE_CODE_RE.sub(lambda mm: " " * len(mm.group(0)), line))
-    return out
+    return mdcode.blank_code(markdown_text).split("\n")
+
+
+_JINJA_RE = re.compile(r"\{\{|\{%")
+
+
+def _template_findings(config: Config, corpus: content_mod.Corpus) -> Iterable[Finding]:
+    """Warnings for files that hold Jinja syntax outside code but are not templates:
+    they are published as written, which is rarely what the author meant."""
+    prefix = config.docs_dir_name
+    for art in corpus.articles:
+        texts = [(art.src, art.body, art.body_line, art.jinja)]
+        texts += [(v.src, v.body, v.body_line, v.jinja) for v in art.variants.values()]
+        for src, body, body_line, is_template in texts:
+            if is_template or ("{{" not in body and "{%" not in body):
+                continue
+            for i, line in enumerate(_strip_code(body)):
+                m = _JINJA_RE.search(line)
+                if m:
+                    yield Finding(WARNING, f"{m.group(0)!r} outside code in a file that is not "
+                                  "a template: it is published exactly as written; add "
+                                  "'jinja: true' to the front matter to render it, or put "
+                                  "it in `code`", f"{prefix}/{src}", body_line + i,
+                                  m.start() + 1)
+                    break
 
 
 def _targets(markdown_text: str) -> Iterable[tuple[str, str, int, int]]:

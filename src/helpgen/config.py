@@ -48,7 +48,11 @@ SETTINGS: tuple[Setting, ...] = (
             "A topic with more articles than this is split into alphabetical groups "
             "(A–D, E–K, …) in the navigation, so a page embeds one group, not the whole "
             "topic (keeps large builds near linear); 0 never splits."),
-    # ---- search (issue 4)
+    Setting("build.allow_raw_html", False,
+            "Publish raw HTML in articles as written. Off (the default), raw HTML passes an "
+            "allowlist sanitizer: no scripts, event handlers, javascript:/data: URLs, frames, "
+            "<base> or <meta>. Turn it on only for a project whose every author is trusted."),
+    # ---- search
     Setting("search.index_dir", "search_index",
             "Folder (relative to the project) where `helpgen build` writes the search indexes "
             "and `helpgen search` reads them: <index_dir>/<market>/<version>/."),
@@ -247,6 +251,10 @@ def load(root: Path | str | None = None) -> Config:
     rel = str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
     try:
         loc = yamlpos.load(path.read_text(encoding="utf-8"))
+    except yamlpos.Refused as exc:
+        mark = exc.problem_mark
+        raise HelpgenError(str(exc.problem), rel, mark.line + 1 if mark else None,
+                           mark.column + 1 if mark else None) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         raise HelpgenError(

@@ -20,9 +20,10 @@ from typing import Any, Mapping
 
 import yaml
 
-from . import yamlpos
+from . import urls, yamlpos
 from .config import Config
 from .errors import Problem, raise_if
+from .urls import normalize_redirect  # noqa: F401  (part of this module's API)
 
 ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 VARIANT_RE = re.compile(r"^(?P<stem>.+)\.(?P<lang>[a-z]{2,3})\.md$")
@@ -63,11 +64,23 @@ ARTICLE_FIELDS: tuple[FieldSpec, ...] = (
               "`partners/old-name/`); each keeps redirecting here.", "[partners/tickets/]"),
     FieldSpec("order", False, "Position within its topic in the navigation (smaller first).",
               "10"),
+    FieldSpec("jinja", False, "`true` makes the file a Jinja template rendered per market "
+              "(market variables, `link(id)`, loops over articles); without it the text is "
+              "published exactly as written. Jinja inside code is always literal.", "true"),
 )
-VARIANT_FIELDS: tuple[str, ...] = ("id", "title", "summary", "keywords", "last_reviewed")
+VARIANT_FIELDS: tuple[str, ...] = ("id", "title", "summary", "keywords", "last_reviewed",
+                                   "jinja")
 PAGE_FIELDS: tuple[str, ...] = ("id", "title", "summary", "markets", "hide", "template",
-                                "keywords")
+                                "keywords", "jinja")
 SUMMARY_MAX = 200
+FRONT_MATTER_MAX_CHARS = 64 * 1024
+TEMPLATE_NAME_RE = re.compile(r"^[a-z0-9_-]+\.html$")
+#: Files under docs/ that are published as they are (anything else is refused: an
+#: .html, .js or .css file, for instance, would put code on the site).
+ASSET_SUFFIXES: tuple[str, ...] = (
+    ".png", ".jpg", ".jpeg", ".gif", ".webp", ".avif", ".ico", ".bmp", ".svg",
+    ".pdf", ".txt", ".csv", ".zip", ".mp4", ".webm", ".mp3", ".ogg", ".wav",
+)
 
 
 @dataclass(frozen=True)
@@ -82,6 +95,7 @@ class Variant:
     last_reviewed: _dt.date
     body: str
     body_line: int  # 1-based file line of the first body line
+    jinja: bool = False  # a template (front matter ``jinja: true``)
 
 
 @dataclass(frozen=True)
@@ -103,6 +117,7 @@ class Article:
     order: int = 100
     extra_meta: Mapping[str, Any] = field(default_factory=dict)  # hide/template for pages
     variants: Mapping[str, Variant] = field(default_factory=dict)
+    jinja: bool = False  # a template (front matter ``jinja: true``)
 
     def applies_to(self, market: str) -> bool:
         return self.markets is None or market in self.markets
@@ -136,20 +151,6 @@ def src_to_url(src: str) -> str:
         stem = stem[: -len("index")]
         return stem
     return stem + "/"
-
-
-def normalize_redirect(path: str) -> str:
-    """``/partners/old.md`` / ``partners/old`` -> ``partners/old/``."""
-    p = path.strip().lstrip("/")
-    if p.endswith(".html"):
-        p = p[: -len(".html")]
-        if p.endswith("index"):
-            p = p[: -len("index")]
-    if p.endswith(".md"):
-        p = p[: -len(".md")]
-    if p and not p.endswith("/"):
-        p += "/"
-    return p
 
 
 def is_content_file(rel: str) -> bool:
@@ -222,6 +223,13 @@ class _Checker:
                 out.append(item.strip())
         return tuple(out)
 
+    def boolean(self, key: str) -> bool:
+        v = self.data.get(key, False)
+        if not isinstance(v, bool):
+            self.bad(f"'{key}' must be true or false, got {v!r}", key)
+            return False
+        return v
+
     def date(self, key: str) -> _dt.date | None:
         v = self.data.get(key)
         if v is None:
@@ -258,7 +266,13 @@ def _parse_file(path: Path, rel: str, problems: list[Problem]):
                                 "the fields, and a closing '---' line", rel, 1))
         return None, body, body_line
     try:
-        loc = yamlpos.load(fm, line_offset=1)
+        loc = yamlpos.load(fm, line_offset=1, max_chars=FRONT_MATTER_MAX_CHARS)
+    except yamlpos.Refused as exc:
+        mark = exc.problem_mark
+        problems.append(Problem(f"front matter: {exc.problem}", rel,
+                                (mark.line + 2) if mark else 1,
+                                (mark.column + 1) if mark else None))
+        return None, body, body_line
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problems.append(Problem(f"front matter is not valid YAML: {exc.problem}", rel,
@@ -271,15 +285,91 @@ def _parse_file(path: Path, rel: str, problems: list[Problem]):
     return loc, body, body_line
 
 
-def load(config: Config, docs_dir: Path | None = None) -> Corpus:
-    """Read and validate every Markdown file under ``docs_dir``; raise all problems."""
+_SVG_DANGER_RE = re.compile(
+    r"<\s*(?:script|foreignobject|iframe|embed|object|handler|listener)\b|<!entity|\bon[a-z]+\s*="
+    r"|javascript:|vbscript:|(?:xlink:)?href\s*=\s*[\"']?\s*(?!#)[^\s\"'>]", re.I)
+
+
+def svg_problem(text: str) -> str | None:
+    """Why an SVG file could run code when opened (None when it is plain drawing):
+    scripts, event handlers, foreign objects, entities, links other than ``#fragment``."""
+    import html as _html
+
+    for candidate in (text, _html.unescape(text)):
+        m = _SVG_DANGER_RE.search(candidate)
+        if m:
+            return (f"SVG holds {m.group(0).strip()!r}: scripts, event handlers, embedded "
+                    "documents and links out are not allowed in images; export it as a "
+                    "plain drawing (or PNG)")
+    return None
+
+
+def scan_files(docs_dir: Path, prefix: str, problems: list[Problem]) -> list[Path]:
+    """The published Markdown files under ``docs_dir``, sorted; every other file and
+    link is judged on the way: a symlink that resolves outside ``docs_dir`` is an
+    error (MkDocs would copy what it points at), and published files other than
+    Markdown must be of a type in :data:`ASSET_SUFFIXES` (an SVG without scripts).
+    Folders starting with ``_`` or ``.`` are not published; only their links are checked.
+    """
+    import os
+
+    root = Path(os.path.realpath(docs_dir))
+    found: list[Path] = []
+    for folder, dirs, names in os.walk(docs_dir, followlinks=False):
+        here = Path(folder)
+        for name in sorted(dirs + names):
+            path = here / name
+            src = path.relative_to(docs_dir).as_posix()
+            rel = f"{prefix}/{src}"
+            if path.is_symlink():
+                target = Path(os.path.realpath(path))
+                if not target.is_relative_to(root):
+                    problems.append(Problem(f"symbolic link to {target} outside {prefix}/: "
+                                            "copy the file into the docs instead", rel, 1))
+                    continue
+                if target.is_dir():  # inside the docs: MkDocs reaches it by itself
+                    continue
+            if path.is_dir() or not path.is_file():
+                continue
+            hidden = any(part.startswith(("_", ".")) for part in src.split("/"))
+            if name.endswith(".md"):
+                if not hidden:
+                    found.append(path)
+                continue
+            if hidden:
+                continue
+            suffix = path.suffix.lower()
+            if suffix not in ASSET_SUFFIXES:
+                problems.append(Problem(f"files of type '{suffix or name}' are not published "
+                                        "from the docs (they could carry code); allowed: "
+                                        f"{', '.join(ASSET_SUFFIXES)}", rel, 1))
+            elif suffix == ".svg":
+                try:
+                    why = svg_problem(path.read_text(encoding="utf-8", errors="replace"))
+                except OSError as exc:
+                    why = f"cannot read it ({exc.strerror})"
+                if why:
+                    problems.append(Problem(why, rel, 1))
+        dirs[:] = [d for d in dirs if not (here / d).is_symlink()]
+    return sorted(found)
+
+
+def load(config: Config, docs_dir: Path | None = None,
+         reserved: tuple[str, ...] | None = None) -> Corpus:
+    """Read and validate every Markdown file under ``docs_dir``; raise all problems.
+
+    ``reserved``: top-level folder names no article URL or redirect may take (default:
+    the configured version and default alias, besides :data:`helpgen.urls.RESERVED_TOP`).
+    """
     docs_dir = Path(docs_dir or config.docs_dir)
+    if reserved is None:
+        reserved = (config.version, config.default_alias)
     prefix = config.docs_dir_name.rstrip("/")
     problems: list[Problem] = []
     bases: dict[str, dict] = {}
     variant_files: list[tuple[str, str, str, Path]] = []
 
-    files = sorted(p for p in docs_dir.rglob("*.md") if p.is_file())
+    files = scan_files(docs_dir, prefix, problems)
     for path in files:
         src = path.relative_to(docs_dir).as_posix()
         if not is_content_file(src):
@@ -308,9 +398,16 @@ def load(config: Config, docs_dir: Path | None = None) -> Corpus:
             summary = chk.string("summary", required=False, max_len=SUMMARY_MAX)
             markets = _markets(chk, all_markets)
             extra = {k: chk.data[k] for k in ("hide", "template") if k in chk.data}
+            template = extra.get("template")
+            if template is not None and (not isinstance(template, str)
+                                         or not TEMPLATE_NAME_RE.match(template)):
+                chk.bad(f"'template' must name a theme template such as main.html, got "
+                        f"{template!r}", "template")
+                extra.pop("template")
             art = Article(src=src, kind="page", id=str(art_id), title=title, summary=summary,
                           body=info["body"], body_line=info["body_line"], markets=markets,
-                          keywords=chk.str_list("keywords"), extra_meta=extra)
+                          keywords=chk.str_list("keywords"), extra_meta=extra,
+                          jinja=chk.boolean("jinja"))
         else:
             chk.unknown(tuple(f.name for f in ARTICLE_FIELDS))
             art_id = chk.string("id")
@@ -328,7 +425,7 @@ def load(config: Config, docs_dir: Path | None = None) -> Corpus:
             if not isinstance(order, int) or isinstance(order, bool):
                 chk.bad(f"'order' must be a whole number, got {order!r}", "order")
                 order = 100
-            redirects = tuple(normalize_redirect(r) for r in chk.str_list("redirects"))
+            redirects = _redirects(chk)
             art = Article(
                 src=src, kind="article", id=art_id, title=chk.string("title"),
                 summary=chk.string("summary", max_len=SUMMARY_MAX),
@@ -337,7 +434,7 @@ def load(config: Config, docs_dir: Path | None = None) -> Corpus:
                 ticket_categories=chk.str_list("ticket_categories",
                                                tuple(config.ticket_categories)),
                 keywords=chk.str_list("keywords"), last_reviewed=chk.date("last_reviewed"),
-                redirects=redirects, order=order,
+                redirects=redirects, order=order, jinja=chk.boolean("jinja"),
             )
         if art.id:
             if art.id in ids:
@@ -375,22 +472,11 @@ def load(config: Config, docs_dir: Path | None = None) -> Corpus:
             language=lang, src=src, title=chk.string("title"),
             summary=chk.string("summary", max_len=SUMMARY_MAX),
             keywords=chk.str_list("keywords"), last_reviewed=chk.date("last_reviewed"),
-            body=body, body_line=body_line,
+            body=body, body_line=body_line, jinja=chk.boolean("jinja"),
         )
 
-    # redirects must not shadow real pages or each other
-    urls = {a.url: a.src for a in articles.values()}
-    seen: dict[str, str] = {}
-    for a in articles.values():
-        for r in a.redirects:
-            rel = f"{prefix}/{a.src}"
-            if r in urls:
-                problems.append(Problem(f"redirect {r!r} would hide the page "
-                                        f"{prefix}/{urls[r]}; remove it", rel, 1))
-            elif r in seen:
-                problems.append(Problem(f"redirect {r!r} is also declared by "
-                                        f"{prefix}/{seen[r]}", rel, 1))
-            seen[r] = a.src
+    # URLs, permalinks and redirects: no collisions, nothing reserved
+    problems.extend(_url_problems(articles, bases, prefix, tuple(reserved)))
 
     raise_if(problems)
     final = []
@@ -406,6 +492,48 @@ def _replace(a: Article, **kw) -> Article:
     from dataclasses import replace
 
     return replace(a, **kw)
+
+
+def _redirects(chk: _Checker) -> tuple[str, ...]:
+    """Valid redirects, normalized; each invalid one is a problem at its list item."""
+    out = []
+    for i, raw in enumerate(chk.str_list("redirects")):
+        why = urls.redirect_problem(raw) or urls.reserved_problem(raw, ())
+        if why:
+            chk.bad(why, "redirects", i)
+        else:
+            out.append(normalize_redirect(raw))
+    return tuple(out)
+
+
+def _url_problems(articles: dict[str, Article], bases: dict[str, dict], prefix: str,
+                  reserved: tuple[str, ...]) -> list[Problem]:
+    """Article URLs, permalinks and redirects that would collide with each other or with
+    the names the site needs (see :mod:`helpgen.urls`)."""
+    problems = []
+    urls_of = {a.url: a.src for a in articles.values()}
+    seen: dict[str, str] = {}
+    for a in articles.values():
+        rel = f"{prefix}/{a.src}"
+        why = urls.reserved_problem(a.url, reserved) if a.url else None
+        if why:
+            problems.append(Problem(f"this file's URL {a.url!r} collides: {why}; rename or "
+                                    "move the file", rel, 1))
+        loc = bases[a.src]["loc"]
+        for i, r in enumerate(a.redirects):
+            line, col = loc.where("redirects", i, value=True)
+            where = (line or 1, col)
+            why = urls.reserved_problem(r, reserved)
+            if why:
+                problems.append(Problem(f"redirect {r!r} collides: {why}", rel, *where))
+            elif r in urls_of:
+                problems.append(Problem(f"redirect {r!r} would hide the page "
+                                        f"{prefix}/{urls_of[r]}; remove it", rel, *where))
+            elif r in seen:
+                problems.append(Problem(f"redirect {r!r} is also declared by "
+                                        f"{prefix}/{seen[r]}", rel, *where))
+            seen[r] = a.src
+    return problems
 
 
 def _markets(chk: _Checker, all_markets: tuple[str, ...]) -> tuple[str, ...] | None:

@@ -1,20 +1,27 @@
 """Per-market Markdown: language variant selection, fallback notice, Jinja rendering.
 
-Pure: takes a :class:`~helpgen.content.Corpus` and a market, returns data. Jinja
-runs with ``StrictUndefined`` so a misspelt variable fails the build, and every
-error names the article file and line.
+Pure: takes a :class:`~helpgen.content.Corpus` and a market, returns data.
+
+Templating is opt-in: only a file whose front matter says ``jinja: true`` is rendered,
+in the sandbox of :mod:`helpgen.sandbox` (documented variables only, time and size
+budgets, ``StrictUndefined`` so a misspelt variable fails the build); every other file
+is published exactly as written. Inside a template, code spans and fenced blocks stay
+literal. Every error names the article file and line.
 """
 
 from __future__ import annotations
 
+import html
 import posixpath
 import re
+import hashlib
 import traceback
 from dataclasses import dataclass
 from typing import Any
 
 import jinja2
 
+from . import mdcode, sandbox
 from .config import Config, Market
 from .content import Article, Corpus
 from .errors import Problem, raise_if
@@ -51,13 +58,13 @@ class RenderedMarket:
 
 
 def make_environment() -> jinja2.Environment:
-    """One environment per build; templates are compiled once per file."""
-    return jinja2.Environment(
-        undefined=jinja2.StrictUndefined,
-        autoescape=False,
-        keep_trailing_newline=True,
-        extensions=[],
-    )
+    """One sandboxed environment per build; templates are compiled once per file."""
+    return sandbox.TemplateSandbox()
+
+
+def _text(value: str) -> str:
+    """Front-matter text as Markdown shows it literally (``<``, ``&`` escaped)."""
+    return html.escape(value, quote=False)
 
 
 def fallback_notice(config: Config, market: Market) -> str:
@@ -91,6 +98,7 @@ def _jinja_line(exc: BaseException, name: str) -> int | None:
 
 
 def _link_function(current_src: str, by_id: dict[str, Article], market: Market):
+    @sandbox.template_function
     def link(article_id: str) -> str:
         target = by_id.get(article_id)
         if target is None or not target.applies_to(market.code):
@@ -109,13 +117,16 @@ def render_market(
     version: str,
     env: jinja2.Environment | None = None,
     templates: dict[str, jinja2.Template] | None = None,
+    budget: sandbox.RenderBudget | None = None,
 ) -> RenderedMarket:
     """Render every article and page that applies to ``market``; raise all errors.
 
     ``templates`` is a cache keyed by source file, shared across markets so each file
-    is compiled once per process.
+    is compiled once per process; ``budget`` is the template time of the whole build
+    (shared across markets, see :class:`helpgen.sandbox.RenderBudget`).
     """
     env = env or make_environment()
+    budget = budget if budget is not None else sandbox.RenderBudget()
     templates = {} if templates is None else templates
     prefix = config.docs_dir_name
     problems: list[Problem] = []
@@ -126,8 +137,9 @@ def render_market(
     for a in included:
         if a.kind == "article":
             v = a.variants.get(lang)
-            listing.append({"id": a.id, "title": v.title if v else a.title,
-                            "summary": v.summary if v else a.summary, "audience": a.audience,
+            listing.append({"id": a.id, "title": _text(v.title if v else a.title),
+                            "summary": _text(v.summary if v else a.summary),
+                            "audience": a.audience,
                             "topic": a.topic, "src": a.src, "order": a.order})
     audiences = {k: {"title": v.text("title", lang), "description": v.text("description", lang)}
                  for k, v in config.audiences.items()}
@@ -152,25 +164,34 @@ def render_market(
             title, summary = variant.title, variant.summary
             keywords = tuple(dict.fromkeys(variant.keywords + art.keywords))
             language, fallback = variant.language, False
+            is_template = variant.jinja
         else:
             body, body_line, source = art.body, art.body_line, art.src
             title, summary, keywords = art.title, art.summary, art.keywords
             language = "en"
             fallback = market.language != "en" and art.kind == "article"
+            is_template = art.jinja
         name = f"{prefix}/{source}"
         try:
-            if not _uses_jinja(body):
-                text = body  # most articles: nothing to render, nothing to compile
-            elif (fast := _substitute_market(body, shared["market"])) is not None:
-                text = fast  # only {{ market.x }} values: the same text Jinja would give
+            if not is_template or not _uses_jinja(body):
+                text = body  # published exactly as written
             else:
-                template = templates.get(source)
-                if template is None:
-                    template = _compile(env, body, name)
-                    templates[source] = template
-                text = template.render(
-                    shared, article={"id": art.id, "title": title, "summary": summary},
-                    link=_link_function(art.src, by_id, market))
+                # fixed per text, so a template compiled once serves every market
+                marker = f"\x00hg{hashlib.sha1(body.encode('utf-8')).hexdigest()[:12]}\x00"
+                protected, codes = mdcode.protect_code(body, marker)
+                fast = _substitute_market(protected, shared["market"])
+                if fast is not None:
+                    text = fast  # only {{ market.x }} values: the same text Jinja would give
+                else:
+                    template = templates.get(source)
+                    if template is None:
+                        template = _compile(env, protected, name)
+                        templates[source] = template
+                    context = dict(shared, article={"id": art.id, "title": _text(title),
+                                                    "summary": _text(summary)},
+                                   link=_link_function(art.src, by_id, market))
+                    text = sandbox.render(template, context, budget, source)
+                text = mdcode.restore_code(text, marker, codes)
         except jinja2.TemplateSyntaxError as exc:
             line = body_line + (exc.lineno or 1) - 1
             problems.append(Problem(f"template syntax error: {exc.message}", name, line))
@@ -182,8 +203,8 @@ def render_market(
                 f"{exc.message} on the {market.code} site (available: {available})", name, line))
             continue
         except jinja2.TemplateError as exc:
-            ln = _jinja_line(exc, name)
-            problems.append(Problem(f"template error: {exc}", name,
+            ln = _jinja_line(getattr(exc, "cause", None) or exc, name)
+            problems.append(Problem(f"template error: {exc} on the {market.code} site", name,
                                     body_line + ln - 1 if ln else body_line))
             continue
         if fallback:
@@ -243,14 +264,14 @@ def _topic_entries(items: list[RenderedPage], max_items: int) -> list[dict]:
     that many, labelled by their first letters ("A–D"), so that with Material's
     navigation.prune a page embeds one group instead of the whole topic."""
     if not max_items or len(items) <= max_items:
-        return [{p.title: p.src} for p in items]
+        return [{_text(p.title): p.src} for p in items]
     ordered = sorted(items, key=lambda p: (p.title.casefold(), p.src))
     groups = [ordered[i:i + max_items] for i in range(0, len(ordered), max_items)]
     entries = []
     for group in groups:
         first, last = group[0].title[:1].upper(), group[-1].title[:1].upper()
         label = first if first == last else f"{first}–{last}"
-        entries.append({label: [{p.title: p.src} for p in group]})
+        entries.append({_text(label): [{_text(p.title): p.src} for p in group]})
     return entries
 
 
@@ -261,7 +282,7 @@ def navigation(rendered: RenderedMarket, config: Config) -> list[dict]:
     lang = rendered.market.language
     max_items = config.setting("build.nav_max_items")
     if "index.md" in pages:
-        nav.append({pages["index.md"].title: "index.md"})
+        nav.append({_text(pages["index.md"].title): "index.md"})
     for aud_code, audience in config.audiences.items():
         sections = []
         for topic_code, topic in config.topics.items():
@@ -278,5 +299,5 @@ def navigation(rendered: RenderedMarket, config: Config) -> list[dict]:
             nav.append({audience.text("title", lang): sections})
     for src, page in sorted(pages.items()):
         if page.article.kind == "page" and src != "index.md":
-            nav.append({page.title: src})
+            nav.append({_text(page.title): src})
     return nav

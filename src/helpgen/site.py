@@ -34,7 +34,7 @@ from typing import Any, Callable, Iterator, Sequence
 
 os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")  # Material's end-of-life banner
 
-from . import atomic  # noqa: E402
+from . import atomic, csp, urls  # noqa: E402
 from . import content as content_mod  # noqa: E402
 from . import render  # noqa: E402
 from .config import VERSION_RE, Config, Market  # noqa: E402
@@ -42,6 +42,9 @@ from .config import load as load_config  # noqa: E402
 from .errors import HelpgenError, Problem, raise_if  # noqa: E402
 
 STATE_KEY = "_helpgen_state"
+#: helpgen's own theme files (its scripts and styles), layered over Material: they are
+#: code, so they live in the package, not in docs/ where content arrives.
+THEME_DIR = Path(__file__).resolve().parent / "theme"
 VERSIONS_FILE = "versions.json"
 EMPTY_SITEMAP = ('<?xml version="1.0" encoding="UTF-8"?>\n'
                  '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n</urlset>\n')
@@ -60,6 +63,7 @@ class BuildState:
     nav: list
     warnings: list[logging.LogRecord] = field(default_factory=list)
     theme_cache: Any = None  # a ThemeCache shared by the builds of one worker process
+    theme_scripts: set[str] = field(default_factory=set)  # CSP hashes (see helpgen.csp)
 
 
 class ThemeCache:
@@ -122,11 +126,16 @@ def prepare(
     corpus: content_mod.Corpus | None = None,
     templates: dict | None = None,
     theme_cache: ThemeCache | None = None,
+    budget: Any = None,
 ) -> BuildState:
-    """Validate content and render it for ``market`` (raises every problem)."""
+    """Validate content and render it for ``market`` (raises every problem).
+
+    ``budget``: the template time shared by the markets of one build
+    (:class:`helpgen.sandbox.RenderBudget`; a fresh one by default)."""
     market = market if isinstance(market, Market) else config.market(market)
     corpus = corpus or content_mod.load(config)
-    rendered = render.render_market(corpus, config, market, version, templates=templates)
+    rendered = render.render_market(corpus, config, market, version, templates=templates,
+                                    budget=budget)
     return BuildState(config, market, version, rendered, render.navigation(rendered, config),
                       theme_cache=theme_cache)
 
@@ -141,6 +150,9 @@ def hook_config(mkcfg: Any) -> Any:
                         os.environ.get("HELPGEN_VERSION") or config.version)
         mkcfg[STATE_KEY] = state
     config, market = state.config, state.market
+    theme = mkcfg["theme"]
+    if str(THEME_DIR) not in theme.dirs:  # after a project's own custom_dir, if any
+        theme.dirs.insert(1 if theme.custom_dir else 0, str(THEME_DIR))
     mkcfg["theme"]["language"] = market.language
     if state.theme_cache is not None:
         state.theme_cache.attach(mkcfg["theme"])
@@ -148,6 +160,12 @@ def hook_config(mkcfg: Any) -> Any:
     if config.setting("build.navigation_prune") and "navigation.prune" not in features:
         features.append("navigation.prune")
     mkcfg["theme"]["features"] = features
+    if not config.setting("build.allow_raw_html"):
+        from .sanitize import SafeHtmlExtension
+
+        exts = mkcfg["markdown_extensions"]
+        if not any(isinstance(e, SafeHtmlExtension) for e in exts):
+            exts.append(SafeHtmlExtension())
     mkcfg["site_name"] = f"{mkcfg['site_name']} · {market.name}"
     mkcfg["nav"] = state.nav
     extra = mkcfg["extra"]
@@ -175,10 +193,11 @@ def hook_page_markdown(markdown: str, page: Any, mkcfg: Any) -> str:
     rp = state.rendered.pages.get(page.file.src_uri)
     if rp is None:
         return markdown
-    page.meta["title"] = rp.title
+    # front matter is text: escaped before the theme puts it into HTML unescaped
+    page.meta["title"] = html.escape(rp.title, quote=False)
     page.update_date = review_date(rp, state.rendered)  # sitemap <lastmod>, not the build date
     if rp.summary:
-        page.meta["description"] = rp.summary
+        page.meta["description"] = html.escape(rp.summary, quote=False).replace('"', "&quot;")
     for key, value in rp.article.extra_meta.items():
         page.meta[key] = value
     return rp.markdown
@@ -197,9 +216,17 @@ def review_date(page: render.RenderedPage, rendered: render.RenderedMarket) -> s
     return date.isoformat()
 
 
+def hook_post_page(output: str, page: Any, mkcfg: Any) -> str:
+    """Remember the theme's inline scripts (the page's, less the article's own)."""
+    state: BuildState = mkcfg[STATE_KEY]
+    state.theme_scripts |= csp.theme_script_hashes(output, page.content or "")
+    return output
+
+
 def hook_post_build(mkcfg: Any) -> None:
     state: BuildState = mkcfg[STATE_KEY]
     write_redirects(state.rendered, Path(mkcfg["site_dir"]))
+    csp.write_manifest(Path(mkcfg["site_dir"]), state.theme_scripts)
     from . import deflect  # issue 5: the ticket page's static suggestions, in the staged build
 
     deflect.write_static(state.config, state.rendered, Path(mkcfg["site_dir"]))
@@ -208,26 +235,38 @@ def hook_post_build(mkcfg: Any) -> None:
 # --------------------------------------------------------------------------- redirects
 
 def redirect_html(target: str) -> str:
-    """A static redirect page (mike's style): meta refresh plus a script keeping #anchors."""
+    """A static redirect page (mike's style): meta refresh plus a script keeping #anchors.
+
+    The script is the same on every redirect page (:data:`helpgen.csp.REDIRECT_SCRIPT`:
+    it follows the canonical link), so the server's CSP allows it by one known hash."""
     t = html.escape(target, quote=True)
-    js = json.dumps(target)
     return (
         "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">\n"
         f"<title>Redirecting…</title>\n<link rel=\"canonical\" href=\"{t}\">\n"
         f"<meta http-equiv=\"refresh\" content=\"0; url={t}\">\n"
         "<meta name=\"robots\" content=\"noindex\">\n"
-        f"<script>location.replace({js} + location.search + location.hash)</script>\n"
+        f"<script>{csp.REDIRECT_SCRIPT}</script>\n"
         f"</head><body>Redirecting to <a href=\"{t}\">{t}</a>…</body></html>\n"
     )
 
 
 def _write_redirect(site_dir: Path, from_url: str, to_url: str) -> None:
-    """Write ``<site_dir>/<from_url>/index.html`` pointing at site-relative ``to_url``."""
-    here = from_url.strip("/")
+    """Write ``<site_dir>/<from_url>/index.html`` pointing at site-relative ``to_url``.
+
+    Refuses (HelpgenError) a path that leaves ``site_dir`` or a page that exists
+    already: content validation rules both out, this is the last defence."""
+    here = from_url.rstrip("/")
+    if urls.redirect_problem(here or "."):
+        raise HelpgenError(f"refusing to write the redirect {from_url!r}: "
+                           f"{urls.redirect_problem(here or '.')}")
     rel = posixpath.relpath(to_url or ".", here or ".")
     rel = "./" if rel == "." else (rel if rel.endswith("/") else rel + "/")
-    out = site_dir / here / "index.html"
+    out = urls.confine(site_dir, f"{here}/index.html")
+    if out.exists():
+        raise HelpgenError(f"refusing to write the redirect {from_url!r}: "
+                           f"{out.relative_to(Path(os.path.realpath(site_dir)))} exists")
     out.parent.mkdir(parents=True, exist_ok=True)
+    urls.confine(site_dir, f"{here}/index.html")  # no link appeared on the way
     out.write_text(redirect_html(rel), encoding="utf-8")
 
 
@@ -629,13 +668,16 @@ def _discard_child_stage(queue: Any) -> None:
 def _worker(config: Config, corpus: content_mod.Corpus, markets: list[str], version: str,
             site_dir: Path, index_dir: Path | None, queue: Any) -> None:
     """Build each market's site and search index into staging folders (in parallel)."""
+    from .sandbox import RenderBudget
+
     templates: dict = {}
     theme_cache = ThemeCache()
+    budget = RenderBudget()
     for code in markets:
         t0 = time.perf_counter()
         staging = None
         try:
-            state = prepare(config, code, version, corpus, templates, theme_cache)
+            state = prepare(config, code, version, corpus, templates, theme_cache, budget)
             staging = build_staged(state, site_dir)
             index_stage = stage_index(config, state, index_dir)
             queue.put((code, str(staging), len(state.rendered.pages),

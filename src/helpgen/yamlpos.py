@@ -61,8 +61,46 @@ _Loader.add_implicit_resolver(
 )
 
 
-def load(text: str, line_offset: int = 0) -> Located:
-    """Parse ``text``; raise ``yaml.YAMLError`` (with marks) on syntax errors."""
+class Refused(yaml.MarkedYAMLError):
+    """YAML that is valid but not accepted here (anchors, aliases, oversized text).
+
+    ``problem`` is the whole message (not prefixed with "invalid YAML" by callers) and
+    ``problem_mark`` where it is.
+    """
+
+
+MAX_CHARS = 256 * 1024  # a front matter or helpgen.yml is never close to this
+
+
+def _refuse(text: str, max_chars: int | None) -> None:
+    """Anchors and aliases let a few hundred bytes expand into gigabytes (the
+    "billion laughs"); no helpgen file needs them, so they are refused before the
+    document is composed."""
+    if max_chars is not None and len(text) > max_chars:
+        raise Refused(problem=f"the YAML is {len(text):,} characters; at most {max_chars:,} "
+                      "are allowed here")
+    if "&" not in text and "*" not in text:
+        return
+    scanner = _Base(text)
+    try:
+        while True:
+            token = scanner.get_token()
+            if token is None:
+                return
+            if isinstance(token, (yaml.AnchorToken, yaml.AliasToken)):
+                kind = "anchor" if isinstance(token, yaml.AnchorToken) else "alias"
+                sign = "&" if kind == "anchor" else "*"
+                raise Refused(problem=f"YAML {kind} '{sign}{token.value}' is not allowed "
+                              "(anchors and aliases can blow up into huge documents); "
+                              "write the value out", problem_mark=token.start_mark)
+    finally:
+        scanner.dispose()
+
+
+def load(text: str, line_offset: int = 0, max_chars: int | None = MAX_CHARS) -> Located:
+    """Parse ``text``; raise ``yaml.YAMLError`` (with marks) on syntax errors and
+    :class:`Refused` for anchors, aliases or more than ``max_chars`` characters."""
+    _refuse(text, max_chars)
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
