@@ -35,8 +35,7 @@ from .errors import HelpgenError
 from .privacy import mask
 
 __all__ = ["EVENT_TYPES", "Event", "EventLog", "MIGRATIONS", "SCHEMA_VERSION", "check_row",
-           "make_event",
-           "mask", "migrate", "parse_since", "report", "report_csv", "report_table"]
+           "make_event", "mask", "migrate", "parse_since", "report", "report_csv", "report_table"]
 
 logger = logging.getLogger("helpgen.events")
 T = TypeVar("T")

@@ -29,7 +29,8 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Callable
+from types import MappingProxyType
+from typing import Callable, Mapping
 
 PLACEHOLDERS = ("[email]", "[phone]", "[iban]", "[card]", "[ip]", "[secret]", "[address]",
                 "[number]")
@@ -86,14 +87,15 @@ def _secret(m: re.Match[str]) -> str:
 # ---- e-mail, IP, IBAN, card -------------------------------------------------------------
 _EMAIL_RE = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 _IPV4_RE = re.compile(
-    r"(?<![0-9A-Za-z.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+    r"(?<![0-9A-Za-z.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}"
+    r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
     r"(?:/\d{1,2}|:\d{1,5})?(?![0-9A-Za-z]|\.\d)")
 _IPV6_RE = re.compile(
     r"(?<![0-9A-Za-z:.])\[?(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|(?:\d{1,3}\.){3}\d{1,3})?"
     r"(?:%[\w.]+)?\]?(?::\d{1,5})?(?:/\d{1,3})?(?![0-9A-Za-z:])")
 
 #: IBAN length per country (ISO 13616 registry); only these countries are recognised.
-IBAN_LENGTHS = {
+IBAN_LENGTHS: Mapping[str, int] = MappingProxyType({
     "AD": 24, "AE": 23, "AL": 28, "AT": 20, "AZ": 28, "BA": 20, "BE": 16, "BG": 22, "BH": 22,
     "BR": 29, "CH": 21, "CR": 22, "CY": 28, "CZ": 24, "DE": 22, "DK": 18, "DO": 28, "EE": 20,
     "EG": 29, "ES": 24, "FI": 18, "FO": 18, "FR": 27, "GB": 22, "GE": 22, "GI": 23, "GL": 18,
@@ -102,7 +104,7 @@ IBAN_LENGTHS = {
     "ME": 22, "MK": 19, "MR": 27, "MT": 31, "MU": 30, "NL": 18, "NO": 15, "PK": 24, "PL": 28,
     "PS": 29, "PT": 25, "QA": 29, "RO": 24, "RS": 22, "SA": 24, "SE": 24, "SI": 19, "SK": 24,
     "SM": 27, "TN": 24, "TR": 26, "UA": 29, "VG": 24, "XK": 20,
-}
+})
 _IBAN_RE = re.compile(r"(?<![0-9A-Za-z])[A-Za-z]{2}\d{2}(?:[ -]?[A-Za-z0-9]){11,30}")
 _CARD_RE = re.compile(r"(?<![0-9A-Za-z])(?:\d[ -]?){12,18}\d(?![0-9A-Za-z])")
 
@@ -230,7 +232,8 @@ _JP_ADDRESS_RE = re.compile(
 
 # ---- phones and numbers ---------------------------------------------------------------------
 _PHONE_RE = re.compile(
-    r"(?<![0-9A-Za-z+])(?:\+|00)?\(?\d{1,5}\)?(?:\s?[ ./\-－]?\s?\(?\d{1,5}\)?){1,6}(?![0-9A-Za-z])")
+    r"(?<![0-9A-Za-z+])(?:\+|00)?\(?\d{1,5}\)?(?:\s?[ ./\-－]?\s?\(?\d{1,5}\)?){1,6}"
+    r"(?![0-9A-Za-z])")
 _TRACKING_RE = re.compile(r"(?<![0-9A-Za-z])(?=[A-Z0-9]*[A-Z])(?=(?:[A-Z]*\d){6})[A-Z0-9]{10,30}"
                           r"(?![0-9A-Za-z])")
 _GROUPED_DIGITS_RE = re.compile(r"(?<![0-9A-Za-z])\d{2,8}(?:[ -]\d{2,8}){2,}(?![0-9A-Za-z])")
@@ -286,8 +289,7 @@ def _restore(text: str, kept: list[str]) -> str:
 def _truncate(text: str, max_chars: int) -> str:
     cut = text[:max_chars]
     opened = cut.rfind("[")
-    if opened != -1 and "]" not in cut[opened:] and text[opened:opened + 10].split("]")[0] + "]" \
-            in PLACEHOLDERS:
+    if opened != -1 and "]" not in cut[opened:] and text.startswith(PLACEHOLDERS, opened):
         cut = cut[:opened]  # never leave half a placeholder
     return cut.rstrip()
 
