@@ -2,14 +2,17 @@
 
 Events are small records: a type from :data:`EVENT_TYPES`, market, version, an article
 id, a random *draft id* the ticket page makes per ticket draft, a ticket category, and
-for searches the query, masked (e-mail addresses, phone numbers, card-like numbers and
-order numbers/long digit runs replaced) and truncated. Ticket text is never stored.
+for searches the query, masked by :func:`helpgen.privacy.mask` and truncated. Ticket text
+is never stored: :meth:`EventLog.record` refuses any text column that is not the masked
+query or a slug, token or enumerated value.
 
 The file uses WAL mode (readers never block the writer), is created on first use and
 carries its schema version in the ``schema_version`` table; :data:`MIGRATIONS` brings an
 older file up to date, and a file written by a newer helpgen is refused with an error.
 Every call opens its own short-lived connection, so an :class:`EventLog` can be shared
-by the threads of a server.
+by the threads of a server. A file deleted (or emptied) while a server runs is created
+again with the migrations on the next call, logged once per loss and counted in
+:meth:`EventLog.health`.
 
 Reading side: :func:`report` computes the deflection rate (solved drafts / drafts that
 saw suggestions), the articles that deflect most, those marked irrelevant most, and the
@@ -20,13 +23,22 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import logging
 import re
 import sqlite3
+import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping, TypeVar
 
 from .errors import HelpgenError
+from .privacy import mask
+
+__all__ = ["EVENT_TYPES", "Event", "EventLog", "MIGRATIONS", "SCHEMA_VERSION", "check_row",
+           "make_event", "mask", "migrate", "parse_since", "report", "report_csv", "report_table"]
+
+logger = logging.getLogger("helpgen.events")
+T = TypeVar("T")
 
 #: Every event type, with what it means (the docs and the report use this table).
 EVENT_TYPES: Mapping[str, str] = {
@@ -58,56 +70,10 @@ MIGRATIONS: Mapping[int, tuple[str, ...]] = {
 DRAFT_ID_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 VERSION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+MARKET_RE = re.compile(r"^[a-z][a-z0-9-]{0,63}$")
+TS_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?Z$")
 FIELDS = ("type", "market", "version", "article_id", "draft_id", "category", "query", "results",
           "ts")
-
-# ---- masking: order matters (an e-mail can contain digits, a card number is a digit run)
-_EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.U)
-_CARD_RE = re.compile(r"(?<![\w])(?:\d[ -]?){12,18}\d(?![\w])")
-_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_PHONE_RE = re.compile(r"(?<![\w+])\+?\(?\d{1,4}\)?(?:[ .-]?\(?\d{2,5}\)?){1,5}(?![\w])")
-_DIGITS_RE = re.compile(r"\d{6,}")
-_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]+")
-
-
-def _luhn(digits: str) -> bool:
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = int(ch) * (2 if i % 2 else 1)
-        total += d - 9 if d > 9 else d
-    return total % 10 == 0
-
-
-def _card(m: re.Match[str]) -> str:
-    digits = re.sub(r"\D", "", m.group(0))
-    return "[card]" if _luhn(digits) else m.group(0)
-
-
-def _phone(m: re.Match[str]) -> str:
-    """A phone number has 7-15 digits and a '+' or a separator; dates are kept."""
-    found = m.group(0)
-    digits = sum(c.isdigit() for c in found)
-    separated = found.startswith("+") or any(c in found for c in " .-()")
-    if 7 <= digits <= 15 and separated and not _DATE_RE.match(found.strip()):
-        return "[phone]"
-    return found
-
-
-def mask(text: str, max_chars: int = 100) -> str:
-    """``text`` with personal data replaced, control characters removed, truncated.
-
-    E-mail addresses become ``[email]``, numbers passing the Luhn check ``[card]``,
-    phone numbers ``[phone]`` and other runs of 6 or more digits (order and tracking
-    numbers) ``[number]``. Dates, amounts and small counts are kept.
-    """
-    text = _CONTROL_RE.sub(" ", str(text))
-    text = _EMAIL_RE.sub("[email]", text)
-    text = _CARD_RE.sub(_card, text)
-    text = _PHONE_RE.sub(_phone, text)
-    text = _DIGITS_RE.sub("[number]", text)
-    text = " ".join(text.split())
-    return text[:max_chars].rstrip()
-
 
 @dataclass(frozen=True)
 class Event:
@@ -187,54 +153,167 @@ def make_event(
     )
 
 
+class _SchemaLost(HelpgenError):
+    """The file or its tables vanished under a migrated :class:`EventLog` (the next call
+    creates them again; :meth:`EventLog._run` retries once at once)."""
+
+
+def check_row(event: Event, query_max_chars: int = 100) -> tuple[Any, ...]:
+    """The row :meth:`EventLog.record` writes for ``event``, every text column checked.
+
+    The only free text stored is the query, masked here (again) with
+    :func:`helpgen.privacy.mask`; every other text column must be a slug, a random token,
+    a version name, a timestamp or a value from :data:`EVENT_TYPES`. Anything else (ticket
+    text smuggled into ``category``, say) raises :class:`HelpgenError`.
+    """
+    problems = []
+    checks = (("type", event.type, lambda v: v in EVENT_TYPES),
+              ("market", event.market, lambda v: isinstance(v, str) and MARKET_RE.match(v)),
+              ("version", event.version,
+               lambda v: v == "" or isinstance(v, str) and VERSION_RE.match(v)),
+              ("article_id", event.article_id,
+               lambda v: v is None or isinstance(v, str) and len(v) <= 100
+               and SLUG_RE.match(v)),
+              ("draft_id", event.draft_id,
+               lambda v: v is None or isinstance(v, str) and DRAFT_ID_RE.match(v)),
+              ("category", event.category,
+               lambda v: v is None or isinstance(v, str) and len(v) <= 100
+               and SLUG_RE.match(v)),
+              ("query", event.query, lambda v: v is None or isinstance(v, str)),
+              ("results", event.results,
+               lambda v: v is None or isinstance(v, int) and not isinstance(v, bool)),
+              ("ts", event.ts, lambda v: isinstance(v, str) and TS_RE.match(v)))
+    for name, value, ok in checks:
+        if not ok(value):
+            problems.append(f"{name}={value!r}")
+    if problems:
+        raise HelpgenError("refusing to store an event with free text or a bad value in "
+                           f"{', '.join(problems)}: only the masked query may be free text; "
+                           "ids and categories must be slugs such as submit-a-ticket",
+                           exit_code=2)
+    query = mask(event.query, query_max_chars) if event.query else None
+    return (event.ts, event.type, event.market, event.version, event.article_id,
+            event.draft_id, event.category, query or None, event.results)
+
+
 class EventLog:
-    """The events file at ``path``; created (with parent folders) on first use."""
+    """The events file at ``path``; created (with parent folders) on first use.
+
+    The file is migrated once per :class:`EventLog`; if it disappears later (deleted,
+    or replaced by an empty file) the next call creates it again, re-runs the
+    migrations, logs a warning and counts it in :meth:`health`.
+    """
 
     def __init__(self, path: Path | str, query_max_chars: int = 100) -> None:
         self.path = Path(path)
         self.query_max_chars = query_max_chars
         self._ready = False
+        self._lock = threading.Lock()
+        self._recreated = 0
+        self._last_error: str | None = None
+        self._last_ok = True
+
+    def _lost(self, why: str) -> None:
+        """Forget the migrated state after the file or its tables vanished (lock held)."""
+        if not self._ready:
+            return  # another thread already noticed this loss
+        self._ready = False
+        self._recreated += 1
+        logger.warning("the events database %s %s; creating it again (recreated %d time(s))",
+                    self.path, why, self._recreated)
+        if not self.path.exists():
+            for suffix in ("-wal", "-shm"):  # stale journals of the lost file
+                with contextlib.suppress(FileNotFoundError):
+                    Path(f"{self.path}{suffix}").unlink()
 
     @contextlib.contextmanager
     def connect(self) -> Iterator[sqlite3.Connection]:
         """A connection with the schema up to date, committed on success, always closed."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._lock:
+            if self._ready and not self.path.exists():
+                self._lost("was deleted")
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                conn = sqlite3.connect(self.path, timeout=10)
+            except sqlite3.Error as exc:
+                self._failed(f"cannot open the events database: {exc}")
+                raise HelpgenError(f"cannot open the events database: {exc}", self.path,
+                                   exit_code=3) from None
+            try:
+                conn.row_factory = sqlite3.Row
+                conn.execute("PRAGMA busy_timeout = 10000")
+                if not self._ready:
+                    migrate(conn, self.path)
+                    self._ready = True
+            except sqlite3.DatabaseError as exc:
+                conn.close()
+                self._failed(f"events database error: {exc}")
+                raise HelpgenError(f"events database error: {exc} (is it a helpgen events "
+                                   "file?)", self.path, exit_code=3) from None
+            except BaseException:
+                conn.close()
+                raise
         try:
-            conn = sqlite3.connect(self.path, timeout=10)
-        except sqlite3.Error as exc:
-            raise HelpgenError(f"cannot open the events database: {exc}", self.path,
-                               exit_code=3) from None
-        try:
-            conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA busy_timeout = 10000")
-            if not self._ready:
-                migrate(conn, self.path)
-                self._ready = True
             with conn:
                 yield conn
+        except sqlite3.OperationalError as exc:
+            if "no such table" in str(exc):
+                with self._lock:
+                    self._lost("lost its tables")
+                raise _SchemaLost(f"events database error: {exc} (the file lost its tables; "
+                                  "it is created again on the next call)", self.path,
+                                  exit_code=3) from None
+            self._failed(f"events database error: {exc}")
+            raise HelpgenError(f"events database error: {exc} (is it a helpgen events file?)",
+                               self.path, exit_code=3) from None
         except sqlite3.DatabaseError as exc:
+            self._failed(f"events database error: {exc}")
             raise HelpgenError(f"events database error: {exc} (is it a helpgen events file?)",
                                self.path, exit_code=3) from None
         finally:
             conn.close()
+        self._last_ok = True
+
+    def _failed(self, message: str) -> None:
+        self._last_ok = False
+        self._last_error = message
+
+    def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """``work`` in a transaction; once more on a fresh file if the tables vanished."""
+        for attempt in (1, 2):
+            try:
+                with self.connect() as conn:
+                    return work(conn)
+            except _SchemaLost as exc:
+                if attempt == 2:
+                    self._failed(exc.problem.msg)
+                    raise HelpgenError(f"{exc.problem.msg}; creating it again did not help",
+                                       self.path, exit_code=3) from None
+        raise AssertionError("unreachable")
+
+    def health(self) -> dict[str, Any]:
+        """State for ``/healthz``: ``ok`` (the last call succeeded and a migrated file has
+        not vanished since), ``recreated`` (how often the file was created again),
+        ``last_error`` (the most recent failure, without the file's path) and
+        ``path_exists``. Cheap: it does not open the database."""
+        exists = self.path.exists()
+        return {"ok": self._last_ok and (exists or not self._ready),
+                "recreated": self._recreated, "last_error": self._last_error,
+                "path_exists": exists}
 
     def record(self, *events: Event) -> int:
-        """Store ``events``; returns how many were written."""
-        rows = [(e.ts, e.type, e.market, e.version, e.article_id, e.draft_id, e.category,
-                 mask(e.query, self.query_max_chars) if e.query else None, e.results)
-                for e in events]
-        with self.connect() as conn:
-            conn.executemany(
-                "INSERT INTO events (ts, type, market, version, article_id, draft_id, category,"
-                " query, results) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        """Store ``events`` (each checked by :func:`check_row`); returns how many."""
+        rows = [check_row(e, self.query_max_chars) for e in events]
+        self._run(lambda conn: conn.executemany(
+            "INSERT INTO events (ts, type, market, version, article_id, draft_id, category,"
+            " query, results) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows))
         return len(rows)
 
     def events(self, market: str | None = None, since: str | None = None) -> list[Event]:
         """Stored events, oldest first, optionally for one market and from ``since``."""
         sql, args = _where(market, since)
-        with self.connect() as conn:
-            rows = conn.execute(f"SELECT {', '.join(FIELDS)} FROM events{sql} ORDER BY id",
-                                args).fetchall()
+        rows = self._run(lambda conn: conn.execute(
+            f"SELECT {', '.join(FIELDS)} FROM events{sql} ORDER BY id", args).fetchall())
         return [Event(**dict(r)) for r in rows]
 
     def prune(self, retention_days: int, max_rows: int,
@@ -244,20 +323,21 @@ class EventLog:
         now = now or _dt.datetime.now(_dt.timezone.utc)
         cutoff = ((now - _dt.timedelta(days=retention_days)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
                   if retention_days > 0 else "")
-        with self.connect() as conn:
+
+        def work(conn: sqlite3.Connection) -> int:
             deleted = conn.execute("DELETE FROM events WHERE ts < ?", (cutoff,)).rowcount
             deleted += conn.execute(
                 "DELETE FROM events WHERE id <= (SELECT MAX(id) FROM events) - ?",
                 (max_rows,)).rowcount
-        return deleted
+            return int(deleted)
+
+        return self._run(work)
 
     def schema_version(self) -> int:
-        with self.connect() as conn:
-            return _version(conn)
+        return self._run(_version)
 
     def journal_mode(self) -> str:
-        with self.connect() as conn:
-            return str(conn.execute("PRAGMA journal_mode").fetchone()[0])
+        return self._run(lambda conn: str(conn.execute("PRAGMA journal_mode").fetchone()[0]))
 
 
 def _version(conn: sqlite3.Connection) -> int:
@@ -278,6 +358,10 @@ def migrate(conn: sqlite3.Connection, path: Path | str = "events", target: int =
         conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL, "
                      "applied TEXT NOT NULL)")
         current = _version(conn)
+        if current and conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND "
+                                    "name = 'events'").fetchone() is None:
+            conn.execute("DELETE FROM schema_version")  # the events table is gone: start afresh
+            current = 0
         if current > SCHEMA_VERSION:
             raise HelpgenError(
                 f"the events database has schema v{current}, newer than this helpgen "
@@ -353,7 +437,8 @@ def report(log: EventLog, market: str | None = None, since: str | None = None,
         return Report(market, since, 0, 0, 0, 0, None, {}, [], [], [], [], [], [])
     where, args = _where(market, since)
     w = where or " WHERE 1=1"
-    with log.connect() as conn:
+
+    def work(conn: sqlite3.Connection) -> Report:
         def rows(sql: str, *extra: Any) -> list[dict[str, Any]]:
             return [dict(r) for r in conn.execute(sql, [*args, *extra]).fetchall()]
 
@@ -401,13 +486,16 @@ def report(log: EventLog, market: str | None = None, since: str | None = None,
             f"SELECT query, COUNT(*) AS searches FROM events{w} AND (type = "
             "'search_no_answer' OR (type = 'search' AND results = 0)) AND query IS NOT NULL "
             "GROUP BY query ORDER BY searches DESC, query LIMIT ?", limit)
-    return Report(
-        market=market, since=since, events=total, drafts_with_suggestions=shown,
-        drafts_solved=solved, drafts_submitted_anyway=anyway,
-        deflection_rate=round(solved / shown, 4) if shown else None, by_type=by_type,
-        top_deflecting=top_deflecting, top_irrelevant=top_irrelevant, helpfulness=helpfulness,
-        categories=categories, top_searches=top_searches, no_answer_searches=no_answer,
-    )
+        return Report(
+            market=market, since=since, events=total, drafts_with_suggestions=shown,
+            drafts_solved=solved, drafts_submitted_anyway=anyway,
+            deflection_rate=round(solved / shown, 4) if shown else None, by_type=by_type,
+            top_deflecting=top_deflecting, top_irrelevant=top_irrelevant,
+            helpfulness=helpfulness, categories=categories, top_searches=top_searches,
+            no_answer_searches=no_answer,
+        )
+
+    return log._run(work)
 
 
 def _pct(value: float | None) -> str:
