@@ -29,7 +29,11 @@ class _Parser(argparse.ArgumentParser):
 def _project(args: argparse.Namespace):
     from . import config
 
-    return config.load(args.project) if args.project else config.load()
+    cfg = config.load(args.project) if args.project else config.load()
+    if not getattr(args, "quiet", False):
+        for warning in cfg.warnings:  # deprecations: the project still works
+            print(warning, file=sys.stderr)
+    return cfg
 
 
 def _site_dir(args: argparse.Namespace, cfg) -> Path:

@@ -24,6 +24,9 @@ from .errors import HelpgenError, Problem, raise_if
 
 CONFIG_FILE = "helpgen.yml"
 CODE_RE = re.compile(r"^[a-z][a-z0-9-]*$")
+TOPIC_RE = re.compile(r"^[a-z0-9][a-z0-9-]*(?:/[a-z0-9][a-z0-9-]*)*$")
+#: The audience of a project whose helpgen.yml declares none.
+IMPLICIT_AUDIENCE = "all"
 VERSION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
@@ -139,27 +142,37 @@ class Language:
     notice: str = ""  # localized "not yet available" sentence
 
 
+#: Keys of the ``market`` template variable that every market has; ``vars`` may not
+#: use them.
+MARKET_FIELDS = ("code", "name", "language", "language_name", "locale", "is_default")
+
+
 @dataclass(frozen=True)
 class Market:
     code: str
     name: str
     language: str
     locale: str
-    signup_url: str
+    vars: Mapping[str, Any] = field(default_factory=dict)  # project values: market.<key>
     language_name: str = ""
     is_default: bool = False
 
     def as_context(self) -> dict[str, Any]:
-        """The ``market`` variable articles see in Jinja."""
+        """The ``market`` variable articles see in Jinja: the fixed fields plus ``vars``."""
         return {
             "code": self.code,
             "name": self.name,
             "language": self.language,
             "language_name": self.language_name,
             "locale": self.locale,
-            "signup_url": self.signup_url,
             "is_default": self.is_default,
+            **self.vars,
         }
+
+    @property
+    def signup_url(self) -> str:
+        """The marketplace's partner sign-up address (``vars.signup_url``), if set."""
+        return str(self.vars.get("signup_url", ""))
 
 
 @dataclass(frozen=True)
@@ -176,9 +189,32 @@ class Audience:
 
 @dataclass(frozen=True)
 class Topic:
+    """A navigation group; ``code`` is its path under the audience (``billing/invoices``),
+    each level a topic of its own."""
+
     code: str
     title: str
     audience: str
+    i18n: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+
+    def text(self, key: str, language: str) -> str:
+        return self.i18n.get(language, {}).get(key) or getattr(self, key)
+
+    @property
+    def parent(self) -> str | None:
+        return self.code.rsplit("/", 1)[0] if "/" in self.code else None
+
+    def within(self, code: str) -> bool:
+        """Whether this topic is ``code`` or one of its sub-topics."""
+        return self.code == code or self.code.startswith(code + "/")
+
+
+@dataclass(frozen=True)
+class Category:
+    """A ticket category: its code, English title and translated titles."""
+
+    code: str
+    title: str
     i18n: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     def text(self, key: str, language: str) -> str:
@@ -195,9 +231,11 @@ class Config:
     languages: Mapping[str, Language]
     audiences: Mapping[str, Audience]
     topics: Mapping[str, Topic]
-    ticket_categories: Mapping[str, str]
+    ticket_categories: Mapping[str, str]  # code -> English title
     settings: Mapping[str, Any] = field(default_factory=dict)
     docs_dir_name: str = "docs"
+    categories: Mapping[str, Category] = field(default_factory=dict)
+    warnings: tuple[Problem, ...] = ()  # deprecations: valid, but should be changed
     mkdocs_file_name: str = "mkdocs.yml"
 
     @property
@@ -224,6 +262,11 @@ class Config:
 
     def setting(self, key: str) -> Any:
         return self.settings[key]
+
+    @property
+    def single_audience(self) -> str | None:
+        """The audience of a help center that has only one (articles need no field)."""
+        return next(iter(self.audiences)) if len(self.audiences) == 1 else None
 
 
 def _allowed(values) -> str:
@@ -303,36 +346,71 @@ def _validate(loc: yamlpos.Located, root: Path, rel: str) -> Config:
 
     # markets
     markets: dict[str, Market] = {}
+    warnings: list[Problem] = []
     default_market = data.get("default_market")
-    market_keys = ("name", "language", "locale", "signup_url")
+    required = ("name", "language", "locale")
+    market_keys = (*required, "vars", "signup_url")
+    var_keys: dict[str, tuple[str, ...]] = {}  # market -> its vars keys
     for code, spec in mapping("markets").items():
         code = str(code)
         if not CODE_RE.match(code):
             bad(f"market code {code!r} must be lower-case letters/digits", "markets", code)
         if not isinstance(spec, dict):
-            bad(f"market {code!r} must be a mapping with {_allowed(market_keys)}", "markets", code)
+            bad(f"market {code!r} must be a mapping with {_allowed(required)} and optional "
+                "vars", "markets", code)
             continue
         for k in spec:
             if k not in market_keys:
-                bad(f"unknown key {k!r} in market {code!r}; allowed: {_allowed(market_keys)}",
+                bad(f"unknown key {k!r} in market {code!r}; allowed: "
+                    f"{_allowed((*required, 'vars'))} (project values go under vars)",
                     "markets", code, k)
-        missing = [k for k in market_keys if not isinstance(spec.get(k), str) or not spec.get(k)]
+        missing = [k for k in required if not isinstance(spec.get(k), str) or not spec.get(k)]
         for k in missing:
             bad(f"market {code!r} is missing {k!r}", "markets", code)
+        values = spec.get("vars") or {}
+        if not isinstance(values, dict):
+            bad(f"market {code!r}: 'vars' must map names to values (market.<name> in "
+                "templates)", "markets", code, "vars")
+            values = {}
+        values = dict(values)
+        if "signup_url" in spec:  # the marketplace-specific key of older projects
+            line, col = loc.where("markets", code, "signup_url")
+            warnings.append(Problem(f"market {code!r}: 'signup_url' belongs under 'vars' "
+                                    "(vars: {signup_url: ...}); the old place still works "
+                                    "but is deprecated", rel, line, col, "warning"))
+            values.setdefault("signup_url", spec["signup_url"])
+        for k, v in values.items():
+            if not isinstance(k, str) or not re.match(r"^[a-z_][a-z0-9_]*$", k):
+                bad(f"market {code!r}: vars key {k!r} must be a lower-case name such as "
+                    "signup_url", "markets", code, "vars", k)
+            elif k in MARKET_FIELDS:
+                bad(f"market {code!r}: vars key {k!r} is a built-in market field "
+                    f"({_allowed(MARKET_FIELDS)}); choose another name", "markets", code,
+                    "vars", k)
+            elif not isinstance(v, (str, int, float, bool)) or v is None:
+                bad(f"market {code!r}: vars.{k} must be a text, number or true/false",
+                    "markets", code, "vars", k, value=True)
+        var_keys[code] = tuple(sorted(map(str, values)))
         if missing:
             continue
         if spec["language"] not in languages:
             bad(f"market {code!r}: unknown language {spec['language']!r}; "
                 f"allowed: {_allowed(languages)}", "markets", code, "language", value=True)
             continue
-        if not re.match(r"^https?://", spec["signup_url"]):
-            bad(f"market {code!r}: signup_url must be an http(s) URL", "markets", code,
-                "signup_url", value=True)
         markets[code] = Market(
             code=code, name=spec["name"], language=spec["language"], locale=spec["locale"],
-            signup_url=spec["signup_url"], language_name=languages[spec["language"]].name,
+            vars=MappingProxyType(values), language_name=languages[spec["language"]].name,
             is_default=(code == default_market),
         )
+    # every market declares the same vars, or a template fails on one market only
+    every = set().union(*var_keys.values()) if var_keys else set()
+    for code, keys in var_keys.items():
+        lacking = sorted(every - set(keys))
+        if lacking:
+            others = [c for c, k in var_keys.items() if set(lacking) & set(k)]
+            bad(f"market {code!r} lacks vars {', '.join(lacking)} that "
+                f"{', '.join(others[:3])}{' …' if len(others) > 3 else ''} declare; every "
+                "market needs the same vars", "markets", code)
     if default_market not in markets and markets:
         bad(f"default_market {default_market!r} is not a market; allowed: {_allowed(markets)}",
             "default_market", value=True)
@@ -348,7 +426,7 @@ def _validate(loc: yamlpos.Located, root: Path, rel: str) -> Config:
 
     def i18n(section: str, code: str, spec: dict, keys: tuple[str, ...]) -> dict:
         """Optional translations: ``i18n: {de: {title: ...}}``."""
-        allowed = ("title", "description", "audience", "i18n")
+        allowed = (*keys, "i18n") + (("audience",) if section == "topics" else ())
         for k in spec:
             if k not in allowed:
                 bad(f"unknown key {k!r} in {section[:-1]} {code!r}; allowed: "
@@ -370,32 +448,67 @@ def _validate(loc: yamlpos.Located, root: Path, rel: str) -> Config:
         return MappingProxyType(out)
 
     audiences: dict[str, Audience] = {}
-    for code, spec in mapping("audiences").items():
-        if not isinstance(spec, dict) or not isinstance(spec.get("title"), str):
-            bad(f"audience {code!r} needs a 'title'", "audiences", code)
-            continue
-        audiences[str(code)] = Audience(str(code), spec["title"], str(spec.get("description", "")),
-                                        i18n("audiences", code, spec, ("title", "description")))
+    given_audiences = data.get("audiences")
+    if given_audiences is None:  # a help center with one audience need not name it
+        audiences[IMPLICIT_AUDIENCE] = Audience(IMPLICIT_AUDIENCE, "Articles")
+    else:
+        for code, spec in mapping("audiences").items():
+            if not isinstance(spec, dict) or not isinstance(spec.get("title"), str):
+                bad(f"audience {code!r} needs a 'title'", "audiences", code)
+                continue
+            audiences[str(code)] = Audience(
+                str(code), spec["title"], str(spec.get("description", "")),
+                i18n("audiences", code, spec, ("title", "description")))
+    only = next(iter(audiences)) if len(audiences) == 1 else None
 
     topics: dict[str, Topic] = {}
     for code, spec in mapping("topics").items():
+        code = str(code)
         if not isinstance(spec, dict) or not isinstance(spec.get("title"), str):
-            bad(f"topic {code!r} needs a 'title' and an 'audience'", "topics", code)
+            bad(f"topic {code!r} needs a 'title'"
+                + ("" if only else " and an 'audience'"), "topics", code)
             continue
-        if spec.get("audience") not in audiences:
+        if not TOPIC_RE.match(code):
+            bad(f"topic code {code!r} must be lower-case slugs joined by '/' "
+                "(billing/invoices)", "topics", code)
+            continue
+        parent = code.rsplit("/", 1)[0] if "/" in code else None
+        audience = spec.get("audience")
+        if parent is not None:
+            if parent not in topics:
+                bad(f"topic {code!r}: its parent {parent!r} must be declared above it",
+                    "topics", code)
+                continue
+            inherited = topics[parent].audience
+            if audience is not None and audience != inherited:
+                bad(f"topic {code!r}: a sub-topic belongs to its parent's audience "
+                    f"{inherited!r}; remove 'audience'", "topics", code, "audience",
+                    value=True)
+                continue
+            audience = inherited
+        elif audience is None and only:
+            audience = only
+        if audience not in audiences:
             bad(f"topic {code!r}: audience must be one of {_allowed(audiences)}",
                 "topics", code, "audience", value=True)
             continue
-        topics[str(code)] = Topic(str(code), spec["title"], spec["audience"],
-                                  i18n("topics", code, spec, ("title",)))
+        topics[code] = Topic(code, spec["title"], audience,
+                             i18n("topics", code, spec, ("title",)))
 
-    categories: dict[str, str] = {}
-    for code, title in mapping("ticket_categories").items():
-        if not CODE_RE.match(str(code)) or not isinstance(title, str):
-            bad(f"ticket category {code!r} must be a slug mapped to a title", "ticket_categories",
-                code)
+    categories: dict[str, Category] = {}
+    for code, spec in (data.get("ticket_categories") or {}).items() \
+            if isinstance(data.get("ticket_categories") or {}, dict) else ():
+        if isinstance(spec, str):
+            spec = {"title": spec}
+        if not CODE_RE.match(str(code)) or not isinstance(spec, dict) \
+                or not isinstance(spec.get("title"), str):
+            bad(f"ticket category {code!r} must be a slug mapped to a title (or to "
+                "{title: ..., i18n: {de: {title: ...}}})", "ticket_categories", code)
             continue
-        categories[str(code)] = title
+        categories[str(code)] = Category(str(code), spec["title"],
+                                         i18n("ticket_categories", code, spec, ("title",)))
+    if not isinstance(data.get("ticket_categories") or {}, dict):
+        bad("'ticket_categories' must map category slugs to titles", "ticket_categories")
 
     settings: dict[str, Any] = {}
     declared = {s.key: s for s in SETTINGS}
@@ -436,6 +549,8 @@ def _validate(loc: yamlpos.Located, root: Path, rel: str) -> Config:
         languages=MappingProxyType(languages),
         audiences=MappingProxyType(audiences),
         topics=MappingProxyType(topics),
-        ticket_categories=MappingProxyType(categories),
+        ticket_categories=MappingProxyType({c: v.title for c, v in categories.items()}),
         settings=MappingProxyType(settings),
+        categories=MappingProxyType(categories),
+        warnings=tuple(warnings),
     )

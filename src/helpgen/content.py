@@ -47,9 +47,12 @@ ARTICLE_FIELDS: tuple[FieldSpec, ...] = (
               "Submit a support ticket"),
     FieldSpec("summary", True, "One sentence (at most 200 characters) shown in search "
               "results and suggestions.", "How to open a ticket from the Partner Center."),
-    FieldSpec("audience", True, "Who reads it; one of the audiences in helpgen.yml.", "partners"),
-    FieldSpec("topic", True, "Navigation group; one of the topics in helpgen.yml (it must "
-              "belong to the audience).", "support-tickets"),
+    FieldSpec("audience", True, "Who reads it; one of the audiences in helpgen.yml (not needed "
+              "when the project has one audience).", "partners"),
+    FieldSpec("topic", False, "Navigation group; one of the topics in helpgen.yml (it must "
+              "belong to the audience; `billing/invoices` for a sub-topic). Default: the "
+              "article's folders under the audience, when they name a topic.",
+              "support-tickets"),
     FieldSpec("markets", False, "`all` (default) or a list of market codes the article "
               "applies to; other markets leave it out of site, navigation and search.",
               "[us, uk]"),
@@ -71,7 +74,7 @@ ARTICLE_FIELDS: tuple[FieldSpec, ...] = (
 VARIANT_FIELDS: tuple[str, ...] = ("id", "title", "summary", "keywords", "last_reviewed",
                                    "jinja")
 PAGE_FIELDS: tuple[str, ...] = ("id", "title", "summary", "markets", "hide", "template",
-                                "keywords", "jinja")
+                                "keywords", "jinja", "search")
 SUMMARY_MAX = 200
 FRONT_MATTER_MAX_CHARS = 64 * 1024
 TEMPLATE_NAME_RE = re.compile(r"^[a-z0-9_-]+\.html$")
@@ -118,6 +121,7 @@ class Article:
     extra_meta: Mapping[str, Any] = field(default_factory=dict)  # hide/template for pages
     variants: Mapping[str, Variant] = field(default_factory=dict)
     jinja: bool = False  # a template (front matter ``jinja: true``)
+    searchable: bool = True  # in the search index (pages may say ``search: false``)
 
     def applies_to(self, market: str) -> bool:
         return self.markets is None or market in self.markets
@@ -223,8 +227,8 @@ class _Checker:
                 out.append(item.strip())
         return tuple(out)
 
-    def boolean(self, key: str) -> bool:
-        v = self.data.get(key, False)
+    def boolean(self, key: str, default: bool = False) -> bool:
+        v = self.data.get(key, default)
         if not isinstance(v, bool):
             self.bad(f"'{key}' must be true or false, got {v!r}", key)
             return False
@@ -407,20 +411,15 @@ def load(config: Config, docs_dir: Path | None = None,
             art = Article(src=src, kind="page", id=str(art_id), title=title, summary=summary,
                           body=info["body"], body_line=info["body_line"], markets=markets,
                           keywords=chk.str_list("keywords"), extra_meta=extra,
-                          jinja=chk.boolean("jinja"))
+                          jinja=chk.boolean("jinja"),
+                          searchable=chk.boolean("search", default=True))
         else:
             chk.unknown(tuple(f.name for f in ARTICLE_FIELDS))
             art_id = chk.string("id")
             if art_id and not ID_RE.match(art_id):
                 chk.bad(f"'id' must be lower-case letters, digits and hyphens, got {art_id!r}",
                         "id")
-            audience = chk.choice("audience", tuple(config.audiences))
-            topic = chk.choice("topic", tuple(config.topics))
-            if audience and topic and config.topics[topic].audience != audience:
-                fitting = [t for t, v in config.topics.items() if v.audience == audience]
-                chk.bad(f"topic {topic!r} belongs to audience "
-                        f"{config.topics[topic].audience!r}; for {audience!r} use one of: "
-                        f"{', '.join(fitting)}", "topic")
+            audience, topic = _taxonomy(chk, config, src)
             order = chk.data.get("order", 100)
             if not isinstance(order, int) or isinstance(order, bool):
                 chk.bad(f"'order' must be a whole number, got {order!r}", "order")
@@ -492,6 +491,31 @@ def _replace(a: Article, **kw) -> Article:
     from dataclasses import replace
 
     return replace(a, **kw)
+
+
+def _taxonomy(chk: _Checker, config: Config, src: str) -> tuple[str, str]:
+    """(audience, topic) of an article. A help center with one audience needs no
+    ``audience``; ``topic`` defaults to the article's folders under the audience
+    (``docs/sellers/billing/invoices/x.md`` -> ``billing/invoices``) when that is a topic."""
+    only = config.single_audience
+    if only and "audience" not in chk.data:
+        audience = only
+    else:
+        audience = chk.choice("audience", tuple(config.audiences))
+    if "topic" not in chk.data:
+        folders = src.split("/")[:-1]
+        if folders and folders[0] == audience:
+            folders = folders[1:]
+        derived = "/".join(folders)
+        if derived in config.topics:
+            return audience, derived
+    topic = chk.choice("topic", tuple(config.topics))
+    if audience and topic and config.topics[topic].audience != audience:
+        fitting = [t for t, v in config.topics.items() if v.audience == audience]
+        chk.bad(f"topic {topic!r} belongs to audience "
+                f"{config.topics[topic].audience!r}; for {audience!r} use one of: "
+                f"{', '.join(fitting)}", "topic")
+    return audience, topic
 
 
 def _redirects(chk: _Checker) -> tuple[str, ...]:

@@ -25,6 +25,7 @@ class Problem:
     path: str | None = None
     line: int | None = None
     col: int | None = None
+    severity: str = "error"  # or "warning": worth fixing, nothing fails
 
     def __str__(self) -> str:
         where = ""
@@ -35,7 +36,7 @@ class Problem:
                 if self.col:
                     where += f":{self.col}"
             where += ": "
-        return f"{where}error: {self.msg}"
+        return f"{where}{self.severity}: {self.msg}"
 
 
 class HelpgenError(Exception):

@@ -153,7 +153,7 @@ def documents(rendered: RenderedMarket, config: Config) -> list[IndexDoc]:
 
     notice = fallback_notice(config, rendered.market)
     docs = []
-    for page in rendered.articles():
+    for page in rendered.searchable():
         art = page.article
         body, headings = markdown_to_text(page.markdown, notice if page.fallback else "")
         docs.append(IndexDoc(

@@ -26,10 +26,15 @@ TOP_LEVEL_KEYS = (
     ("version", "Content version `helpgen build` publishes by default (quote it: \"2026.11\")."),
     ("default_alias", "Alias each market's index redirects to (default `latest`)."),
     ("languages", "Language codes with their own `name` and the localized fallback `notice`."),
-    ("markets", "Market codes with `name`, `language`, `locale` and `signup_url`."),
-    ("audiences", "Audience codes with `title`, `description` and optional `i18n` texts."),
-    ("topics", "Topic codes with `title`, the `audience` they belong to and optional `i18n`."),
-    ("ticket_categories", "Ticket category slugs mapped to their titles (used by deflection)."),
+    ("markets", "Market codes with `name`, `language`, `locale` and `vars` (the project's own "
+                "values, `market.<key>` in templates; every market declares the same keys)."),
+    ("audiences", "Optional. Audience codes with `title`, `description` and optional `i18n` "
+                  "texts; with one audience (or none declared) articles need no `audience`."),
+    ("topics", "Topic codes with `title`, the `audience` they belong to (not needed with one "
+               "audience) and optional `i18n`; `billing/invoices` is a sub-topic of `billing` "
+               "(it inherits the audience)."),
+    ("ticket_categories", "Optional. Ticket category slugs mapped to a title, or to "
+                          "`{title, i18n}` with translated titles (used by deflection)."),
 )
 
 

@@ -56,6 +56,12 @@ class RenderedMarket:
     def articles(self) -> list[RenderedPage]:
         return [p for p in self.pages.values() if p.article.kind == "article"]
 
+    def searchable(self) -> list[RenderedPage]:
+        """What the search index holds: every article, and the pages at the root of the
+        docs unless they say ``search: false``."""
+        return [p for p in self.pages.values()
+                if p.article.kind == "article" or p.article.searchable]
+
 
 def make_environment() -> jinja2.Environment:
     """One sandboxed environment per build; templates are compiled once per file."""
@@ -232,14 +238,15 @@ def _substitute_market(body: str, market: dict[str, Any]) -> str | None:
 
 def _catalog(listing: list[dict], config: Config, lang: str) -> list[dict]:
     """``sections`` for the home page: audiences -> topics -> articles (in navigation
-    order, in the market's language), only the non-empty ones. Grouped once per market
-    so a home page over thousands of articles need not filter them per topic."""
+    order, in the market's language), only the non-empty ones. A sub-topic is listed
+    after its parent, titled with its path ("Billing › Invoices"). Grouped once per
+    market so a home page over thousands of articles need not filter them per topic."""
     by_topic: dict[str, list[dict]] = {}
     for a in listing:
         by_topic.setdefault(a["topic"], []).append(a)
     out = []
     for aud_code, audience in config.audiences.items():
-        topics = [{"code": t_code, "title": topic.text("title", lang),
+        topics = [{"code": t_code, "title": topic_path_title(config, t_code, lang),
                    "articles": sorted(by_topic[t_code], key=lambda a: (a["order"], a["title"]))}
                   for t_code, topic in config.topics.items()
                   if topic.audience == aud_code and by_topic.get(t_code)]
@@ -247,6 +254,13 @@ def _catalog(listing: list[dict], config: Config, lang: str) -> list[dict]:
             out.append({"code": aud_code, "title": audience.text("title", lang),
                         "description": audience.text("description", lang), "topics": topics})
     return out
+
+
+def topic_path_title(config: Config, code: str, lang: str, sep: str = " › ") -> str:
+    """``Billing › Invoices``: the titles of a topic and its parents, in ``lang``."""
+    parts = code.split("/")
+    return sep.join(config.topics["/".join(parts[:i + 1])].text("title", lang)
+                    for i in range(len(parts)))
 
 
 def _uses_jinja(body: str) -> bool:
@@ -276,27 +290,40 @@ def _topic_entries(items: list[RenderedPage], max_items: int) -> list[dict]:
 
 
 def navigation(rendered: RenderedMarket, config: Config) -> list[dict]:
-    """MkDocs ``nav``: Home, then audience -> topic -> articles, then other pages."""
+    """MkDocs ``nav``: Home, then audience -> topic -> sub-topics and articles, then other
+    pages. A help center with one audience starts at its topics."""
     nav: list[dict] = []
     pages = rendered.pages
     lang = rendered.market.language
     max_items = config.setting("build.nav_max_items")
+    by_topic: dict[str, list[RenderedPage]] = {}
+    for p in rendered.articles():
+        by_topic.setdefault(p.article.topic, []).append(p)
+
+    def topic_nav(code: str) -> list[dict]:
+        items = sorted(by_topic.get(code, ()), key=lambda p: (p.article.order, p.title))
+        entries = _topic_entries(items, max_items)
+        for child in config.topics.values():
+            if child.parent == code:
+                sub = topic_nav(child.code)
+                if sub:
+                    entries.append({_text(child.text("title", lang)): sub})
+        return entries
+
     if "index.md" in pages:
         nav.append({_text(pages["index.md"].title): "index.md"})
     for aud_code, audience in config.audiences.items():
         sections = []
         for topic_code, topic in config.topics.items():
-            if topic.audience != aud_code:
+            if topic.audience != aud_code or topic.parent is not None:
                 continue
-            items = sorted(
-                (p for p in rendered.articles()
-                 if p.article.audience == aud_code and p.article.topic == topic_code),
-                key=lambda p: (p.article.order, p.title),
-            )
-            if items:
-                sections.append({topic.text("title", lang): _topic_entries(items, max_items)})
-        if sections:
-            nav.append({audience.text("title", lang): sections})
+            entries = topic_nav(topic_code)
+            if entries:
+                sections.append({_text(topic.text("title", lang)): entries})
+        if sections and len(config.audiences) == 1:
+            nav.extend(sections)
+        elif sections:
+            nav.append({_text(audience.text("title", lang)): sections})
     for src, page in sorted(pages.items()):
         if page.article.kind == "page" and src != "index.md":
             nav.append({_text(page.title): src})

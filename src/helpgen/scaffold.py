@@ -99,7 +99,7 @@ def render_article(article_id: str, title: str, summary: str, audience: str, top
         f"id: {article_id}",
         f"title: {_yaml_text(title)}",
         f"summary: {_yaml_text(summary)}",
-        f"audience: {audience}",
+        *([f"audience: {audience}"] if audience else []),
         f"topic: {topic}",
         f"markets: {markets_txt}",
         f"ticket_categories: [{', '.join(categories)}]",
@@ -151,7 +151,9 @@ def new_article(
     if len(summary) > content_mod.SUMMARY_MAX:
         raise UsageError(f"the summary is {len(summary)} characters; keep it at most "
                          f"{content_mod.SUMMARY_MAX}")
-    folder = config.docs_dir / audience / topic
+    # a help center with one audience keeps no audience folder (docs/<topic>/)
+    folder = config.docs_dir / topic if config.single_audience else \
+        config.docs_dir / audience / topic
     if article_id is not None:
         if not content_mod.ID_RE.match(article_id):
             raise UsageError(f"--id must be lower-case letters, digits and hyphens, got "
@@ -167,8 +169,9 @@ def new_article(
         new_id = unique_id(base, existing_ids(config), folder)
         path = folder / f"{new_id}.md"
     folder.mkdir(parents=True, exist_ok=True)
-    text = render_article(new_id, title, summary, audience, topic, markets, categories,
-                          today or _dt.date.today())
+    text = render_article(new_id, title, summary,
+                          "" if config.single_audience else audience, topic, markets,
+                          categories, today or _dt.date.today())
     try:
         with open(path, "x", encoding="utf-8") as fh:  # "x": refuse to overwrite, even in a race
             fh.write(text)
