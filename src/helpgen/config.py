@@ -95,6 +95,24 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("server.events_retention_days", 400,
             "Retention: events older than this many days are deleted by the server "
             "(0 keeps them regardless of age)."),
+    Setting("server.connection_limit", 200,
+            "Open connections `helpgen serve` keeps. At the limit a new client replaces the "
+            "connection doing least (idle, or the slowest partial request), so idle or "
+            "trickling clients cannot lock others out; the limit bounds memory, not who "
+            "gets served."),
+    Setting("server.channel_timeout", 30,
+            "Seconds an idle keep-alive connection stays open; browsers reconnect in "
+            "milliseconds, and idle sockets are what a connection flood is made of."),
+    Setting("server.request_header_timeout", 10,
+            "Seconds a client has from the first byte of a request to the end of its "
+            "headers; real clients send them in one packet, slowloris clients never finish."),
+    Setting("server.request_body_timeout", 30,
+            "Seconds a client has from the end of the headers to the end of the body: a "
+            "64 KB body (server.max_body_bytes) then needs about 18 kbit/s."),
+    Setting("server.base_url", "",
+            "Public URL of the site (e.g. https://help.example.com); sitemaps, the market "
+            "switch and API html_url links use it. Empty: relative URLs, and the Host "
+            "header is never used."),
     # ---- editors and CI (issue 7)
     Setting("check.max_review_age_days", 365,
             "`helpgen check` warns about articles whose last_reviewed date is older than this "

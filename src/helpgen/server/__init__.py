@@ -33,7 +33,8 @@ One module per concern:
 * :mod:`.caches` -- open searchers and cached file bodies;
 * :mod:`.responses` -- response records and JSON/error bodies;
 * :mod:`.settings` -- :class:`ServerSettings`;
-* :mod:`.wsgi_server` -- waitress and the access log.
+* :mod:`.connections` -- waitress subclassed: connection limit and timeouts;
+* :mod:`.wsgi_server` -- running waitress, and the access log.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from __future__ import annotations
 from .api import SEARCH_LIMIT_MAX, Api
 from .app import HelpApp, app_paths, create_app, make_app, needs_build
 from .caches import FileCache, SearcherPool
+from .connections import ConnectionLimits, GuardedServer
 from .limits import MAX_CLIENTS, RateLimiter
 from .responses import ApiError, Response, error_response, json_bytes, json_response
 from .security import API_CSP, SECURITY_HEADERS, inline_script_hashes, page_csp
@@ -49,7 +51,7 @@ from .static import BadPath, StaticSite, content_type, split_path
 from .wsgi_server import AccessLog, create_server, run_until, serve, server_url
 
 __all__ = [
-    "API_CSP", "AccessLog", "Api", "ApiError", "BadPath", "FileCache", "HelpApp", "MAX_CLIENTS",
+    "API_CSP", "AccessLog", "ConnectionLimits", "GuardedServer", "Api", "ApiError", "BadPath", "FileCache", "HelpApp", "MAX_CLIENTS",
     "RateLimiter", "Response", "SEARCH_LIMIT_MAX", "SECURITY_HEADERS", "SearcherPool",
     "ServerSettings", "StaticSite", "app_paths", "content_type", "create_app", "create_server",
     "error_response", "inline_script_hashes", "json_bytes", "json_response", "make_app",

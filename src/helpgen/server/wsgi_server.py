@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from typing import Any, Callable, Iterable
 
 from ..errors import HelpgenError
+from .connections import ConnectionLimits, GuardedServer
 
 StartResponse = Callable[..., Any]
 
@@ -58,23 +60,40 @@ class AccessLog:
 # --------------------------------------------------------------------------- waitress
 
 def create_server(app: Callable, host: str = "127.0.0.1", port: int = 8000,
-                  threads: int = 4, max_body_bytes: int = 65_536) -> Any:
+                  threads: int = 4, max_body_bytes: int = 65_536,
+                  limits: ConnectionLimits | None = None) -> Any:
     """A bound (not yet running) waitress server; ``.run()`` serves, ``.close()`` stops.
 
-    ``port=0`` picks a free port (read it from ``server_url(server)``).
+    ``port=0`` picks a free port (read it from ``server_url(server)``). ``limits``:
+    connection limit and timeouts (see :mod:`helpgen.server.connections`).
     """
-    import waitress.server
     from waitress import wasyncore
+    from waitress.adjustments import Adjustments
+    from waitress.server import MultiSocketServer
     from waitress.task import ThreadedTaskDispatcher
 
+    limits = limits or ConnectionLimits()
     socket_map: dict = {}
     dispatcher = ThreadedTaskDispatcher()
     dispatcher.set_thread_count(threads)
     try:
-        return waitress.server.create_server(
-            app, map=socket_map, _dispatcher=dispatcher, host=host, port=port,
-            threads=threads, ident="helpgen", max_request_body_size=max_body_bytes + 1024,
-            expose_tracebacks=False, clear_untrusted_proxy_headers=False, channel_timeout=30)
+        adj = Adjustments(
+            host=host, port=port, threads=threads, ident="helpgen",
+            max_request_body_size=max_body_bytes + 1024, expose_tracebacks=False,
+            clear_untrusted_proxy_headers=False, cleanup_interval=1,
+            channel_timeout=max(1, math.ceil(limits.channel_timeout)),
+            connection_limit=limits.connection_limit)
+        servers = []
+        for sockinfo in adj.listen:
+            srv = GuardedServer(app, socket_map, dispatcher=dispatcher, adj=adj,
+                                sockinfo=sockinfo)
+            srv.limits = limits
+            servers.append(srv)
+        if len(servers) == 1:
+            return servers[0]
+        return MultiSocketServer(socket_map, adj,
+                                 [(s.effective_host, s.effective_port) for s in servers],
+                                 dispatcher, servers[-1].log_info)
     except BaseException:  # e.g. the port is taken: release what waitress opened
         dispatcher.shutdown()
         wasyncore.close_all(socket_map)
@@ -89,12 +108,13 @@ def server_url(server: Any) -> str:
 
 
 def serve(app: Callable, host: str = "127.0.0.1", port: int = 8000, threads: int = 4,
-          max_body_bytes: int = 65_536, announce: Callable[[str], None] = print) -> None:
+          max_body_bytes: int = 65_536, announce: Callable[[str], None] = print,
+          limits: ConnectionLimits | None = None) -> None:
     """Run ``app`` under waitress until Ctrl-C or SIGTERM, then close it cleanly."""
     import signal
 
     try:
-        server = create_server(app, host, port, threads, max_body_bytes)
+        server = create_server(app, host, port, threads, max_body_bytes, limits)
     except OSError as exc:
         raise HelpgenError(f"cannot listen on {host}:{port}: {exc.strerror or exc}; pick "
                            "another --port (0 = any free port) or stop the other server",
@@ -129,9 +149,10 @@ def run_until(server: Any, stop: threading.Event, poll: float = 0.1) -> None:
     """
     from waitress import wasyncore
 
+    socket_map = server._map  # waitress keeps its socket map here (see server.run)
     try:
-        socket_map = server._map  # waitress keeps its socket map here (see server.run)
         while not stop.is_set() and socket_map:
             wasyncore.loop(timeout=poll, map=socket_map, count=1)
     finally:
         server.close()
+        wasyncore.close_all(socket_map)  # the client connections still open
