@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from helpgen import config, events, server, site
-from serverkit import build_served_project, call, running
+from helpgen.errors import HelpgenError
+from serverkit import build_served_project, call, copy_project, running
 
 SECRET_MARKERS = ("default_market", "Traceback", "site-packages")
 
@@ -611,17 +612,49 @@ def test_suggest_validation_errors_are_400_naming_the_field(app, served):
 
 # --------------------------------------------------------------------------- market switch
 
-def test_market_sitemap_lists_versionless_pages_on_the_requests_host(app):
-    r = call(app, "GET", "/de/sitemap.xml", headers={"Host": "help.example:8080"})
+def test_market_sitemap_lists_versionless_pages_and_never_echoes_the_host(app):
+    r = call(app, "GET", "/de/sitemap.xml", headers={"Host": "evil.example:8080"})
     assert r.status == 200 and r.headers["content-type"] == "application/xml"
     locs = re.findall(r"<loc>([^<]+)</loc>", r.text)
-    assert "http://help.example:8080/de/partners/support-tickets/submit-a-ticket/" in locs
-    assert "http://help.example:8080/de/" in locs
+    assert "http://localhost/de/partners/support-tickets/submit-a-ticket/" in locs
+    assert "http://localhost/de/" in locs
     assert not any("/a/" in loc or "2026.11" in loc for loc in locs)
+    assert b"evil" not in r.body and b"8080" not in r.body
     hostile = call(app, "GET", "/de/sitemap.xml", headers={"Host": "<x>\"evil"})
     assert b"evil" not in hostile.body and b"<x>" not in hostile.body
     unbuilt = call(app, "GET", "/fr/sitemap.xml")
     assert unbuilt.status == 200 and "<loc>" not in unbuilt.text
+
+
+def test_base_url_makes_sitemap_search_and_suggestion_links_absolute(served, cfg):
+    a = server.make_app(cfg, served / "site", served / "search_index",
+                        settings=server.ServerSettings(rate_limit_per_minute=0,
+                                                       base_url="https://help.example.com"))
+    try:
+        r = call(a, "GET", "/de/sitemap.xml", headers={"Host": "evil.example"})
+        locs = re.findall(r"<loc>([^<]+)</loc>", r.text)
+        assert "https://help.example.com/de/" in locs and b"evil" not in r.body
+        hit = call(a, "GET", "/api/search", "q=refund", headers={"Host": "evil.example"}
+                   ).json()["results"][0]
+        assert hit["html_url"] == "https://help.example.com" + hit["url"]
+        s = post_json(a, "/api/suggest", {"subject": "where is my refund",
+                                          "category": "return-refund"}).json()["results"][0]
+        assert s["html_url"].startswith("https://help.example.com/us/2026.11/")
+    finally:
+        a.close()
+
+
+def test_base_url_setting_is_validated(tmp_path):
+    root = copy_project(tmp_path / "p")
+    yml = root / "helpgen.yml"
+    yml.write_text(yml.read_text(encoding="utf-8") + "\nserver:\n  base_url: help.example.com\n",
+                   encoding="utf-8")
+    with pytest.raises(HelpgenError, match="server.base_url must be an absolute http"):
+        config.load(root)
+    yml.write_text(yml.read_text(encoding="utf-8").replace(
+        "base_url: help.example.com", "base_url: https://help.example.com/"), encoding="utf-8")
+    assert server.ServerSettings.from_config(config.load(root)).base_url == \
+        "https://help.example.com"
 
 
 def test_versionless_page_url_redirects_to_the_default_version(app):

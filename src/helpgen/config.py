@@ -39,6 +39,8 @@ class Setting:
         return type(self.default)
 
 
+BASE_URL_RE = re.compile(r"^https?://[A-Za-z0-9.-]+(?::\d{1,5})?(?:/[A-Za-z0-9._~/-]*)?$")
+
 SETTINGS: tuple[Setting, ...] = (
     Setting("build.navigation_prune", True,
             "Use Material's navigation.prune so each page embeds only its own nav branch "
@@ -434,7 +436,12 @@ def _validate(loc: yamlpos.Located, root: Path, rel: str) -> Config:
             bad(f"{s.key} must be one of {_allowed(s.choices)}, got {value!r}", section, name,
                 value=True)
             continue
-        settings[s.key] = value
+        if s.key == "server.base_url" and value and not BASE_URL_RE.match(value):
+            bad(f"server.base_url must be an absolute http(s) URL such as "
+                f"https://help.example.com (no query or fragment), got {value!r}",
+                section, name, value=True)
+            continue
+        settings[s.key] = value.rstrip("/") if s.key == "server.base_url" else value
 
     raise_if(problems)
     return Config(

@@ -169,11 +169,11 @@ class Api:
         except HelpgenError as exc:  # the index could not be opened
             raise self._unavailable(market, version, exc) from None
 
-    @staticmethod
-    def _hit_json(hit: Any, market: str, version: str) -> dict[str, Any]:
+    def _hit_json(self, hit: Any, market: str, version: str) -> dict[str, Any]:
+        """A hit as JSON; ``html_url`` is ``url`` behind ``server.base_url`` (if set)."""
         data = {k: getattr(hit, k) for k in ("id", "title", "url", "score", "snippet", "summary",
                                              "audience", "topic", "language") if hasattr(hit, k)}
-        data["html_url"] = data.get("url", "")
+        data["html_url"] = self.settings.base_url + data.get("url", "")
         return data
 
     def _read_json(self, environ: dict) -> dict[str, Any]:
@@ -214,7 +214,8 @@ class Api:
 
             try:
                 payload = deflect.suggest_payload(body, self.config, self.index_dir,
-                                                  open_searcher=open_searcher)
+                                                  open_searcher=open_searcher,
+                                                  base_url=self.settings.base_url)
             except HelpgenError as exc:
                 raise ApiError(400, "bad_ticket", self.scrub(exc.problem.msg)) from None
         return json_response(200, payload)

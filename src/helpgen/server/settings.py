@@ -22,6 +22,7 @@ class ServerSettings:
     record_searches: bool = True
     events_max_rows: int = 1_000_000
     events_retention_days: int = 400
+    base_url: str = ""
 
     @classmethod
     def from_config(cls, config: Config, **overrides: Any) -> ServerSettings:
@@ -39,6 +40,7 @@ class ServerSettings:
             "events_max_rows": s.get("server.events_max_rows", cls.events_max_rows),
             "events_retention_days": s.get("server.events_retention_days",
                                            cls.events_retention_days),
+            "base_url": str(s.get("server.base_url", "")).rstrip("/"),
         }
         values.update(overrides)
         return cls(**values)

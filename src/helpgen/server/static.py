@@ -22,7 +22,6 @@ if TYPE_CHECKING:
 
 HASHED_ASSET_RE = re.compile(r"\.[0-9a-f]{8,}\.(?:min\.)?(?:js|css)$")
 ROOT_LINK_RE = re.compile(r'((?:href|src)="|"(?:base|search)": ")/(?!/)')  # in 404.html
-HOST_RE = re.compile(r"^[A-Za-z0-9.-]{1,253}(?::\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](?::\d{1,5})?$")
 
 CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8",
@@ -240,18 +239,22 @@ class StaticSite:
 
     def _market_sitemap(self, environ: dict, market: str) -> Response:
         """``/<market>/sitemap.xml``: every page of the market's default version, as
-        version-less URLs on this host.
+        version-less URLs.
 
         Material's market selector fetches this file for each market of its menu and,
         when the page being read exists in the chosen market, opens that page there
         instead of the market's home (the version-less URL redirects to the version).
+        The URLs start with ``server.base_url``. Without it they name ``localhost`` and
+        the port the server answers on (``SERVER_PORT``, digits only): the selector
+        replaces scheme and host name with the page's own, so this works wherever the
+        page's port is the server's, and the ``Host`` header is never echoed.
         """
         version = self._default_version(market)
-        host = environ.get("HTTP_HOST", "")
-        if not HOST_RE.match(host):
-            host = f"{environ.get('SERVER_NAME', 'localhost')}:{environ.get('SERVER_PORT', '80')}"
-        scheme = "https" if environ.get("wsgi.url_scheme") == "https" else "http"
-        rows = [f"<url><loc>{html.escape(f'{scheme}://{host}/{market}/{rel}')}</loc></url>"
+        base = self.settings.base_url
+        if not base:
+            port = str(environ.get("SERVER_PORT", ""))
+            base = "http://localhost" + (f":{port}" if port.isdigit() and port != "80" else "")
+        rows = [f"<url><loc>{html.escape(f'{base}/{market}/{rel}')}</loc></url>"
                 for rel in (self._pages(market, version) if version else ())]
         body = ('<?xml version="1.0" encoding="UTF-8"?>\n'
                 '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
