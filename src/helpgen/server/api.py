@@ -4,15 +4,18 @@ with routing, CORS, the rate limit and JSON body reading."""
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import logging
 import math
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 from .. import __version__
 from ..errors import HelpgenError
+from .limits import read_body
 from .responses import ApiError, Response, json_response
 
 if TYPE_CHECKING:
@@ -22,6 +25,63 @@ if TYPE_CHECKING:
     from .settings import ServerSettings
 
 log = logging.getLogger("helpgen.server")
+
+MAX_SAFE_INT = 2 ** 53  # the largest integer every JSON reader (JavaScript's too) keeps exact
+
+
+class _BadNumber(ValueError):
+    pass
+
+
+def _parse_int(text: str) -> int:
+    if len(text) > 17:
+        raise _BadNumber(f"integer {text[:20]}... is outside +-2**53")
+    value = int(text)
+    if abs(value) > MAX_SAFE_INT:
+        raise _BadNumber(f"integer {text} is outside +-2**53")
+    return value
+
+
+def _parse_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _BadNumber(f"number {text[:20]} is too large")
+    return value
+
+
+def _parse_constant(name: str) -> Any:
+    raise _BadNumber(f"{name} is not JSON")
+
+
+def parse_flat_json(raw: bytes) -> dict[str, Any]:
+    """A flat JSON object from ``raw``, else :class:`ApiError` 400 (never another error)."""
+    try:
+        body = json.loads(raw.decode("utf-8"), parse_int=_parse_int, parse_float=_parse_float,
+                          parse_constant=_parse_constant)
+    except _BadNumber as exc:
+        raise ApiError(400, "bad_json", f"the body is not usable JSON: {exc}") from None
+    except (UnicodeDecodeError, ValueError, RecursionError, MemoryError):
+        raise ApiError(400, "bad_json", "the body is not valid UTF-8 JSON") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "bad_json", "the body must be a JSON object")
+    for key, value in body.items():
+        if value is not None and not isinstance(value, (str, int, float, bool)):
+            raise ApiError(400, "bad_json", f"field {key[:40]!r} must be a string, number, "
+                           "true/false or null: the body is a flat JSON object")
+    return body
+
+
+def release_files_of(exc: BaseException) -> None:
+    """Drop the tracebacks of a failed index read, so the files Whoosh left open are
+    closed now (quietly) rather than warned about whenever the collector finds them."""
+    seen: BaseException | None = exc
+    with warnings.catch_warnings():  # only on this failure path: the filter is global
+        warnings.simplefilter("ignore", ResourceWarning)
+        while seen is not None:
+            following = seen.__context__ or seen.__cause__
+            seen.__traceback__ = seen.__context__ = seen.__cause__ = None
+            seen = following
+        gc.collect()
 
 SEARCH_LIMIT_MAX = 50
 
@@ -39,6 +99,8 @@ class Api:
     _events_store: Any
     _recorded: int
     _prune_every: int
+    _health_lock: Any
+    degraded: dict[str, str]
 
     def _client(self, environ: dict) -> str:
         if self.settings.trust_proxy_headers:
@@ -160,14 +222,19 @@ class Api:
 
     def _search(self, market: str, version: str, q: str, limit: int,
                 audience: str | None, topic: str | None) -> Any:
+        failure: ApiError | None = None
         try:
             with self.searchers.acquire(market, version) as searcher:
                 try:
-                    return searcher.search(q, limit=limit, audience=audience, topic=topic)
+                    result = searcher.search(q, limit=limit, audience=audience, topic=topic)
                 except HelpgenError as exc:
                     raise ApiError(400, "bad_search", self.scrub(exc.problem.msg)) from None
-        except HelpgenError as exc:  # the index could not be opened
-            raise self._unavailable(market, version, exc) from None
+        except Exception as exc:  # cannot be opened, or its files fail when read
+            failure = self._unavailable(market, version, exc)
+        if failure is not None:
+            raise failure
+        self._index_ok(market, version)
+        return result
 
     def _hit_json(self, hit: Any, market: str, version: str) -> dict[str, Any]:
         """A hit as JSON; ``html_url`` is ``url`` behind ``server.base_url`` (if set)."""
@@ -177,40 +244,34 @@ class Api:
         return data
 
     def _read_json(self, environ: dict) -> dict[str, Any]:
+        """The request body as a flat JSON object (every value a string, a number within
+        +-2**53, true/false or null); anything else is a 4xx :class:`ApiError`."""
         ctype = environ.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
         if ctype != "application/json":
             raise ApiError(415, "unsupported_media_type",
                            "send the body as JSON with Content-Type: application/json")
-        limit = self.settings.max_body_bytes
-        try:
-            length = int(environ.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            raise ApiError(400, "bad_content_length", "Content-Length is not a number") from None
-        if length > limit:
-            raise ApiError(413, "body_too_large", f"the body is larger than {limit} bytes")
-        stream = environ["wsgi.input"]
-        raw = stream.read(length) if length else stream.read(limit + 1)
-        if len(raw) > limit:
-            raise ApiError(413, "body_too_large", f"the body is larger than {limit} bytes")
-        try:
-            body = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
-            raise ApiError(400, "bad_json", "the body is not valid UTF-8 JSON") from None
-        if not isinstance(body, dict):
-            raise ApiError(400, "bad_json", "the body must be a JSON object")
-        return body
+        if environ.get("HTTP_TRANSFER_ENCODING") and environ.get("CONTENT_LENGTH"):
+            raise ApiError(400, "bad_framing", "a request may not have both Content-Length "
+                           "and Transfer-Encoding")
+        raw = read_body(environ, self.settings.max_body_bytes)
+        return parse_flat_json(raw)
 
     def _api_suggest(self, environ: dict) -> Response:
         body = self._read_json(environ)
         from .. import deflect
 
+        failure: ApiError | None = None
+        used: list[tuple[str, str]] = []
         with contextlib.ExitStack() as stack:
             def open_searcher(market: str, version: str) -> Any:
                 market, resolved = self._market_version(market, version)
+                used.append((market, resolved))
+                opened: ApiError | None = None
                 try:
                     return stack.enter_context(self.searchers.acquire(market, resolved))
-                except HelpgenError as exc:
-                    raise self._unavailable(market, resolved, exc) from None
+                except Exception as exc:  # the index cannot be opened
+                    opened = self._unavailable(market, resolved, exc)
+                raise opened
 
             try:
                 payload = deflect.suggest_payload(body, self.config, self.index_dir,
@@ -218,14 +279,42 @@ class Api:
                                                   base_url=self.settings.base_url)
             except HelpgenError as exc:
                 raise ApiError(400, "bad_ticket", self.scrub(exc.problem.msg)) from None
+            except Exception as exc:  # an index's files fail while being read
+                if not used:
+                    raise
+                failure = self._unavailable(*used[-1], exc)
+        if failure is not None:
+            raise failure
+        for key in used:
+            self._index_ok(*key)
         return json_response(200, payload)
 
-    def _unavailable(self, market: str, version: str, exc: HelpgenError) -> ApiError:
-        log.error("search index %s/%s unavailable: %s", market, version, exc)
+    def _unavailable(self, market: str, version: str, exc: BaseException) -> ApiError:
+        """503 for an index that cannot be opened or read; logged, and kept for
+        ``/healthz`` until a request succeeds on that index again.
+
+        Whoosh reports damaged files with whatever the broken bytes cause (EOFError,
+        struct or zlib errors, even a bare ``Exception``), so every failure inside a
+        searcher counts; the traceback goes to the DEBUG log. The query parser's own
+        bugs are kept visible by the property tests, which call it directly.
+        """
+        reason = self.scrub(getattr(getattr(exc, "problem", None), "msg", None)
+                            or f"{type(exc).__name__}: {exc}")[:300]
+        log.error("search index %s/%s unavailable: %s", market, version, reason)
+        if not isinstance(exc, HelpgenError):
+            log.debug("reading search index %s/%s failed", market, version, exc_info=exc)
+        with self._health_lock:
+            self.degraded[f"{market}/{version}"] = reason
+        release_files_of(exc)
         return ApiError(503, "index_unavailable",
                         f"the search index of {market} {version} is not available; the "
                         f"operator can build it with: helpgen build --market {market} "
                         f"--version {version}")
+
+    def _index_ok(self, market: str, version: str) -> None:
+        if self.degraded:
+            with self._health_lock:
+                self.degraded.pop(f"{market}/{version}", None)
 
     def _api_events(self, environ: dict) -> Response:
         body = self._read_json(environ)
@@ -293,5 +382,10 @@ class Api:
             versions = sorted(set(self.published(code).values()), reverse=True)
             if versions:
                 markets[code] = versions
-        return json_response(200, {"status": "ok", "helpgen": __version__, "markets": markets,
-                                   "indexes_loaded": self.searchers.loaded()})
+        with self._health_lock:
+            degraded = dict(sorted(self.degraded.items()))
+        payload = {"status": "degraded" if degraded else "ok", "helpgen": __version__,
+                   "markets": markets, "indexes_loaded": self.searchers.loaded()}
+        if degraded:
+            payload["degraded_indexes"] = degraded
+        return json_response(200, payload)

@@ -42,6 +42,8 @@ class HelpApp(Api, StaticSite):
         self.searchers = SearcherPool(self.index_dir, searcher_opener)
         self.files = FileCache()
         self._events_lock = threading.Lock()
+        self._health_lock = threading.Lock()
+        self.degraded: dict[str, str] = {}  # "market/version" -> why its index failed
         self._pages_lock = threading.Lock()
         self._recorded = 0
         self._prune_every = max(1, min(1000, self.settings.events_max_rows // 10))

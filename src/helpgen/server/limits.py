@@ -1,4 +1,4 @@
-"""Limits on what one client may ask: a per-client rate limit and query-string size."""
+"""Limits on what one client may ask: a per-client rate limit and the body size."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import threading
 import time
 from collections import OrderedDict
 from typing import Callable
+
+from .responses import ApiError
 
 MAX_CLIENTS = 20_000  # rate-limit buckets kept (oldest dropped first)
 
@@ -45,3 +47,20 @@ class RateLimiter:
                 self._buckets.popitem(last=False)
         return wait
 
+
+
+def read_body(environ: dict, limit: int) -> bytes:
+    """The request body, at most ``limit`` bytes, else :class:`ApiError` 413/400."""
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        raise ApiError(400, "bad_content_length", "Content-Length is not a number") from None
+    if length > limit or length < 0:
+        raise ApiError(413 if length > limit else 400, "body_too_large" if length > limit
+                       else "bad_content_length", f"the body is larger than {limit} bytes"
+                       if length > limit else "Content-Length is negative")
+    stream = environ["wsgi.input"]
+    raw = stream.read(length) if length else stream.read(limit + 1)
+    if len(raw) > limit:
+        raise ApiError(413, "body_too_large", f"the body is larger than {limit} bytes")
+    return raw
