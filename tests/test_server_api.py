@@ -12,12 +12,7 @@ from pathlib import Path
 import pytest
 
 from helpgen import config, server
-from serverkit import build_served_project, call
-
-
-@pytest.fixture(scope="module")
-def served(tmp_path_factory) -> Path:
-    return build_served_project(tmp_path_factory.mktemp("served") / "project")
+from serverkit import call
 
 
 @pytest.fixture

@@ -9,17 +9,11 @@ import socket
 import statistics
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
 from helpgen import config, server
-from serverkit import Flood, build_served_project, running_server
-
-
-@pytest.fixture(scope="module")
-def served(tmp_path_factory) -> Path:
-    return build_served_project(tmp_path_factory.mktemp("served") / "project")
+from serverkit import Flood, running_server
 
 
 @pytest.fixture

@@ -20,22 +20,17 @@ from urllib.parse import quote
 import pytest
 
 from helpgen import config, server
-from serverkit import Flood, build_served_project, running_server
+from serverkit import Flood, running_server
 
 SECRETS = (b"root:x:0:0", b"default_market:", b"SQLite format", b"Traceback",
            b"site-packages", b'"aliases"')
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory) -> Path:
-    return build_served_project(tmp_path_factory.mktemp("served") / "project")
-
-
-@pytest.fixture(scope="module")
-def live(served):
+def live(served, tmp_path_factory):
     """(port, project root) of `helpgen serve`'s server over the served project."""
     app = server.make_app(config.load(served), served / "site", served / "search_index",
-                          served / "events.db",
+                          tmp_path_factory.mktemp("events") / "events.db",
                           settings=server.ServerSettings(rate_limit_per_minute=0))
     with running_server(app) as (url, _srv):
         yield int(url.rsplit(":", 1)[1]), served

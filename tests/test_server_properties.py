@@ -14,16 +14,11 @@ from hypothesis import strategies as st
 
 from helpgen import config, search, server
 from helpgen.errors import HelpgenError
-from serverkit import build_served_project, call
+from serverkit import call
 
 PROPERTY = settings(max_examples=150, deadline=None, database=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture,
                                            HealthCheck.too_slow])
-
-
-@pytest.fixture(scope="module")
-def served(tmp_path_factory) -> Path:
-    return build_served_project(tmp_path_factory.mktemp("served") / "project")
 
 
 @pytest.fixture(scope="module")
