@@ -31,3 +31,12 @@ def built_project(tmp_path_factory) -> Path:
     cfg = config.load(root)
     site.build(cfg, "us", "2026.11", ["latest"], root / "site")
     return root
+
+
+@pytest.fixture(scope="session")
+def served(tmp_path_factory) -> Path:
+    """The project with us 2026.10, us 2026.11 (latest) and de 2026.11 built, for the
+    server tests (serverkit.build_served_project). Read-only: copy it to change it."""
+    from serverkit import build_served_project
+
+    return build_served_project(tmp_path_factory.mktemp("served") / "project")

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import io
 import json
+import socket
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
@@ -109,17 +111,100 @@ def call(app, method: str = "GET", path: str = "/", query: str = "",
 
 
 @contextlib.contextmanager
-def running(app, threads: int = 4) -> Iterator[str]:
+def running(app, threads: int = 4, limits=None) -> Iterator[str]:
     """The real waitress server on 127.0.0.1:<free port> in a thread; yields its URL."""
+    with running_server(app, threads, limits) as (url, _srv):
+        yield url
+
+
+@contextlib.contextmanager
+def running_server(app, threads: int = 4, limits=None) -> Iterator[tuple[str, Any]]:
+    """Like :func:`running`, yielding ``(url, server)`` (the server counts evictions)."""
     from helpgen import server
 
-    srv = server.create_server(app, "127.0.0.1", 0, threads)
+    srv = server.create_server(app, "127.0.0.1", 0, threads, limits=limits)
     url = server.server_url(srv)
     stop = threading.Event()
     thread = threading.Thread(target=server.run_until, args=(srv, stop), daemon=True)
     thread.start()
     try:
-        yield url.rstrip("/")
+        yield url.rstrip("/"), srv
     finally:
         stop.set()
         thread.join(timeout=10)
+
+
+class Flood:
+    """Idle and trickling connections from one thread, reopened when the server closes
+    them (as a flooding client would): ``idle`` connect and send nothing, ``trickling``
+    send one header byte every ``every`` seconds and never finish."""
+
+    def __init__(self, port: int, idle: int, trickling: int, every: float = 0.5) -> None:
+        self.port, self.every = port, every
+        self.kinds = ["idle"] * idle + ["trickle"] * trickling
+        self.socks: list[socket.socket | None] = [None] * len(self.kinds)
+        self.opened = 0
+        self.closed_by_server = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _open(self, i: int) -> None:
+        s = socket.socket()
+        s.settimeout(2)
+        try:
+            s.connect(("127.0.0.1", self.port))
+        except OSError:
+            s.close()
+            self.socks[i] = None
+            return
+        s.setblocking(False)
+        if self.kinds[i] == "trickle":
+            s.send(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        self.socks[i] = s
+        self.opened += 1
+
+    def _run(self) -> None:
+        last_trickle = 0.0
+        while not self._stop.is_set():
+            now = time.monotonic()
+            trickle = now - last_trickle >= self.every
+            if trickle:
+                last_trickle = now
+            for i, s in enumerate(self.socks):
+                if self._stop.is_set():
+                    break
+                if s is None:
+                    self._open(i)
+                    continue
+                try:
+                    if s.recv(4096) == b"":
+                        raise ConnectionResetError
+                except BlockingIOError:
+                    pass
+                except OSError:
+                    s.close()
+                    self.closed_by_server += 1
+                    self._open(i)
+                    continue
+                if trickle and self.kinds[i] == "trickle":
+                    try:
+                        s.send(b"a")
+                    except OSError:
+                        pass
+            self._stop.wait(0.05)
+
+    def open_count(self) -> int:
+        return sum(s is not None for s in self.socks)
+
+    def __enter__(self) -> Flood:
+        for i in range(len(self.socks)):
+            self._open(i)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+        for s in self.socks:
+            if s is not None:
+                s.close()

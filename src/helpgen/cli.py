@@ -450,7 +450,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     if args.access_log or cfg.setting("server.access_log"):
         wsgi_app = server.AccessLog(app, lambda line: print(line, flush=True))
     server.serve(wsgi_app, host, port, workers, cfg.setting("server.max_body_bytes"),
-                 announce)
+                 announce, server.ConnectionLimits.from_config(cfg))
     _out(args, "stopped")
     return EXIT_OK
 

@@ -42,6 +42,8 @@ class Setting:
         return type(self.default)
 
 
+BASE_URL_RE = re.compile(r"^https?://[A-Za-z0-9.-]+(?::\d{1,5})?(?:/[A-Za-z0-9._~/-]*)?$")
+
 SETTINGS: tuple[Setting, ...] = (
     Setting("build.navigation_prune", True,
             "Use Material's navigation.prune so each page embeds only its own nav branch "
@@ -102,6 +104,24 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("server.events_retention_days", 400,
             "Retention: events older than this many days are deleted by the server "
             "(0 keeps them regardless of age)."),
+    Setting("server.connection_limit", 200,
+            "Open connections `helpgen serve` keeps. At the limit a new client replaces the "
+            "connection doing least (idle, or the slowest partial request), so idle or "
+            "trickling clients cannot lock others out; the limit bounds memory, not who "
+            "gets served."),
+    Setting("server.channel_timeout", 30,
+            "Seconds an idle keep-alive connection stays open; browsers reconnect in "
+            "milliseconds, and idle sockets are what a connection flood is made of."),
+    Setting("server.request_header_timeout", 10,
+            "Seconds a client has from the first byte of a request to the end of its "
+            "headers; real clients send them in one packet, slowloris clients never finish."),
+    Setting("server.request_body_timeout", 30,
+            "Seconds a client has from the end of the headers to the end of the body: a "
+            "64 KB body (server.max_body_bytes) then needs about 18 kbit/s."),
+    Setting("server.base_url", "",
+            "Public URL of the site (e.g. https://help.example.com); sitemaps, the market "
+            "switch and API html_url links use it. Empty: relative URLs, and the Host "
+            "header is never used."),
     # ---- editors and CI (issue 7)
     Setting("check.max_review_age_days", 365,
             "`helpgen check` warns about articles whose last_reviewed date is older than this "
@@ -537,7 +557,12 @@ def _validate(loc: yamlpos.Located, root: Path, rel: str) -> Config:
             bad(f"{s.key} must be one of {_allowed(s.choices)}, got {value!r}", section, name,
                 value=True)
             continue
-        settings[s.key] = value
+        if s.key == "server.base_url" and value and not BASE_URL_RE.match(value):
+            bad(f"server.base_url must be an absolute http(s) URL such as "
+                f"https://help.example.com (no query or fragment), got {value!r}",
+                section, name, value=True)
+            continue
+        settings[s.key] = value.rstrip("/") if s.key == "server.base_url" else value
 
     raise_if(problems)
     return Config(

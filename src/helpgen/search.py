@@ -138,13 +138,14 @@ class Searcher:
                                    self._match_key)
         try:
             self._ix = whoosh_index.open_dir(str(path))
-        except Exception as exc:  # damaged or foreign files
-            raise HelpgenError(f"cannot open the search index at {path} ({exc}); rebuild "
-                               "with helpgen build", exit_code=2) from None
-        self._searcher = self._ix.searcher()
-        # documents written in the market's own language (not English fallbacks)
-        self._native = (frozenset(self._searcher.docs_for_query(Term("language", self.language)))
-                        if self.language != "en" else frozenset())
+            self._searcher = self._ix.searcher()
+            # documents written in the market's own language (not English fallbacks)
+            self._native = (frozenset(self._searcher.docs_for_query(
+                Term("language", self.language))) if self.language != "en" else frozenset())
+        except Exception as exc:  # damaged or foreign files (segments are read here too)
+            raise HelpgenError(f"cannot open the search index at {path} "
+                               f"({type(exc).__name__}: {exc}); rebuild with helpgen build",
+                               exit_code=2) from None
         self._lock = threading.Lock()
         self._token_cache: dict[str, dict[str, tuple[str, ...]]] = {}
 
