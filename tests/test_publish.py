@@ -457,7 +457,8 @@ def test_fault_values_are_checked():
     from helpgen import faults
     from helpgen.errors import HelpgenError
 
-    assert faults.parse("publish:after-site-swap:3") == faults.Fault("publish", "after-site-swap", 3)
+    assert faults.parse("publish:after-site-swap:3") == faults.Fault("publish",
+                                                                 "after-site-swap", 3)
     assert faults.parse("write:text:ENOSPC").action == "ENOSPC"
     with pytest.raises(HelpgenError, match="allowed: build:after-fork"):
         faults.parse("publish:nowhere")

@@ -108,6 +108,16 @@ def active(fault: Fault | None) -> Iterator[None]:
         _ACTIVE.reset(token)
 
 
+@contextlib.contextmanager
+def suspended() -> Iterator[None]:
+    """No fault triggers inside the block (while a failed publish is being undone)."""
+    token = _ACTIVE.set(None)
+    try:
+        yield
+    finally:
+        _ACTIVE.reset(token)
+
+
 def reached(stage: str, point: str, path: Path | str | None = None) -> None:
     """Publishing passed ``stage:point`` (writing ``path``): trigger the active fault."""
     fault = _ACTIVE.get()

@@ -26,7 +26,6 @@ import os
 import posixpath
 import re
 import shutil
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -328,14 +327,6 @@ def _natural_key(version: str) -> tuple:
     return tuple((0, int(p)) if p.isdigit() else (1, p) for p in re.split(r"(\d+)", version) if p)
 
 
-@contextlib.contextmanager
-def locked(market_dir: Path) -> Iterator[None]:
-    """Exclusive lock around read-modify-write of a market's versions.json."""
-    market_dir.mkdir(parents=True, exist_ok=True)
-    with atomic.locked(market_dir, ".versions.lock"):
-        yield
-
-
 def read_versions(market_dir: Path) -> list[dict]:
     path = market_dir / VERSIONS_FILE
     if not path.exists():
@@ -483,8 +474,9 @@ def publishing(site_dir: Path) -> Iterator[None]:
 
 
 def _plan(config: Config, site_dir: Path, version: str, aliases: Sequence[str],
-          staged: Sequence[Staged], build_id: str) -> tuple[dict, list[atomic.Staging]]:
-    """The journal of one publish, and the staging folders of its alias pages.
+          staged: Sequence[Staged], build_id: str, alias_stages: list[atomic.Staging]) -> dict:
+    """The journal of one publish; the staging folders of its alias pages are appended
+    to ``alias_stages``.
 
     Phase 1 ("prepared") swaps every market's search index and site folder in; nothing
     lists them yet, and :func:`_roll_back` can swap the old trees back. The commit point
@@ -494,7 +486,7 @@ def _plan(config: Config, site_dir: Path, version: str, aliases: Sequence[str],
     """
     from . import analysis
 
-    markets, alias_stages = [], []
+    markets = []
     for item in staged:
         code = item.market
         market_dir = site_dir / code
@@ -530,12 +522,10 @@ def _plan(config: Config, site_dir: Path, version: str, aliases: Sequence[str],
             nxt = final_file.with_name(f".staging-{final_file.name}-{build_id}")
             files.append({"next": str(nxt), "final": str(final_file), "text": text})
 
-        for name, text in _market_pages(config, versions).items():
-            add(market_dir / name, text)
-        add(market_dir / VERSIONS_FILE, json.dumps(
+        add(market_dir / VERSIONS_FILE, json.dumps(  # listing order: versions.json first,
             sorted(versions, key=lambda v: _natural_key(v["version"]), reverse=True),
             indent=2) + "\n")
-        if item.index_dir is not None:
+        if item.index_dir is not None:  # then aliases.json, then the market's pages
             mdir = Path(item.index_dir) / code
             indexed = set(analysis.indexed_versions(mdir))
             if item.index is not None:
@@ -544,8 +534,8 @@ def _plan(config: Config, site_dir: Path, version: str, aliases: Sequence[str],
                          for a in v.get("aliases", [])}
             add(mdir / analysis.ALIASES_FILE, json.dumps(alias_map, indent=2, sort_keys=True)
                 + "\n")
-        # listing order: market pages, versions.json, aliases.json
-        files = files[-2:] + files[:-2] if item.index_dir is not None else files
+        for name, text in _market_pages(config, versions).items():
+            add(market_dir / name, text)
         markets.append({"market": code, "swaps": swaps, "trees": trees, "files": files,
                         "version_dir": str(item.site.path)})
     cleanup = [str(s.path) for s in alias_stages]
@@ -553,9 +543,8 @@ def _plan(config: Config, site_dir: Path, version: str, aliases: Sequence[str],
         cleanup.append(str(item.site.path))
         if item.index is not None:
             cleanup.append(str(item.index.path))
-    journal = {"build_id": build_id, "version": version, "state": "prepared",
-               "markets": markets, "cleanup": cleanup}
-    return journal, alias_stages
+    return {"build_id": build_id, "version": version, "state": "prepared",
+            "markets": markets, "cleanup": cleanup}
 
 
 def _write_journal(site_dir: Path, journal: dict) -> None:
@@ -567,7 +556,13 @@ def _publish_set(config: Config, site_dir: Path, version: str, aliases: Sequence
     """Publish the staged builds of one or more markets: all of them, or none."""
     with publishing(site_dir):
         _recover_locked(config, site_dir)
-        journal, alias_stages = _plan(config, site_dir, version, aliases, staged, build_id)
+        alias_stages: list[atomic.Staging] = []
+        try:
+            journal = _plan(config, site_dir, version, aliases, staged, build_id, alias_stages)
+        except BaseException:
+            for stage in alias_stages:
+                stage.discard()
+            raise
         try:
             try:
                 _write_journal(site_dir, journal)
@@ -603,6 +598,11 @@ def _publish_set(config: Config, site_dir: Path, version: str, aliases: Sequence
 
 def _roll_back(site_dir: Path, journal: dict) -> None:
     """Undo phase 1 of an uncommitted publish: every old tree back, every new one gone."""
+    with faults.suspended():  # an injected error must not stop the undoing
+        _roll_back_steps(site_dir, journal)
+
+
+def _roll_back_steps(site_dir: Path, journal: dict) -> None:
     bid = journal["build_id"]
     for m in reversed(journal["markets"]):
         for swap in reversed(m["swaps"]):
