@@ -551,3 +551,21 @@ def test_no_request_fails_through_ten_publishes(two_markets, tmp_path):
     versions = Versions.loads((root / "site/us/versions.json").read_text(encoding="utf-8"))
     assert [str(v.version) for v in versions][:1] == ["2027.09"]
     assert len(list(versions)) == 6
+
+
+def test_disk_error_after_the_commit_is_completed_by_the_next_command(two_markets, tmp_path,
+                                                                      capsys, monkeypatch):
+    root = copy_two(two_markets, tmp_path / "project")
+    monkeypatch.setenv("HELPGEN_FAULT", "write:swap:6:ENOSPC")  # 4 folder swaps, then listing
+    args = ["--project", str(root), "build", "--market", "us", "--market", "de",
+            "--version", "2026.12", "--alias", "latest"]
+    assert main(args) == 4
+    assert "the next build or remove lists it in every market first" in capsys.readouterr().err
+    monkeypatch.delenv("HELPGEN_FAULT")
+    assert main(["--project", str(root), "-q", "remove", "--market", "us", "2026.11"]) == 0
+    for m in TWO:
+        versions = Versions.loads((root / f"site/{m}/versions.json").read_text("utf-8"))
+        assert [str(v.version) for v in versions if "latest" in v.aliases] == ["2026.12"]
+    assert [str(v.version) for v in Versions.loads(
+        (root / "site/us/versions.json").read_text("utf-8"))] == ["2026.12"]
+    assert leftovers(root) == []

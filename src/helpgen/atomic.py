@@ -195,8 +195,13 @@ ENVIRONMENT_ERRNOS = {
 }
 
 
-def environment_error(exc: BaseException) -> HelpgenError | None:
-    """The :class:`HelpgenError` (exit code 4) for a disk error, else None."""
+LEFT_AS_THEY_WERE = "the published versions were left as they were"
+
+
+def environment_error(exc: BaseException, outcome: str = LEFT_AS_THEY_WERE
+                      ) -> HelpgenError | None:
+    """The :class:`HelpgenError` (exit code 4) for a disk error, else None. ``outcome``
+    says what became of the published files."""
     if not isinstance(exc, OSError) or exc.errno not in ENVIRONMENT_ERRNOS:
         return None
     where = Path(exc.filename) if exc.filename else None
@@ -206,8 +211,8 @@ def environment_error(exc: BaseException) -> HelpgenError | None:
     injected = " (injected by HELPGEN_FAULT)" if "injected" in (exc.strerror or "") else ""
     return HelpgenError(
         f"cannot write in {folder or 'the output folder'}: {reason} [{name}]{injected}; "
-        f"{ENVIRONMENT_ERRNOS[exc.errno]}, then run the command again (the published "
-        "versions were left as they were)", exit_code=EXIT_ENVIRONMENT)
+        f"{ENVIRONMENT_ERRNOS[exc.errno]}, then run the command again ({outcome})",
+        exit_code=EXIT_ENVIRONMENT)
 
 
 @contextlib.contextmanager

@@ -589,7 +589,14 @@ def _publish_set(config: Config, site_dir: Path, version: str, aliases: Sequence
                 _roll_back(site_dir, journal)
                 raise
             faults.reached("publish", "after-commit", site_dir)
-            _roll_forward(config, site_dir, journal)
+            try:
+                _roll_forward(config, site_dir, journal)
+            except OSError as exc:
+                err = atomic.environment_error(exc, "the new build is in place; the next "
+                                               "build or remove lists it in every market first")
+                if err is None:
+                    raise
+                raise err from exc
         finally:
             for stage in alias_stages:
                 stage.close()
