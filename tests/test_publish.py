@@ -382,24 +382,57 @@ def _processes_with(token: str) -> list[int]:
     return found
 
 
-def test_index_child_dies_with_its_killed_parent(two_markets, tmp_path):
+def _kill_parent_mid_build(root: Path, markets: list[str], working: str) -> str:
+    """Start a build, SIGKILL the helpgen process (not its group) once its forked children
+    are at work (``working``, a glob under ``root``, matches a folder of each market's
+    staging); returns the token in the environment of them all."""
     import uuid
 
-    root = copy_two(two_markets, tmp_path / "project")
     token = uuid.uuid4().hex
-    proc = cli(root, "build", "--market", "us", "--version", "2026.12", fault="build:after-fork",
-               extra_env={"HELPGEN_TEST_TOKEN": token})
-    assert proc.returncode == -signal.SIGKILL, proc.stderr
-    deadline = time.time() + 5
+    args = [a for m in markets for a in ("--market", m)]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "helpgen.cli", "--project", str(root), "-q", "build", *args,
+         "--version", "2026.12", "--jobs", str(len(markets))],
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1", "HELPGEN_TEST_TOKEN": token},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 60
+    while len(_processes_with(token)) < 1 + len(markets) and time.time() < deadline:
+        time.sleep(0.005)
+    assert len([p for p in _processes_with(token) if p != proc.pid]) == len(markets)
+    while len(list(root.glob(working))) < len(markets) and time.time() < deadline:
+        time.sleep(0.005)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
+    return token
+
+
+def _gone_within(token: str, seconds: float) -> bool:
+    deadline = time.time() + seconds
     while _processes_with(token) and time.time() < deadline:
-        time.sleep(0.05)
-    assert _processes_with(token) == []
-    # killed, not finished: the child's staged index never got its meta file
+        time.sleep(0.01)
+    return _processes_with(token) == []
+
+
+def test_index_child_dies_with_its_killed_parent(two_markets, tmp_path):
+    root = copy_two(two_markets, tmp_path / "project")
+    token = _kill_parent_mid_build(root, ["us"], "search_index/*/.staging-*/us")
+    assert _gone_within(token, 0.15)
+    time.sleep(1)
     stages = list((root / "search_index/us").glob(".staging-*"))
-    assert len(stages) == 1
-    assert not list(stages[0].rglob("helpgen-index.json"))
+    assert len(stages) == 1 and not list(stages[0].rglob("helpgen-index.json"))
+    # the kill point right after the fork: the child finds its parent gone and leaves
+    proc = cli(root, "build", "--market", "us", "--version", "2026.12",
+               fault="build:after-fork", extra_env={"HELPGEN_TEST_TOKEN": token})
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    assert _gone_within(token, 2)
     assert main(["--project", str(root), "-q", "build", "--market", "us"]) == 0
     assert leftovers(root) == []
+
+
+def test_build_all_workers_die_with_their_killed_parent(two_markets, tmp_path):
+    root = copy_two(two_markets, tmp_path / "project")
+    token = _kill_parent_mid_build(root, TWO, "site/*/.staging-*/assets")
+    assert _gone_within(token, 0.15)  # a market takes over a second: killed, not done
 
 
 @pytest.mark.parametrize("fault", ["write:staging:ENOSPC", "write:text:EROFS",
@@ -569,3 +602,4 @@ def test_disk_error_after_the_commit_is_completed_by_the_next_command(two_market
     assert [str(v.version) for v in Versions.loads(
         (root / "site/us/versions.json").read_text("utf-8"))] == ["2026.12"]
     assert leftovers(root) == []
+
