@@ -175,20 +175,22 @@ def test_cli_build_all_builds_every_market(project, capsys):
     assert '<html lang="ja"' in jp and "購入者保護" in jp
 
 
-def test_leftovers_of_a_killed_build_are_swept_but_fresh_ones_kept(tmp_path):
-    import os
-    import time
+def test_staging_folders_whose_lock_is_free_are_swept_whatever_their_age(tmp_path):
+    from helpgen import atomic
 
-    old = tmp_path / ".staging-2026.11-abc"
-    fresh = tmp_path / ".staging-2026.11-def"
+    dead = tmp_path / ".staging-2026.11-abc"  # a killed build's: nobody holds its lock
+    (dead / "x").mkdir(parents=True)
+    (tmp_path / ".alias-latest-abc").mkdir()
     keep = tmp_path / "2026.11"
-    for folder in (old, fresh, keep):
-        (folder / "x").mkdir(parents=True)
-    past = time.time() - site.LEFTOVER_MAX_AGE - 60
-    os.utime(old, (past, past))
-    os.utime(keep, (past, past))
-    assert site.sweep_leftovers(tmp_path) == [old]
-    assert not old.exists() and fresh.exists() and keep.exists()
+    (keep / "x").mkdir(parents=True)
+    live = atomic.make_staging(tmp_path, ".staging-2026.11-")  # a running build's, brand new
+    try:
+        removed = atomic.sweep(tmp_path)
+        assert sorted(p.name for p in removed) == [".alias-latest-abc", ".staging-2026.11-abc"]
+        assert not dead.exists() and live.path.is_dir() and keep.is_dir()
+    finally:
+        live.close()
+    assert atomic.sweep(tmp_path) == [live.path]  # released: the next sweep takes it
 
 
 def test_shared_theme_cache_gives_byte_identical_sites(tmp_path):

@@ -4,6 +4,7 @@ updates, reproducible output, and the example GitHub Actions workflow."""
 from __future__ import annotations
 
 import hashlib
+import json
 import multiprocessing
 import os
 import signal
@@ -163,7 +164,9 @@ def test_two_builds_on_different_days_are_byte_identical(tmp_path, monkeypatch):
         indexes.append(root / cfg.setting("search.index_dir"))
     assert sites[0].keys() == sites[1].keys()
     differ = [name for name in sites[0] if sites[0][name] != sites[1][name]]
-    assert differ == []
+    # build.json names the build (a fresh id each time); every other byte is the same
+    assert sorted(differ) == sorted(name for name in sites[0] if name.endswith("/build.json"))
+    assert "us/2026.11/build.json" in differ and "us/latest/build.json" in differ
     assert "us/2026.11/sitemap.xml.gz" in sites[0]
     for market in ("us", "de"):
         readers = [whoosh_index.open_dir(str(ix / market / "2026.11")).reader() for ix in indexes]
@@ -233,3 +236,371 @@ def test_ci_output_is_plain_lines_and_a_summary_table(project, capsys, monkeypat
     assert "\x1b[" not in out  # no terminal control codes in a CI log
     assert main(["--project", str(project), "-q", "build", "--market", "us"]) == 0
     assert capsys.readouterr().out == ""
+
+
+# --------------------------------------------------------------------------- interrupted publishing
+
+TWO = ["us", "de"]
+UNCOMMITTED = ["publish:after-journal", "publish:after-index-swap:1", "publish:after-index-swap:2",
+               "publish:after-site-swap:1", "publish:after-site-swap:2"]
+COMMITTED = ["publish:after-commit", "publish:after-listing:1", "publish:after-listing:2",
+             "publish:before-cleanup"]
+MARKER = """
+id: release-marker
+title: Release marker {n}
+summary: Which build of the help center this is.
+audience: buyers
+topic: orders
+last_reviewed: 2026-11-25
+"""
+HIDDEN = (".staging-", ".alias-", ".old-")
+
+
+def write_marker(root: Path, n: int) -> None:
+    write_article(root, "buyers/orders/release-marker.md", MARKER.format(n=n),
+                  f"# Release marker {n}\n\nThe zyxmarker page of build {n}.\n")
+
+
+@pytest.fixture(scope="module")
+def two_markets(tmp_path_factory) -> Path:
+    """us and de published at 2026.11 (latest), with their search indexes (copy to change)."""
+    root = copy_project(tmp_path_factory.mktemp("two") / "project")
+    write_marker(root, 0)
+    site.build_all(config_mod.load(root), "2026.11", ["latest"], root / "site", jobs=2,
+                   markets=TWO)
+    return root
+
+
+def copy_two(two_markets: Path, dest: Path) -> Path:
+    import shutil
+
+    root = copy_project(dest)
+    write_marker(root, 0)
+    for folder in ("site", "search_index"):
+        shutil.copytree(two_markets / folder, root / folder, symlinks=True)
+    return root
+
+
+def published_trees(root: Path) -> dict[str, str]:
+    """Hash of every published file of the site and the search index (no hidden files:
+    staging folders, locks, the journal)."""
+    out = {}
+    for top in ("site", "search_index"):
+        for path in sorted((root / top).rglob("*")):
+            rel = path.relative_to(root).as_posix()
+            if path.is_file() and not any(p.startswith(".") for p in rel.split("/")):
+                out[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return out
+
+
+def build_ids(root: Path, version: str = "2026.11") -> dict[str, tuple]:
+    """market -> (site build id, alias 'latest' build id, index build id)."""
+    return {m: (site.site_build_id(root / "site" / m / version),
+                site.site_build_id(root / "site" / m / "latest"),
+                site.index_build_id(root / "search_index" / m / version)) for m in TWO}
+
+
+def leftovers(root: Path) -> list[str]:
+    return [p.relative_to(root).as_posix() for top in ("site", "search_index")
+            for p in (root / top).rglob(".*") if p.name.startswith(HIDDEN)
+            or p.name == site.JOURNAL_FILE]
+
+
+def cli(root: Path, *args: str, fault: str | None = None,
+        extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", **(extra_env or {})}
+    env.pop("HELPGEN_FAULT", None)
+    if fault:
+        env["HELPGEN_FAULT"] = fault
+    return subprocess.run([sys.executable, "-m", "helpgen.cli", "--project", str(root), "-q",
+                           *args], env=env, capture_output=True, text=True, timeout=180)
+
+
+def test_build_id_is_the_same_in_site_alias_and_index(two_markets):
+    ids = build_ids(two_markets)
+    assert len({i for triple in ids.values() for i in triple}) == 1
+    assert None not in ids["us"]
+    data = json.loads((two_markets / "site/us/2026.11/build.json").read_text(encoding="utf-8"))
+    assert data == {"build_id": ids["us"][0], "market": "us", "version": "2026.11"}
+
+
+@pytest.mark.parametrize("point", UNCOMMITTED + COMMITTED)
+def test_build_all_killed_at_a_publish_point_ends_all_old_or_all_new(two_markets, tmp_path,
+                                                                      point):
+    root = copy_two(two_markets, tmp_path / "project")
+    before, old_ids = published_trees(root), build_ids(root)
+    write_marker(root, 1)
+    proc = cli(root, "build", "--market", "us", "--market", "de", "--jobs", "2", fault=point)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    # what the next build does first, under the publish lock
+    site.sweep_leftovers(config_mod.load(root), root / "site", root / "search_index")
+    after, ids = published_trees(root), build_ids(root)
+    if point in UNCOMMITTED:
+        assert after == before and ids == old_ids
+    else:
+        new = {i for triple in ids.values() for i in triple}
+        assert len(new) == 1 and new != {old_ids["us"][0]}, ids  # one build, everywhere
+        for m in TWO:
+            page = root / f"site/{m}/2026.11/buyers/orders/release-marker/index.html"
+            assert "Release marker 1" in page.read_text(encoding="utf-8")
+            versions = Versions.loads((root / f"site/{m}/versions.json").read_text("utf-8"))
+            assert [(str(v.version), sorted(v.aliases)) for v in versions] == [
+                ("2026.11", ["latest"])]
+    assert leftovers(root) == []
+
+
+def test_killed_publish_of_a_new_version_leaves_no_unlisted_folder(two_markets, tmp_path):
+    root = copy_two(two_markets, tmp_path / "project")
+    before = published_trees(root)
+    proc = cli(root, "build", "--market", "us", "--market", "de", "--version", "2026.12",
+               fault="publish:after-site-swap:2")
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    assert (root / "site/de/2026.12").is_dir()  # swapped in, not listed: the kill's moment
+    assert main(["--project", str(root), "-q", "build", "--market", "us",
+                 "--version", "2026.13", "--no-alias"]) == 0  # the next build cleans up
+    assert not any((root / top / m / "2026.12").exists() for top in ("site", "search_index")
+                   for m in TWO)
+    assert leftovers(root) == []
+    after = published_trees(root)
+    de = [k for k in before if k.startswith(("site/de/", "search_index/de/"))]
+    assert de and {k: after.get(k) for k in de} == {k: before[k] for k in de}
+    assert [k for k in after if k.startswith(("site/de/", "search_index/de/"))] == de
+
+
+def _processes_with(token: str) -> list[int]:
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if f"HELPGEN_TEST_TOKEN={token}".encode() not in (proc / "environ").read_bytes():
+                continue
+            state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z":
+            found.append(int(proc.name))
+    return found
+
+
+def _kill_parent_mid_build(root: Path, markets: list[str], working: str) -> str:
+    """Start a build, SIGKILL the helpgen process (not its group) once its forked children
+    are at work (``working``, a glob under ``root``, matches a folder of each market's
+    staging); returns the token in the environment of them all."""
+    import uuid
+
+    token = uuid.uuid4().hex
+    args = [a for m in markets for a in ("--market", m)]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "helpgen.cli", "--project", str(root), "-q", "build", *args,
+         "--version", "2026.12", "--jobs", str(len(markets))],
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1", "HELPGEN_TEST_TOKEN": token},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 60
+    while len(_processes_with(token)) < 1 + len(markets) and time.time() < deadline:
+        time.sleep(0.005)
+    assert len([p for p in _processes_with(token) if p != proc.pid]) == len(markets)
+    while len(list(root.glob(working))) < len(markets) and time.time() < deadline:
+        time.sleep(0.005)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
+    return token
+
+
+def _gone_within(token: str, seconds: float) -> bool:
+    deadline = time.time() + seconds
+    while _processes_with(token) and time.time() < deadline:
+        time.sleep(0.01)
+    return _processes_with(token) == []
+
+
+def test_index_child_dies_with_its_killed_parent(two_markets, tmp_path):
+    root = copy_two(two_markets, tmp_path / "project")
+    token = _kill_parent_mid_build(root, ["us"], "search_index/*/.staging-*/us")
+    assert _gone_within(token, 0.15)
+    time.sleep(1)
+    stages = list((root / "search_index/us").glob(".staging-*"))
+    assert len(stages) == 1 and not list(stages[0].rglob("helpgen-index.json"))
+    # the kill point right after the fork: the child finds its parent gone and leaves
+    proc = cli(root, "build", "--market", "us", "--version", "2026.12",
+               fault="build:after-fork", extra_env={"HELPGEN_TEST_TOKEN": token})
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    assert _gone_within(token, 2)
+    assert main(["--project", str(root), "-q", "build", "--market", "us"]) == 0
+    assert leftovers(root) == []
+
+
+def test_build_all_workers_die_with_their_killed_parent(two_markets, tmp_path):
+    root = copy_two(two_markets, tmp_path / "project")
+    token = _kill_parent_mid_build(root, TWO, "site/*/.staging-*/assets")
+    assert _gone_within(token, 0.15)  # a market takes over a second: killed, not done
+
+
+@pytest.mark.parametrize("fault", ["write:staging:ENOSPC", "write:text:EROFS",
+                                   "write:text:4:ENOSPC", "write:swap:2:EACCES"])
+def test_disk_error_exits_4_naming_the_folder_and_a_retry_succeeds(two_markets, tmp_path,
+                                                                   capsys, monkeypatch, fault):
+    root = copy_two(two_markets, tmp_path / "project")
+    before = published_trees(root)
+    monkeypatch.setenv("HELPGEN_FAULT", fault)
+    args = ["--project", str(root), "build", "--market", "us", "--market", "de",
+            "--version", "2026.12", "--alias", "latest"]
+    assert main(args) == 4
+    err = capsys.readouterr().err
+    assert f"cannot write in {root}" in err, err
+    assert "then run the command again" in err and "[E" in err
+    assert published_trees(root) == before  # nothing half-listed, no unlisted folder
+    assert leftovers(root) == []
+    monkeypatch.delenv("HELPGEN_FAULT")
+    assert main(args) == 0
+    for m in TWO:
+        versions = Versions.loads((root / f"site/{m}/versions.json").read_text("utf-8"))
+        assert [str(v.version) for v in versions if "latest" in v.aliases] == ["2026.12"]
+        assert site.site_build_id(root / f"site/{m}/2026.12") == \
+            site.index_build_id(root / f"search_index/{m}/2026.12")
+
+
+def test_disk_error_message_names_the_folder_written_in(tmp_path):
+    from helpgen import atomic
+
+    (tmp_path / "site/us").mkdir(parents=True)
+    for where in (tmp_path / "site/us", tmp_path / "site/us/versions.json"):
+        err = atomic.environment_error(OSError(28, "No space left on device", str(where)))
+        assert err is not None and err.exit_code == 4
+        assert str(err).startswith(f"error: cannot write in {tmp_path / 'site/us'}: No space")
+        assert "free space on that file system" in str(err)
+    assert "read-only" in str(atomic.environment_error(OSError(30, "x", str(tmp_path))))
+    assert atomic.environment_error(OSError(20, "Not a directory", str(tmp_path))) is None
+
+
+def test_remove_deletes_a_version_folder_versions_json_does_not_list(two_markets, tmp_path,
+                                                                     capsys):
+    import shutil
+
+    root = copy_two(two_markets, tmp_path / "project")
+    shutil.copytree(root / "site/us/2026.11", root / "site/us/2026.09")
+    shutil.copytree(root / "search_index/us/2026.11", root / "search_index/us/2026.09")
+    assert main(["--project", str(root), "remove", "--market", "us", "2026.09"]) == 0
+    assert "removed unlisted version folder us/2026.09" in capsys.readouterr().out
+    assert not (root / "site/us/2026.09").exists()
+    assert not (root / "search_index/us/2026.09").exists()
+    assert main(["--project", str(root), "remove", "--market", "us", "2026.09"]) == 2
+
+
+def test_fault_values_are_checked():
+    from helpgen import faults
+    from helpgen.errors import HelpgenError
+
+    assert faults.parse("publish:after-site-swap:3") == faults.Fault("publish",
+                                                                 "after-site-swap", 3)
+    assert faults.parse("write:text:ENOSPC").action == "ENOSPC"
+    with pytest.raises(HelpgenError, match="allowed: build:after-fork"):
+        faults.parse("publish:nowhere")
+    with pytest.raises(HelpgenError, match="neither a count"):
+        faults.parse("publish:after-commit:soon")
+
+
+def test_no_request_fails_through_ten_publishes(two_markets, tmp_path):
+    """A client searches and fetches pages in a loop while us is published ten times:
+    five new versions moving 'latest', five republishes of the version 'latest' is at.
+    An error is any 5xx, any 404, or a page from another build than the search index
+    that led to it (its marker is neither the one searched before nor after)."""
+    import re
+    import threading
+    import urllib.error
+    import urllib.request
+
+    from helpgen import server
+    from serverkit import running
+
+    root = copy_two(two_markets, tmp_path / "project")
+    cfg = config_mod.load(root)
+    settings = server.ServerSettings.from_config(cfg, rate_limit_per_minute=10**9,
+                                                 rate_limit_burst=10**9, record_searches=False)
+    app = server.make_app(cfg, root / "site", root / "search_index", settings=settings)
+    errors: list[str] = []
+    done = {"requests": 0, "checked": 0}
+    stop = threading.Event()
+
+    def get(url: str) -> tuple[int, bytes]:
+        done["requests"] += 1
+        try:
+            with urllib.request.urlopen(url, timeout=10) as resp:
+                return resp.status, resp.read()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read()
+
+    def search(base: str) -> tuple[str, int, str] | None:
+        status, body = get(f"{base}/api/search?market=us&q=zyxmarker")
+        if status != 200:
+            errors.append(f"search: {status} {body[:200]!r}")
+            return None
+        data = json.loads(body)
+        hit = next((h for h in data["results"] if h["id"] == "release-marker"), None)
+        if hit is None:
+            errors.append(f"search: no marker hit in {data['version']}")
+            return None
+        return data["version"], int(hit["title"].rsplit(" ", 1)[1]), hit["url"].strip("/")
+
+    def client(base: str) -> None:
+        while not stop.is_set():
+            first = search(base)
+            if first is None:
+                continue
+            version, n, url = first
+            status, body = get(f"{base}/{url}/")  # the hit's own link: us/<version>/...
+            for path in ("/us/latest/", "/us/versions.json", f"/us/{version}/build.json"):
+                st, _ = get(base + path)
+                if st >= 500 or st == 404:
+                    errors.append(f"{path}: {st}")
+            after = search(base)
+            if status != 200:
+                errors.append(f"page /{url}/: {status}")
+                continue
+            shown = re.search(r"Release marker (\d+)", body.decode("utf-8"))
+            markers = {n} | ({after[1]} if after and after[0] == version else set())
+            if shown is None or int(shown.group(1)) not in markers:
+                errors.append(f"page of {version} shows {shown and shown.group(0)}, "
+                              f"index said {sorted(markers)}")
+            done["checked"] += 1
+
+    with running(app) as base:
+        thread = threading.Thread(target=client, args=(base,), daemon=True)
+        thread.start()
+        latest = "2026.11"
+        for i in range(1, 11):
+            write_marker(root, i)
+            if i % 2:
+                latest = f"2027.{i:02d}"
+            site.build(cfg, "us", latest, ["latest"], root / "site",
+                       index_dir=root / "search_index")
+        time.sleep(0.3)
+        stop.set()
+        thread.join(timeout=30)
+    app.close()
+    print(f"\n10 publishes: {done['requests']} requests, {done['checked']} page/index checks, "
+          f"{len(errors)} errors")
+    assert errors == []
+    assert done["checked"] >= 50, done
+    versions = Versions.loads((root / "site/us/versions.json").read_text(encoding="utf-8"))
+    assert [str(v.version) for v in versions][:1] == ["2027.09"]
+    assert len(list(versions)) == 6
+
+
+def test_disk_error_after_the_commit_is_completed_by_the_next_command(two_markets, tmp_path,
+                                                                      capsys, monkeypatch):
+    root = copy_two(two_markets, tmp_path / "project")
+    monkeypatch.setenv("HELPGEN_FAULT", "write:swap:6:ENOSPC")  # 4 folder swaps, then listing
+    args = ["--project", str(root), "build", "--market", "us", "--market", "de",
+            "--version", "2026.12", "--alias", "latest"]
+    assert main(args) == 4
+    assert "the next build or remove lists it in every market first" in capsys.readouterr().err
+    monkeypatch.delenv("HELPGEN_FAULT")
+    assert main(["--project", str(root), "-q", "remove", "--market", "us", "2026.11"]) == 0
+    for m in TWO:
+        versions = Versions.loads((root / f"site/{m}/versions.json").read_text("utf-8"))
+        assert [str(v.version) for v in versions if "latest" in v.aliases] == ["2026.12"]
+    assert [str(v.version) for v in Versions.loads(
+        (root / "site/us/versions.json").read_text("utf-8"))] == ["2026.12"]
+    assert leftovers(root) == []
+

@@ -1,7 +1,8 @@
 """``helpgen``: parse arguments, call one library function, print the outcome.
 
 Exit codes (the same for every command): 0 ok, 1 content or quality errors,
-2 usage errors, 3 internal failure. Errors print as ``path:line:col: error: msg``
+2 usage errors, 3 internal failure, 4 environment (disk full, read-only folder, no
+permission). Errors print as ``path:line:col: error: msg``
 lines on stderr; a traceback only with ``--debug``.
 """
 
@@ -17,7 +18,8 @@ from typing import Callable, Sequence
 from . import __version__
 from .errors import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, HelpgenError
 
-EXIT_CODES_HELP = "exit codes: 0 ok, 1 content or quality errors, 2 usage errors, 3 internal failure"
+EXIT_CODES_HELP = ("exit codes: 0 ok, 1 content or quality errors, 2 usage errors, 3 internal "
+                   "failure, 4 environment (disk full, read-only, no permission)")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -48,6 +50,13 @@ def _index_dir(args: argparse.Namespace, cfg) -> Path:
     return cfg.root / cfg.setting("search.index_dir")
 
 
+def _fault():
+    """The test fault of ``HELPGEN_FAULT`` (see helpgen.faults), read here at the edge."""
+    from . import faults
+
+    return faults.parse(os.environ.get(faults.ENV_VAR))
+
+
 def _out(args: argparse.Namespace, text: str) -> None:
     if not getattr(args, "quiet", False):
         print(text, flush=True)
@@ -66,15 +75,16 @@ def _cmd_build(args: argparse.Namespace) -> int:
     index_dir = _index_dir(args, cfg)
     every = args.all or args.market == ["all"]
     codes = list(cfg.markets) if every else (args.market or [cfg.default_market])
+    fault = _fault()
     display = _BuildDisplay(args, cfg, codes, args.version or cfg.version)  # issue 7
     with display:
         if len(codes) > 1:
             results = site.build_all(cfg, args.version, aliases, site_dir, jobs=args.jobs,
                                      markets=codes, index_dir=index_dir,
-                                     progress=display.progress)
+                                     progress=display.progress, fault=fault)
         else:
             results = [site.build(cfg, codes[0], args.version, aliases, site_dir,
-                                  index_dir=index_dir)]
+                                  index_dir=index_dir, fault=fault)]
             display.progress("built", results[0].market, results[0].seconds)
     for r in results:
         alias_txt = f" (aliases: {', '.join(r.aliases)})" if r.aliases else ""
@@ -121,7 +131,7 @@ def _cmd_remove(args: argparse.Namespace) -> int:
     cfg = _project(args)
     site_dir = _site_dir(args, cfg)
     what = site.remove(cfg, site_dir, args.market or cfg.default_market, args.name, args.force,
-                       index_dir=_index_dir(args, cfg))
+                       index_dir=_index_dir(args, cfg), fault=_fault())
     _out(args, f"removed {what}")
     return EXIT_OK
 

@@ -14,7 +14,8 @@ from typing import Iterable
 EXIT_OK = 0
 EXIT_CONTENT = 1  # content or quality errors: the input needs fixing
 EXIT_USAGE = 2  # the command line was wrong
-EXIT_INTERNAL = 3  # a bug or an environment failure
+EXIT_INTERNAL = 3  # a bug
+EXIT_ENVIRONMENT = 4  # the machine refused: disk full, read-only folder, no permission
 
 
 @dataclass(frozen=True)

@@ -223,13 +223,15 @@ def install(staging: Path, mdir: Path, version: str) -> Path:
 
 def write(docs: Iterable[IndexDoc], index_dir: Path | str, market: str, version: str,
           language: str, *, audiences: Iterable[str] = (), topics: Iterable[str] = (),
-          synonyms: list[list[str]] | None = None, procs: int | None = None) -> IndexInfo:
+          synonyms: list[list[str]] | None = None, procs: int | None = None,
+          build_id: str | None = None) -> IndexInfo:
     """Index ``docs`` as ``<index_dir>/<market>/<version>/``, atomically.
 
     The index is written into a temporary folder beside the destination and renamed
     into place only after Whoosh committed it and the meta file was written.
     ``procs``: analysing processes (one segment each); by default two for a list of at
     least :data:`PARALLEL_MIN_DOCS` documents on a machine with two or more cores.
+    ``build_id`` is recorded in the meta file, the same id as the site's ``build.json``.
     """
     if procs is None:
         many = isinstance(docs, Sequence) and len(docs) >= PARALLEL_MIN_DOCS
@@ -270,6 +272,8 @@ def write(docs: Iterable[IndexDoc], index_dir: Path | str, market: str, version:
             "text_chars": chars,
             "built_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         }
+        if build_id:
+            meta["build_id"] = build_id
         (staging / analysis.META_FILE).write_text(json.dumps(meta, indent=2) + "\n",
                                                   encoding="utf-8")
         final = install(staging, mdir, version)
@@ -280,12 +284,13 @@ def write(docs: Iterable[IndexDoc], index_dir: Path | str, market: str, version:
     return IndexInfo(final, market, version, count, chars, size, time.perf_counter() - t0)
 
 
-def build_market(config: Config, rendered: RenderedMarket, index_dir: Path | str) -> IndexInfo:
-    """Index one rendered market build (the ``site.after_publish`` step)."""
+def build_market(config: Config, rendered: RenderedMarket, index_dir: Path | str,
+                 build_id: str | None = None) -> IndexInfo:
+    """Index one rendered market build (into a staging tree ``site.build`` publishes)."""
     synonyms = load_synonyms(config.docs_dir / "_meta" / "synonyms.txt")
     return write(documents(rendered, config), index_dir, rendered.market.code, rendered.version,
                  rendered.market.language, audiences=config.audiences, topics=config.topics,
-                 synonyms=synonyms)
+                 synonyms=synonyms, build_id=build_id)
 
 
 def write_aliases(index_dir: Path | str, market: str, versions: list[dict]) -> dict[str, str]:

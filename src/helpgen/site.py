@@ -26,7 +26,6 @@ import os
 import posixpath
 import re
 import shutil
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,12 +33,12 @@ from typing import Any, Callable, Iterator, Sequence
 
 os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")  # Material's end-of-life banner
 
-from . import atomic, csp, urls  # noqa: E402
+from . import atomic, csp, faults, urls  # noqa: E402
 from . import content as content_mod  # noqa: E402
 from . import render  # noqa: E402
 from .config import VERSION_RE, Config, Market  # noqa: E402
 from .config import load as load_config  # noqa: E402
-from .errors import HelpgenError, Problem, raise_if  # noqa: E402
+from .errors import EXIT_ENVIRONMENT, EXIT_INTERNAL, HelpgenError, Problem, raise_if  # noqa: E402
 
 STATE_KEY = "_helpgen_state"
 #: helpgen's own theme files (its scripts and styles), layered over Material: they are
@@ -366,14 +365,6 @@ def _natural_key(version: str) -> tuple:
     return tuple((0, int(p)) if p.isdigit() else (1, p) for p in re.split(r"(\d+)", version) if p)
 
 
-@contextlib.contextmanager
-def locked(market_dir: Path) -> Iterator[None]:
-    """Exclusive lock around read-modify-write of a market's versions.json."""
-    market_dir.mkdir(parents=True, exist_ok=True)
-    with atomic.locked(market_dir, ".versions.lock"):
-        yield
-
-
 def read_versions(market_dir: Path) -> list[dict]:
     path = market_dir / VERSIONS_FILE
     if not path.exists():
@@ -391,23 +382,24 @@ def write_versions(market_dir: Path, versions: list[dict]) -> None:
     atomic.write_text(market_dir / VERSIONS_FILE, json.dumps(versions, indent=2) + "\n")
 
 
-def _write_alias(market_dir: Path, alias: str, version: str) -> None:
-    """``<alias>/`` mirrors every page of ``<version>/`` as a redirect to it."""
-    version_dir = market_dir / version
-    staging = Path(tempfile.mkdtemp(prefix=f".alias-{alias}-", dir=market_dir))
+def _alias_tree(version_dir: Path, out: Path, version: str) -> None:
+    """Fill ``out`` (an alias folder being staged) with one redirect page per page of
+    ``version_dir``, plus a copy of its ``build.json``."""
     for page in version_dir.rglob("*.html"):
         rel = page.relative_to(version_dir)
-        out = staging / rel
-        out.parent.mkdir(parents=True, exist_ok=True)
+        dest = out / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
         depth = len(rel.parts)  # alias/a/b/index.html -> ../../../<version>/a/b/
         target = "../" * depth + version + "/" + rel.as_posix()
         if target.endswith("index.html"):
             target = target[: -len("index.html")]
-        out.write_text(redirect_html(target), encoding="utf-8")
-    atomic.swap_into_place(staging, market_dir / alias)
+        dest.write_text(redirect_html(target), encoding="utf-8")
+    if (version_dir / BUILD_FILE).is_file():
+        shutil.copyfile(version_dir / BUILD_FILE, out / BUILD_FILE)
 
 
-def write_market_index(config: Config, market_dir: Path, versions: list[dict]) -> None:
+def _market_pages(config: Config, versions: list[dict]) -> dict[str, str]:
+    """``index.html`` (a redirect to the default alias) and ``sitemap.xml`` of a market."""
     alias = config.default_alias
     target = None
     for v in versions:
@@ -415,12 +407,17 @@ def write_market_index(config: Config, market_dir: Path, versions: list[dict]) -
             target = alias + "/"
     if target is None and versions:
         target = versions[0]["version"] + "/"
-    if target:
-        atomic.write_text(market_dir / "index.html", redirect_html(target))
+    pages = {"index.html": redirect_html(target)} if target else {}
     # Material's market/language selector fetches <link>/sitemap.xml to map the current
     # page; without a site_url there is nothing to map, so answer with an empty, valid
     # sitemap rather than a 404 (the selector then follows the link to this index).
-    atomic.write_text(market_dir / "sitemap.xml", EMPTY_SITEMAP)
+    pages["sitemap.xml"] = EMPTY_SITEMAP
+    return pages
+
+
+def write_market_index(config: Config, market_dir: Path, versions: list[dict]) -> None:
+    for name, text in _market_pages(config, versions).items():
+        atomic.write_text(market_dir / name, text)
 
 
 def write_site_index(config: Config, site_dir: Path) -> None:
@@ -450,17 +447,92 @@ def write_site_index(config: Config, site_dir: Path) -> None:
     atomic.write_text(site_dir / "index.html", page)
 
 
-def publish(config: Config, site_dir: Path, market: str, version: str, staging: Path,
-            aliases: Sequence[str]) -> Path:
-    """Move a finished staging build into place and update versions.json and aliases."""
-    market_dir = site_dir / market
-    with locked(market_dir):
+
+
+# --------------------------------------------------------------------------- build ids
+
+BUILD_FILE = "build.json"
+JOURNAL_FILE = ".publish-journal.json"
+PUBLISH_LOCK = ".publish.lock"
+
+
+def new_build_id() -> str:
+    """A unique id for one build: UTC time plus random hex (``20261202T051500Z-1a2b3c4d``)."""
+    stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return f"{stamp}-{os.urandom(4).hex()}"
+
+
+def _read_json_quietly(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def site_build_id(folder: Path) -> str | None:
+    """The build id in a published (or staged) version folder's ``build.json``."""
+    data = _read_json_quietly(folder / BUILD_FILE)
+    return data.get("build_id") if isinstance(data, dict) else None
+
+
+def index_build_id(folder: Path) -> str | None:
+    """The build id in a search index folder's meta file (``helpgen-index.json``)."""
+    from .analysis import META_FILE
+
+    data = _read_json_quietly(folder / META_FILE)
+    return data.get("build_id") if isinstance(data, dict) else None
+
+
+def _write_build_file(folder: Path, build_id: str, market: str, version: str) -> None:
+    (folder / BUILD_FILE).write_text(json.dumps(
+        {"build_id": build_id, "market": market, "version": version}, indent=2) + "\n",
+        encoding="utf-8")
+
+
+# --------------------------------------------------------------------------- publish
+
+@dataclass
+class Staged:
+    """One market's finished build, waiting in locked staging folders to be published."""
+
+    market: str
+    site: atomic.Staging
+    index: atomic.Staging | None = None  # holds <market>/<version>/ of the search index
+    index_dir: Path | None = None
+    pages: int = 0
+    seconds: float = 0.0
+
+
+@contextlib.contextmanager
+def publishing(site_dir: Path) -> Iterator[None]:
+    """The one lock of every change to what ``site_dir`` (and its indexes) publish."""
+    site_dir.mkdir(parents=True, exist_ok=True)
+    with atomic.locked(site_dir, PUBLISH_LOCK):
+        yield
+
+
+def _plan(config: Config, site_dir: Path, version: str, aliases: Sequence[str],
+          staged: Sequence[Staged], build_id: str, alias_stages: list[atomic.Staging]) -> dict:
+    """The journal of one publish; the staging folders of its alias pages are appended
+    to ``alias_stages``.
+
+    Phase 1 ("prepared") swaps every market's search index and site folder in; nothing
+    lists them yet, and :func:`_roll_back` can swap the old trees back. The commit point
+    marks the journal "committed"; phase 2 then only renames finished files and alias
+    folders into place (versions.json last but one, aliases.json last), which
+    :func:`_roll_forward` can repeat after a kill.
+    """
+    from . import analysis
+
+    markets = []
+    for item in staged:
+        code = item.market
+        market_dir = site_dir / code
         versions = read_versions(market_dir)
         clash = [v["version"] for v in versions if v["version"] in aliases]
         if clash or version in {a for v in versions for a in v.get("aliases", [])}:
-            raise HelpgenError(f"{market}: a name cannot be both a version and an alias "
+            raise HelpgenError(f"{code}: a name cannot be both a version and an alias "
                                f"({', '.join(clash) or version})", exit_code=2)
-        atomic.swap_into_place(staging, market_dir / version)
         entry = next((v for v in versions if v["version"] == version), None)
         if entry is None:
             entry = {"version": version, "title": version, "aliases": []}
@@ -469,38 +541,239 @@ def publish(config: Config, site_dir: Path, market: str, version: str, staging: 
             if v is not entry:
                 v["aliases"] = [a for a in v.get("aliases", []) if a not in aliases]
         entry["aliases"] = sorted(set(entry.get("aliases", [])) | set(aliases))
-        for alias in aliases:
-            _write_alias(market_dir, alias, version)
-        write_versions(market_dir, versions)
-        write_market_index(config, market_dir, versions)
-    return market_dir / version
+        final = market_dir / version
+        swaps = []
+        if item.index is not None and item.index_dir is not None:
+            ifinal = Path(item.index_dir) / code / version
+            swaps.append({"kind": "index", "stage": str(item.index.path / code / version),
+                          "final": str(ifinal), "had_old": os.path.lexists(ifinal)})
+        swaps.append({"kind": "site", "stage": str(item.site.path), "final": str(final),
+                      "had_old": os.path.lexists(final)})
+        trees = []
+        for alias in entry["aliases"]:
+            stage = atomic.make_staging(market_dir, f".alias-{alias}-")
+            alias_stages.append(stage)
+            trees.append({"stage": str(stage.path), "final": str(market_dir / alias)})
+        files: list[dict] = []
+
+        def add(final_file: Path, text: str) -> None:
+            nxt = final_file.with_name(f".staging-{final_file.name}-{build_id}")
+            files.append({"next": str(nxt), "final": str(final_file), "text": text})
+
+        add(market_dir / VERSIONS_FILE, json.dumps(  # listing order: versions.json first,
+            sorted(versions, key=lambda v: _natural_key(v["version"]), reverse=True),
+            indent=2) + "\n")
+        if item.index_dir is not None:  # then aliases.json, then the market's pages
+            mdir = Path(item.index_dir) / code
+            indexed = set(analysis.indexed_versions(mdir))
+            if item.index is not None:
+                indexed.add(version)
+            alias_map = {a: v["version"] for v in versions if v["version"] in indexed
+                         for a in v.get("aliases", [])}
+            add(mdir / analysis.ALIASES_FILE, json.dumps(alias_map, indent=2, sort_keys=True)
+                + "\n")
+        for name, text in _market_pages(config, versions).items():
+            add(market_dir / name, text)
+        markets.append({"market": code, "swaps": swaps, "trees": trees, "files": files,
+                        "version_dir": str(item.site.path)})
+    cleanup = [str(s.path) for s in alias_stages]
+    for item in staged:
+        cleanup.append(str(item.site.path))
+        if item.index is not None:
+            cleanup.append(str(item.index.path))
+    return {"build_id": build_id, "version": version, "state": "prepared",
+            "markets": markets, "cleanup": cleanup}
+
+
+def _write_journal(site_dir: Path, journal: dict) -> None:
+    atomic.write_text(site_dir / JOURNAL_FILE, json.dumps(journal, indent=1) + "\n")
+
+
+def _publish_set(config: Config, site_dir: Path, version: str, aliases: Sequence[str],
+                 staged: Sequence[Staged], build_id: str) -> list[Path]:
+    """Publish the staged builds of one or more markets: all of them, or none."""
+    with publishing(site_dir):
+        _recover_locked(config, site_dir)
+        alias_stages: list[atomic.Staging] = []
+        try:
+            journal = _plan(config, site_dir, version, aliases, staged, build_id, alias_stages)
+        except BaseException:
+            for stage in alias_stages:
+                stage.discard()
+            raise
+        try:
+            try:
+                _write_journal(site_dir, journal)
+                for m in journal["markets"]:  # files phase 2 renames into place
+                    for tree in m["trees"]:
+                        _alias_tree(Path(m["version_dir"]), Path(tree["stage"]), version)
+                    for f in m["files"]:
+                        atomic.write_text(Path(f["next"]), f["text"])
+                faults.reached("publish", "after-journal", site_dir)
+                for m in journal["markets"]:
+                    for swap in m["swaps"]:
+                        if swap["kind"] == "index":
+                            from . import index as index_mod
+
+                            mdir = Path(swap["final"]).parent
+                            with index_mod.locked(mdir):
+                                atomic.put_in_place(Path(swap["stage"]), Path(swap["final"]))
+                        else:
+                            atomic.put_in_place(Path(swap["stage"]), Path(swap["final"]))
+                        faults.reached("publish", f"after-{swap['kind']}-swap", swap["final"])
+                journal["state"] = "committed"
+                _write_journal(site_dir, journal)
+            except BaseException:
+                _roll_back(site_dir, journal)
+                raise
+            faults.reached("publish", "after-commit", site_dir)
+            try:
+                _roll_forward(config, site_dir, journal)
+            except OSError as exc:
+                err = atomic.environment_error(exc, "the new build is in place; the next "
+                                               "build or remove lists it in every market first")
+                if err is None:
+                    raise
+                raise err from exc
+        finally:
+            for stage in alias_stages:
+                stage.close()
+    return [site_dir / item.market / version for item in staged]
+
+
+def _roll_back(site_dir: Path, journal: dict) -> None:
+    """Undo phase 1 of an uncommitted publish: every old tree back, every new one gone."""
+    with faults.suspended():  # an injected error must not stop the undoing
+        _roll_back_steps(site_dir, journal)
+
+
+def _roll_back_steps(site_dir: Path, journal: dict) -> None:
+    bid = journal["build_id"]
+    for m in reversed(journal["markets"]):
+        for swap in reversed(m["swaps"]):
+            stage, final = Path(swap["stage"]), Path(swap["final"])
+            reader = site_build_id if swap["kind"] == "site" else index_build_id
+            if os.path.lexists(final) and reader(final) == bid:  # this build is in place
+                if swap["had_old"] and os.path.lexists(stage):
+                    atomic.put_in_place(stage, final)  # old tree back, new one at stage
+                else:
+                    shutil.rmtree(final, ignore_errors=True)
+        for f in m["files"]:
+            with contextlib.suppress(FileNotFoundError):
+                Path(f["next"]).unlink()
+    for folder in journal["cleanup"]:
+        shutil.rmtree(folder, ignore_errors=True)
+    with contextlib.suppress(FileNotFoundError):
+        (site_dir / JOURNAL_FILE).unlink()
+
+
+def _roll_forward(config: Config, site_dir: Path, journal: dict) -> None:
+    """Phase 2 of a committed publish (repeatable): alias folders, then the listings."""
+    bid = journal["build_id"]
+    for m in journal["markets"]:
+        for tree in m["trees"]:
+            stage, final = Path(tree["stage"]), Path(tree["final"])
+            if site_build_id(final) != bid and site_build_id(stage) == bid:
+                atomic.put_in_place(stage, final)
+        for f in m["files"]:
+            if os.path.lexists(f["next"]):
+                atomic.replace_file(Path(f["next"]), Path(f["final"]))
+        faults.reached("publish", "after-listing", site_dir / m["market"])
+    write_site_index(config, site_dir)
+    faults.reached("publish", "before-cleanup", site_dir)
+    for folder in journal["cleanup"]:
+        shutil.rmtree(folder, ignore_errors=True)
+    with contextlib.suppress(FileNotFoundError):
+        (site_dir / JOURNAL_FILE).unlink()
+
+
+def _recover_locked(config: Config, site_dir: Path) -> str | None:
+    """Finish what a killed publish left (the caller holds :func:`publishing`): roll an
+    uncommitted one back, complete a committed one. Returns what was done."""
+    path = site_dir / JOURNAL_FILE
+    if not path.exists():
+        return None
+    journal = _read_json_quietly(path)
+    if not isinstance(journal, dict) or "markets" not in journal:
+        raise HelpgenError("damaged publish journal; compare versions.json with the version "
+                           "folders, then delete the file and build again", path,
+                           exit_code=2)
+    if journal.get("state") == "committed":
+        _roll_forward(config, site_dir, journal)
+        return f"completed publish {journal['build_id']}"
+    _roll_back(site_dir, journal)
+    return f"rolled back publish {journal['build_id']}"
+
+
+def recover(config: Config, site_dir: Path) -> str | None:
+    """Complete or roll back an interrupted publish under the publish lock (every build
+    and remove does this first)."""
+    with publishing(site_dir):
+        return _recover_locked(config, site_dir)
+
+
+def _default_index_dir(config: Config, index_dir: Path | str | None) -> Path:
+    return Path(index_dir or config.root / config.setting("search.index_dir"))
+
+
+def sweep_leftovers(config: Config, site_dir: Path, index_dir: Path) -> list[Path]:
+    """Recover an interrupted publish, then delete every staging folder of the site and
+    index folders whose lock is free (its build was killed), whatever its age."""
+    removed: list[Path] = []
+    with publishing(site_dir):
+        _recover_locked(config, site_dir)
+        for code in config.markets:
+            for parent in (site_dir / code, index_dir / code):
+                removed += atomic.sweep(parent)
+    return removed
+
+
+def publish(config: Config, site_dir: Path, market: str, version: str, staging: Path,
+            aliases: Sequence[str]) -> Path:
+    """Publish a finished site folder ``staging`` (no search index) as ``version``."""
+    site_dir = Path(site_dir)
+    build_id = site_build_id(staging)
+    if build_id is None:
+        build_id = new_build_id()
+        _write_build_file(staging, build_id, market, version)
+    item = Staged(market, atomic.Staging(Path(staging), -1))
+    return _publish_set(config, site_dir, version, aliases, [item], build_id)[0]
 
 
 def remove(config: Config, site_dir: Path, market: str, name: str, force: bool = False,
-           index_dir: Path | None = None) -> str:
-    """Remove a published version (with its aliases and search index) or one alias.
+           index_dir: Path | None = None, fault: faults.Fault | None = None) -> str:
+    """Remove a published version (with its aliases and search index) or one alias,
+    or a version folder that versions.json does not list (left by an old failure).
 
     Returns what was removed. The index's ``aliases.json`` follows ``versions.json``.
     """
+    with faults.active(fault), atomic.disk_errors():
+        return _remove(config, Path(site_dir), market, name, force,
+                       _default_index_dir(config, index_dir))
+
+
+def _remove(config: Config, site_dir: Path, market: str, name: str, force: bool,
+            index_dir: Path) -> str:
     from . import index  # issue 4
 
     config.market(market)
     market_dir = site_dir / market
-    index_dir = Path(index_dir or config.root / config.setting("search.index_dir"))
-    with locked(market_dir):
-        removed = _remove_locked(config, market_dir, market, name, force)
+    with publishing(site_dir):
+        _recover_locked(config, site_dir)
+        removed = _remove_locked(config, market_dir, market, name, force,
+                                 index_dir / market / name)
         versions = read_versions(market_dir)
-    if removed.startswith("version ") and (index_dir / market / name).is_dir():
-        with index.locked(index_dir / market):
-            shutil.rmtree(index_dir / market / name, ignore_errors=True)
-    if (index_dir / market).is_dir():
-        index.write_aliases(index_dir, market, versions)
-    write_site_index(config, site_dir)
+        if removed.startswith(("version ", "unlisted ")) and (index_dir / market / name).is_dir():
+            with index.locked(index_dir / market):
+                shutil.rmtree(index_dir / market / name, ignore_errors=True)
+        if (index_dir / market).is_dir():
+            index.write_aliases(index_dir, market, versions)
+        write_site_index(config, site_dir)
     return removed
 
 
 def _remove_locked(config: Config, market_dir: Path, market: str, name: str,
-                   force: bool) -> str:
+                   force: bool, index_folder: Path) -> str:
     versions = read_versions(market_dir)
     for v in versions:
         if v["version"] == name:
@@ -510,19 +783,23 @@ def _remove_locked(config: Config, market_dir: Path, market: str, name: str,
                     "the market index redirects to; publish another version with "
                     f"--alias {config.default_alias} first, or pass --force", exit_code=1)
             versions.remove(v)
+            write_versions(market_dir, versions)  # unlisted first, then deleted
+            write_market_index(config, market_dir, versions)
             for alias in v.get("aliases", []):
                 shutil.rmtree(market_dir / alias, ignore_errors=True)
             shutil.rmtree(market_dir / name, ignore_errors=True)
-            write_versions(market_dir, versions)
-            write_market_index(config, market_dir, versions)
             return f"version {market}/{name}"
         if name in v.get("aliases", []):
             v["aliases"].remove(name)
-            shutil.rmtree(market_dir / name, ignore_errors=True)
             write_versions(market_dir, versions)
             write_market_index(config, market_dir, versions)
+            shutil.rmtree(market_dir / name, ignore_errors=True)
             return f"alias {market}/{name} (was {v['version']})"
     known = [v["version"] for v in versions] + [a for v in versions for a in v["aliases"]]
+    folder = market_dir / name
+    if VERSION_RE.match(name) and name != "a" and (folder.is_dir() or index_folder.is_dir()):
+        shutil.rmtree(folder, ignore_errors=True)  # versions.json does not list it
+        return f"unlisted version folder {market}/{name}"
     raise HelpgenError(f"{market} has no version or alias {name!r}; published: "
                        f"{', '.join(known) or 'none'}", exit_code=2)
 
@@ -536,71 +813,67 @@ def _check_names(version: str, aliases: Sequence[str]) -> None:
         raise HelpgenError(f"alias {version!r} equals the version name", exit_code=2)
 
 
-LEFTOVER_MAX_AGE = 6 * 3600  # seconds; no real build runs that long
-
-
-def sweep_leftovers(folder: Path, max_age: float = LEFTOVER_MAX_AGE) -> list[Path]:
-    """Delete hidden staging/old trees that a killed build left behind.
-
-    Only folders older than ``max_age`` go, so a build running concurrently keeps its own.
-    """
-    removed = []
-    now = time.time()
-    for path in folder.glob(".*"):
-        if path.is_dir() and path.name.startswith((".staging-", ".old-", ".alias-")):
-            with contextlib.suppress(OSError):
-                if now - path.stat().st_mtime > max_age:
-                    shutil.rmtree(path, ignore_errors=True)
-                    removed.append(path)
-    return removed
-
 
 def build_staged(state: BuildState, site_dir: Path) -> Path:
-    """Render one market into a fresh staging folder under ``site/<market>/``."""
-    market_dir = site_dir / state.market.code
-    market_dir.mkdir(parents=True, exist_ok=True)
-    sweep_leftovers(market_dir)
-    staging = Path(tempfile.mkdtemp(prefix=f".staging-{state.version}-", dir=market_dir))
+    """Render one market into a fresh staging folder under ``site/<market>/`` and return
+    it (its lock released: publish it or remove it soon)."""
+    stage = atomic.make_staging(site_dir / state.market.code, f".staging-{state.version}-")
     try:
-        run_mkdocs(state, staging)
+        run_mkdocs(state, stage.path)
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        stage.discard()
         raise
-    return staging
+    stage.close()
+    return stage.path
 
 
-def after_publish(config: Config, market: str, version: str, site_dir: Path,
-                  staged_index: Path, index_dir: Path | None = None) -> None:
-    """Steps that follow a published market build: move its staged search index in.
+def _die_with_parent(parent_pid: int) -> None:
+    """In a forked child: be killed when the parent dies (Linux ``PR_SET_PDEATHSIG``),
+    and leave at once if it already has."""
+    with contextlib.suppress(OSError, AttributeError):
+        import ctypes
+        import signal
 
-    ``staged_index`` was built by :func:`stage_index` while MkDocs rendered the site;
-    it goes to ``<index_dir>/<market>/<version>/`` (default: the ``search.index_dir``
-    setting under the project) under the index's per-market lock, and
-    ``aliases.json`` beside it mirrors the aliases of ``versions.json``.
-    """
-    from . import index  # issue 4
-
-    index_dir = Path(index_dir or config.root / config.setting("search.index_dir"))
-    index.install(staged_index / market / version, index_dir / market, version)
-    shutil.rmtree(staged_index, ignore_errors=True)
-    index.write_aliases(index_dir, market, read_versions(site_dir / market))
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL), 0, 0, 0)
+    if os.getppid() != parent_pid:
+        os._exit(1)
+    faults.clear()  # kill points and injected errors are the parent's
 
 
-def stage_index(config: Config, state: BuildState, index_dir: Path | None) -> Path:
-    """Build the search index of ``state`` into a hidden folder under its market's index
-    folder (same file system, so publishing it is a rename); returns that folder."""
-    from . import index  # issue 4
+def _child_problems(exc: BaseException, what: str) -> tuple[list[Problem], int | None]:
+    if isinstance(exc, HelpgenError):
+        return exc.problems, exc.exit_code
+    env = atomic.environment_error(exc)
+    if env is not None:
+        return env.problems, env.exit_code
+    return [Problem(f"internal error {what}: {exc!r}")], EXIT_INTERNAL
 
-    market_dir = Path(index_dir or config.root / config.setting("search.index_dir"))
-    market_dir = market_dir / state.market.code
-    market_dir.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=f".staging-{state.version}-", dir=market_dir))
-    try:
-        index.build_market(config, state.rendered, stage)
-    except BaseException:
-        shutil.rmtree(stage, ignore_errors=True)
-        raise
-    return stage
+
+def _get(queue: Any, procs: Sequence[Any]) -> Any:
+    """The next item a child put on ``queue``; an error if the children died first."""
+    import queue as queue_mod
+
+    while True:
+        try:
+            return queue.get(timeout=0.5)
+        except queue_mod.Empty:
+            if not any(p.is_alive() for p in procs):
+                try:
+                    return queue.get(timeout=0.5)
+                except queue_mod.Empty:
+                    codes = ", ".join(str(p.exitcode) for p in procs)
+                    raise HelpgenError(f"a build process ended without a result (exit "
+                                       f"code {codes}); run again with --debug",
+                                       exit_code=EXIT_INTERNAL) from None
+
+
+def _release(site_dir: Path, stages: Sequence[atomic.Staging | None]) -> None:
+    """Remove the staging folders of a build, unless a publish journal still needs them
+    (then the next build completes or rolls back that publish)."""
+    keep = (site_dir / JOURNAL_FILE).exists()
+    for stage in stages:
+        if stage is not None:
+            stage.close() if keep else stage.discard()
 
 
 def build(
@@ -611,85 +884,99 @@ def build(
     site_dir: Path | None = None,
     corpus: content_mod.Corpus | None = None,
     index_dir: Path | None = None,
+    fault: faults.Fault | None = None,
 ) -> BuildResult:
-    """Build one market at one version and publish it (never deleting other versions)."""
+    """Build one market at one version and publish it (never deleting other versions).
+
+    ``fault`` (see :mod:`helpgen.faults`) kills the process or fails a write at one
+    named point, for tests of interrupted publishing.
+    """
+    with faults.active(fault), atomic.disk_errors():
+        return _build(config, market, version, aliases, site_dir, corpus, index_dir)
+
+
+def _build(config: Config, market: str | None, version: str | None,
+           aliases: Sequence[str] | None, site_dir: Path | None,
+           corpus: content_mod.Corpus | None, index_dir: Path | None) -> BuildResult:
     t0 = time.perf_counter()
     version = version or config.version
     aliases = tuple(aliases) if aliases is not None else (config.default_alias,)
     _check_names(version, aliases)
     site_dir = Path(site_dir or config.root / "site")
+    index_dir = _default_index_dir(config, index_dir)
     state = prepare(config, market or config.default_market, version, corpus)
-    # The search index needs only the rendered text, so a forked child writes it into a
-    # staging folder while MkDocs renders the site on the other core; both are published
-    # only when both succeeded.
-    ctx = multiprocessing.get_context("fork")
-    queue = ctx.Queue()
-    child = ctx.Process(target=_stage_index_child, args=(config, state, index_dir, queue))
-    child.start()
-    staging = None
+    code = state.market.code
+    build_id = new_build_id()
+    sweep_leftovers(config, site_dir, index_dir)
+    site_stage = index_stage = None
     try:
-        staging = build_staged(state, site_dir)
-        index_stage, problems = queue.get(timeout=3600)
-    except BaseException:
-        child.join(timeout=60)
-        _discard_child_stage(queue)
-        raise
+        site_stage = atomic.make_staging(site_dir / code, f".staging-{version}-")
+        index_stage = atomic.make_staging(index_dir / code, f".staging-{version}-")
+        # The search index needs only the rendered text, so a forked child writes it into
+        # its staging folder while MkDocs renders the site on the other core; both are
+        # published only when both succeeded.
+        ctx = multiprocessing.get_context("fork")
+        queue = ctx.Queue()
+        child = ctx.Process(target=_stage_index_child,
+                            args=(config, state, index_stage.path, build_id, queue, os.getpid()),
+                            daemon=True)
+        child.start()
+        try:
+            faults.reached("build", "after-fork", site_stage.path)
+            run_mkdocs(state, site_stage.path)
+            _write_build_file(site_stage.path, build_id, code, version)
+            problems, exit_code = _get(queue, [child])
+        finally:
+            if child.is_alive():
+                child.join(timeout=5)
+            if child.is_alive():
+                child.kill()
+            child.join()
+        raise_if(problems or [], exit_code=exit_code)
+        item = Staged(code, site_stage, index_stage, index_dir, len(state.rendered.pages))
+        path = _publish_set(config, site_dir, version, aliases, [item], build_id)[0]
     finally:
-        child.join()
-    if problems:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise_if(problems)
-    path = publish(config, site_dir, state.market.code, version, staging, aliases)
-    after_publish(config, state.market.code, version, site_dir, Path(index_stage), index_dir)
-    write_site_index(config, site_dir)
-    return BuildResult(state.market.code, version, aliases, path, len(state.rendered.pages),
+        _release(site_dir, [site_stage, index_stage])
+    return BuildResult(code, version, aliases, path, len(state.rendered.pages),
                        time.perf_counter() - t0)
 
 
-def _stage_index_child(config: Config, state: BuildState, index_dir: Path | None,
-                       queue: Any) -> None:
-    """Forked by :func:`build`: stage the index, report (folder, problems)."""
+def _stage_index_child(config: Config, state: BuildState, stage: Path, build_id: str,
+                       queue: Any, parent_pid: int) -> None:
+    """Forked by :func:`build`: index into ``stage``, report (problems, exit code)."""
+    from . import index
+
+    _die_with_parent(parent_pid)
     try:
-        queue.put((str(stage_index(config, state, index_dir)), None))
-    except HelpgenError as exc:
-        queue.put((None, exc.problems))
+        index.build_market(config, state.rendered, stage, build_id)
+        queue.put((None, None))
     except BaseException as exc:  # reported, never swallowed
-        queue.put((None, [Problem(f"internal error while indexing: {exc!r}")]))
-
-
-def _discard_child_stage(queue: Any) -> None:
-    """After a failed site build, remove the index the child staged (if it finished)."""
-    with contextlib.suppress(Exception):
-        folder, _ = queue.get(timeout=1)
-        if folder:
-            shutil.rmtree(folder, ignore_errors=True)
+        queue.put(_child_problems(exc, "while indexing"))
 
 
 def _worker(config: Config, corpus: content_mod.Corpus, markets: list[str], version: str,
-            site_dir: Path, index_dir: Path | None, queue: Any) -> None:
-    """Build each market's site and search index into staging folders (in parallel)."""
+            stages: dict[str, tuple[str, str]], build_id: str, queue: Any,
+            parent_pid: int) -> None:
+    """Build each market's site and search index into its staging folders (in parallel)."""
+    from . import index
     from .sandbox import RenderBudget
 
+    _die_with_parent(parent_pid)
     templates: dict = {}
     theme_cache = ThemeCache()
     budget = RenderBudget()
     for code in markets:
         t0 = time.perf_counter()
-        staging = None
+        site_stage, index_stage = (Path(p) for p in stages[code])
         try:
             state = prepare(config, code, version, corpus, templates, theme_cache, budget)
-            staging = build_staged(state, site_dir)
-            index_stage = stage_index(config, state, index_dir)
-            queue.put((code, str(staging), len(state.rendered.pages),
-                       time.perf_counter() - t0, None, str(index_stage)))
-        except HelpgenError as exc:
-            if staging is not None:
-                shutil.rmtree(staging, ignore_errors=True)
-            queue.put((code, None, 0, 0.0, exc.problems, None))
+            run_mkdocs(state, site_stage)
+            _write_build_file(site_stage, build_id, code, version)
+            index.build_market(config, state.rendered, index_stage, build_id)
+            queue.put((code, len(state.rendered.pages), time.perf_counter() - t0, None, None))
         except BaseException as exc:  # reported, never swallowed
-            if staging is not None:
-                shutil.rmtree(staging, ignore_errors=True)
-            queue.put((code, None, 0, 0.0, [Problem(f"internal error: {exc!r}")], None))
+            problems, exit_code = _child_problems(exc, "")
+            queue.put((code, 0, 0.0, problems, exit_code))
 
 
 def build_all(
@@ -701,6 +988,7 @@ def build_all(
     markets: Sequence[str] | None = None,
     index_dir: Path | None = None,
     progress: Callable[[str, str, float], None] | None = None,
+    fault: faults.Fault | None = None,
 ) -> list[BuildResult]:
     """Build every market; publish all of them only if every one succeeded.
 
@@ -708,12 +996,24 @@ def build_all(
     (event ``built`` or ``failed``) and once it is published (``published``).
 
     Content is parsed once here; ``jobs`` forked workers (MkDocs imported once each)
-    take a share of the markets and compile each article template once.
+    take a share of the markets and compile each article template once. Publishing is
+    one journaled step for all markets (see :func:`_plan`): a kill at any moment leaves
+    every market old or, once the next build finished it, every market new.
     """
+    with faults.active(fault), atomic.disk_errors():
+        return _build_all(config, version, aliases, site_dir, jobs, markets, index_dir,
+                          progress)
+
+
+def _build_all(config: Config, version: str | None, aliases: Sequence[str] | None,
+               site_dir: Path | None, jobs: int | None, markets: Sequence[str] | None,
+               index_dir: Path | None,
+               progress: Callable[[str, str, float], None] | None) -> list[BuildResult]:
     version = version or config.version
     aliases = tuple(aliases) if aliases is not None else (config.default_alias,)
     _check_names(version, aliases)
     site_dir = Path(site_dir or config.root / "site")
+    index_dir = _default_index_dir(config, index_dir)
     codes = list(markets or config.markets)
     for code in codes:
         config.market(code)
@@ -723,38 +1023,51 @@ def build_all(
     import mkdocs.commands.build  # noqa: F401  (imported once, shared by forked workers)
     import material  # noqa: F401
 
-    ctx = multiprocessing.get_context("fork")
-    queue = ctx.Queue()
-    chunks = [codes[i::jobs] for i in range(jobs)]
-    procs = [ctx.Process(target=_worker,
-                         args=(config, corpus, chunk, version, site_dir, index_dir, queue))
-             for chunk in chunks if chunk]
-    for p in procs:
-        p.start()
-    results: dict[str, tuple] = {}
+    build_id = new_build_id()
+    sweep_leftovers(config, site_dir, index_dir)
+    stages: dict[str, tuple[atomic.Staging, atomic.Staging]] = {}
     try:
-        while len(results) < len(codes):
-            item = queue.get(timeout=3600)
-            results[item[0]] = item
-            if progress is not None:
-                progress("failed" if item[4] else "built", item[0], item[3])
-    finally:
+        for code in codes:
+            stages[code] = (atomic.make_staging(site_dir / code, f".staging-{version}-"),
+                            atomic.make_staging(index_dir / code, f".staging-{version}-"))
+        paths = {code: (str(s.path), str(i.path)) for code, (s, i) in stages.items()}
+        ctx = multiprocessing.get_context("fork")
+        queue = ctx.Queue()
+        chunks = [codes[i::jobs] for i in range(jobs)]
+        procs = [ctx.Process(target=_worker, daemon=True,
+                             args=(config, corpus, chunk, version, paths, build_id, queue,
+                                   os.getpid()))
+                 for chunk in chunks if chunk]
         for p in procs:
-            p.join()
-    problems = [pr for item in results.values() if item[4] for pr in item[4]]
-    if problems:
-        for item in results.values():
-            for folder in (item[1], item[5]):
-                if folder:
-                    shutil.rmtree(folder, ignore_errors=True)
-        raise_if(problems)
+            p.start()
+        results: dict[str, tuple] = {}
+        try:
+            while len(results) < len(codes):
+                item = _get(queue, procs)
+                results[item[0]] = item
+                if progress is not None:
+                    progress("failed" if item[3] else "built", item[0], item[2])
+        finally:
+            for p in procs:
+                p.join(timeout=5)
+                if p.is_alive():
+                    p.kill()
+                    p.join()
+        problems = [pr for item in results.values() if item[3] for pr in item[3]]
+        if problems:
+            codes_seen = [item[4] for item in results.values() if item[3]]
+            exit_code = EXIT_ENVIRONMENT if EXIT_ENVIRONMENT in codes_seen else (
+                max((c for c in codes_seen if c is not None), default=None))
+            raise_if(problems, exit_code=exit_code)
+        staged = [Staged(code, stages[code][0], stages[code][1], index_dir, results[code][1],
+                         results[code][2]) for code in codes]
+        _publish_set(config, site_dir, version, aliases, staged, build_id)
+    finally:
+        _release(site_dir, [s for pair in stages.values() for s in pair])
     out = []
-    for code in codes:
-        _, staging, pages, seconds, _, index_stage = results[code]
-        path = publish(config, site_dir, code, version, Path(staging), aliases)
-        after_publish(config, code, version, site_dir, Path(index_stage), index_dir)
-        out.append(BuildResult(code, version, aliases, path, pages, seconds))
+    for item in staged:
+        out.append(BuildResult(item.market, version, aliases, site_dir / item.market / version,
+                               item.pages, item.seconds))
         if progress is not None:
-            progress("published", code, seconds)
-    write_site_index(config, site_dir)
+            progress("published", item.market, item.seconds)
     return out

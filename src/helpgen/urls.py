@@ -17,7 +17,7 @@ from .errors import HelpgenError
 
 #: Top-level names of a built version that belong to the theme or to helpgen: an
 #: article, page or redirect may not take them.
-RESERVED_TOP = ("a", "assets", "search", "404.html", "sitemap.xml", "sitemap.xml.gz",
+RESERVED_TOP = ("a", "assets", "search", "404.html", "sitemap.xml", "sitemap.xml.gz", "build.json",
                 "versions.json", "index.html")
 _SEGMENT_RE = re.compile(r"^[^\W_][\w.~+-]*$", re.U)
 
