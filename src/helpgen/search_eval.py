@@ -21,7 +21,7 @@ import yaml
 from .config import Config
 from .errors import HelpgenError, Problem, raise_if
 
-SPLITS = ("tune", "holdout")
+SPLITS = ("tune", "holdout", "untouched")
 
 
 @dataclass(frozen=True)
