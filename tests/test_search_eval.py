@@ -79,3 +79,28 @@ def test_cli_search_eval_fails_when_under_threshold(built, tmp_path, capsys):
     rc = main(["search-eval", "--file", str(EVAL_FILE), "--project", str(strict),
                "--index-dir", str(root / "search_index")])
     assert rc == 1 and "below search.eval_min_mrr 1.0" in capsys.readouterr().err
+
+
+#: every small limit, then every fifth (all fifty take a minute on two cores)
+LIMITS = (*range(1, 11), *range(15, 51, 5))
+
+
+def test_top_k_is_the_same_for_every_limit_up_to_50(built):
+    """For every question: the hits of ``limit=k`` are the first k of ``limit=50``."""
+    from helpgen.search import Searcher
+
+    cfg, root = built
+    questions = search_eval.load_questions(EVAL_FILE, cfg)
+    unstable = []
+    for market in sorted({q.market for q in questions}):
+        with Searcher(root / "search_index", market) as s:
+            for q in (q for q in questions if q.market == market):
+                full = [h.id for h in s.search(q.q, limit=50, audience=q.audience,
+                                                topic=q.topic).hits]
+                for k in LIMITS:
+                    got = [h.id for h in s.search(q.q, limit=k, audience=q.audience,
+                                                   topic=q.topic).hits]
+                    if got != full[:k]:
+                        unstable.append((market, q.q, k, got, full[:k]))
+                        break
+    assert unstable == []

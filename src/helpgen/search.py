@@ -19,7 +19,8 @@ How a query is answered (``Searcher.search``):
    its words. German words also match the compounds they begin.
 4. Each word is analysed in every language of the index (the market's and English).
    Phase 1 picks :data:`CANDIDATES` documents by BM25 on one combined field per
-   language (as cheap as a one-field query). Phase 2 rescores only those: BM25F on the
+   language (as cheap as a one-field query), the same number for every limit up to
+   :data:`STABLE_LIMIT`, so the first k hits of ``limit=50`` are the hits of ``limit=k``. Phase 2 rescores only those: BM25F on the
    title, keywords, headings, summary and body fields with decreasing weights, the best
    alternative of each query word counting fully, plus a bonus for matching more of the
    query's words and one for articles in the market's own language.
@@ -59,7 +60,8 @@ ALTERNATIVES_TIEBREAK = 0.1  # share of a concept's other matching alternatives 
 COMPOUND_WEIGHT = 0.5  # "Antwort" finding "Antwortzeiten" (German compounds)
 MAX_COMPOUNDS = 8
 NATIVE_BONUS = 1.25  # an article in the market's language beats an English fallback
-CANDIDATES = 15  # phase 1 keeps this many documents (at least limit + 5) for rescoring
+STABLE_LIMIT = 50  # limits up to this rank the same documents in the same order
+CANDIDATES = STABLE_LIMIT + 5  # phase 1 keeps this many documents (or limit + 5) for rescoring
 
 
 @dataclass(frozen=True)
@@ -452,6 +454,7 @@ class Searcher:
              filt: Query | None, suggestion: str | None) -> SearchResult:
         if not plan:
             return SearchResult(original, (), suggestion, 0, self.market, self.version)
+        # one pool for every limit up to STABLE_LIMIT: the top k never depends on limit
         pool = max(CANDIDATES, limit + 5)
         docnums, total = self._candidates(plan, filt, pool)
         scores = self._rescore(plan, docnums)
