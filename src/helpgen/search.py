@@ -16,7 +16,8 @@ How a query is answered (``Searcher.search``):
 3. Synonym groups from ``docs/_meta/synonyms.txt`` (copied into the index at build time)
    add the other terms of every group the query mentions, at a lower weight, as
    alternatives of the word that triggered them; a multi-word synonym must match all
-   its words. German words also match the compounds they begin.
+   its words. German words also match indexed compounds they begin or end, the parts
+   of a compound, and participles of their verb (see ``Searcher._german``).
 4. Each word is analysed in every language of the index (the market's and English).
    Phase 1 picks :data:`CANDIDATES` documents by BM25 on one combined field per
    language (as cheap as a one-field query), the same number for every limit up to
@@ -58,7 +59,9 @@ MAX_SNIPPET_SPANS = 40  # windows tried when choosing a snippet
 COORDINATION = 1.0  # score bonus for matching more of the query's concepts
 ALTERNATIVES_TIEBREAK = 0.1  # share of a concept's other matching alternatives counted
 COMPOUND_WEIGHT = 0.5  # "Antwort" finding "Antwortzeiten" (German compounds)
+PARTICIPLE_WEIGHT = 0.8  # "gekündigt" finding "kündigen" and back
 MAX_COMPOUNDS = 8
+MIN_PART = 4  # shortest part of a split German compound
 NATIVE_BONUS = 1.25  # an article in the market's language beats an English fallback
 STABLE_LIMIT = 50  # limits up to this rank the same documents in the same order
 CANDIDATES = STABLE_LIMIT + 5  # phase 1 keeps this many documents (or limit + 5) for rescoring
@@ -149,6 +152,7 @@ class Searcher:
                         if self.language != "en" else frozenset())
         self._lock = threading.Lock()
         self._token_cache: dict[str, dict[str, tuple[str, ...]]] = {}
+        self._de_terms: tuple[str, ...] | None = None
 
     # -- lifecycle
     def close(self) -> None:
@@ -286,22 +290,91 @@ class Searcher:
                 tokens[lang] = toks
         return _Part(tokens, weight, (word,)) if tokens else None
 
-    def _compounds(self, word: str) -> _Part | None:
-        """German compounds starting with the word: ``Antwort`` also finds
-        ``Antwortzeiten`` (at most :data:`MAX_COMPOUNDS`, at a lower weight)."""
+    def _german_vocabulary(self) -> tuple[str, ...]:
+        """Every German term of the index (read once per searcher, for suffix matches)."""
+        if self._de_terms is None:
+            reader = self._searcher.reader()
+            terms = reader.lexicon("all_de") if "all_de" in reader.indexed_field_names() else []
+            self._de_terms = tuple(t.decode("utf-8") if isinstance(t, bytes) else t
+                                   for t in terms)
+        return self._de_terms
+
+    def _de_known(self, tok: str) -> bool:
+        return self._searcher.doc_frequency("all_de", tok) > 0
+
+    def _de_stem(self, word: str) -> str | None:
+        toks = [t.text for t in self._analyzers["de"](word)]
+        return toks[0] if len(toks) == 1 else None
+
+    def _german(self, word: str) -> list[list[_Part]]:
+        """German alternatives of one query word, each checked against the index's own
+        German vocabulary (at most :data:`MAX_COMPOUNDS` terms of each kind):
+
+        * compounds the word begins or ends (``Antwort`` -> ``Antwortzeiten``,
+          ``Rabatt`` -> ``Studentenrabatt``), weight :data:`COMPOUND_WEIGHT`;
+        * the verb of a ``ge-...-t`` participle and the participle of a verb
+          (``gekündigt`` ~ ``kündigen``), weight :data:`PARTICIPLE_WEIGHT`;
+        * the parts of a compound (``Dunkelmodus`` -> ``dunkel`` and ``modus``, both
+          required, anywhere in the article; at :data:`COMPOUND_WEIGHT` when the index
+          has the compound itself); when only the last part is indexed, it alone at
+          :data:`COMPOUND_WEIGHT` (``Mitgliederrabatt`` -> ``Rabatt``).
+        """
         if "de" not in self.languages or not analysis.WORD_RE.fullmatch(word):
-            return None
-        stems = [t.text for t in self._analyzers["de"](word)]
-        if len(stems) != 1 or len(stems[0]) < 4:
-            return None
-        found = []
-        for term in self._searcher.reader().expand_prefix("all_de", stems[0]):
-            term = term.decode("utf-8") if isinstance(term, bytes) else term
-            if term != stems[0] and len(term) >= len(stems[0]) + 3:
-                found.append(term)
-                if len(found) >= MAX_COMPOUNDS:
-                    break
-        return _Part({"de": tuple(found)}, COMPOUND_WEIGHT, (word,)) if found else None
+            return []
+        stem = self._de_stem(word)
+        if stem is None:
+            return []
+        out: list[list[_Part]] = []
+        if len(stem) >= analysis.MIN_GERMAN_STEM:
+            found = []
+            for term in self._german_vocabulary():
+                # a compound ending in the word needs a first part of MIN_PART letters:
+                # "Studentenrabatt" ends in "Rabatt", but "Verkauf" is no kind of "Kauf"
+                if (term != stem and len(term) >= len(stem) + 3
+                        and (term.startswith(stem) or (term.endswith(stem) and
+                                                      len(term) - len(stem) >= MIN_PART))):
+                    found.append(term)
+                    if len(found) >= MAX_COMPOUNDS:
+                        break
+            if found:
+                out.append([_Part({"de": tuple(found)}, COMPOUND_WEIGHT, (word,))])
+        related = {s for s in (self._de_stem(f) for f in _participle_forms(word))
+                   if s and s != stem and self._de_known(s)}
+        if related:
+            out.append([_Part({"de": tuple(sorted(related))}, PARTICIPLE_WEIGHT, (word,))])
+        split = self._split_compound(word) if len(word) >= 2 * MIN_PART else None
+        if split is not None:  # a word the index has keeps its own match ahead
+            head, parts = split
+            weight = COMPOUND_WEIGHT if self._de_known(stem) else 1.0
+            if len(parts) == 2:
+                out.append([_Part({"de": (s,)}, weight, (w,), loose=True) for w, s in parts])
+            else:
+                out.append([_Part({"de": (parts[0][1],)}, COMPOUND_WEIGHT, (head,))])
+        return out
+
+    def _split_compound(self, word: str) -> tuple[str, list[tuple[str, str]]] | None:
+        """The best split of a German compound against the index vocabulary:
+        (last part, [(part, stem), ...]) with both parts when both are indexed, else
+        only the last part; ``None`` when no last part of four letters or more is."""
+        lower = word.lower()
+        head_only = None
+        for i in range(MIN_PART, len(lower) - MIN_PART + 1):
+            left, right = lower[:i], lower[i:]
+            rstem = self._de_stem(right)
+            if not rstem or not self._de_known(rstem):
+                continue
+            for link in ("", "s", "n", "en", "es", "e"):  # Fugenelemente: Student-en-rabatt
+                if link and not left.endswith(link):
+                    continue
+                base = left[:len(left) - len(link)] if link else left
+                if len(base) < MIN_PART - 1:
+                    continue
+                lstem = self._de_stem(base)
+                if lstem and self._de_known(lstem):
+                    return right, [(base, lstem), (right, rstem)]
+            if head_only is None:
+                head_only = (right, [(right, rstem)])
+        return head_only
 
     def _plan(self, words: list[_Word], text: str) -> list[list[list[_Part]]]:
         """Concepts -> alternatives -> parts (all parts of an alternative must match).
@@ -313,8 +386,8 @@ class Searcher:
         concept_of: dict[int, int] = {}  # word index -> concept index
         for i, w in enumerate(words):
             alts = [[p] for p in (self._part(w.text, 1.0),
-                                  *(self._part(a, wt) for a, wt in w.alternatives),
-                                  self._compounds(w.text)) if p]
+                                  *(self._part(a, wt) for a, wt in w.alternatives)) if p]
+            alts.extend(self._german(w.text))
             if alts:
                 concept_of[i] = len(concepts)
                 concepts.append(alts)
@@ -421,7 +494,7 @@ class Searcher:
             for parts in alts:
                 scored = [part_scores(p) for p in parts]
                 common = set(scored[0]).intersection(*scored[1:])
-                if len(parts) > 1:  # a phrase: its words must stand together
+                if len(parts) > 1 and not parts[0].loose:  # a phrase: words stand together
                     common = {d for d in common if self._has_phrase(d, parts, texts)}
                 for d in common:
                     sc = sum(s[d] for s in scored)
@@ -493,6 +566,7 @@ class _Part:
     tokens: dict[str, tuple[str, ...]]  # language -> analysed tokens (CJK: bigrams)
     weight: float
     words: tuple[str, ...] = ()  # as typed
+    loose: bool = False  # parts of a split compound: all must match, anywhere
 
 
 class _Synonyms:
@@ -515,6 +589,21 @@ class _Synonyms:
             if hit and others:
                 out.append((tuple(keys[i] for i in hit), others))
         return out
+
+
+def _participle_forms(word: str) -> list[str]:
+    """The verb of a ``ge-...-t`` participle (``gekündigt`` -> ``kündigen``,
+    ``geändert`` -> ``ändern``) or the participle of an infinitive (``kündigen`` ->
+    ``gekündigt``); the caller keeps only forms the index has."""
+    w = word.lower()
+    if w.startswith("ge") and w.endswith("t") and len(w) >= 7:
+        base = w[2:-1]
+        return [base + "n"] if base.endswith(("er", "el")) else [base + "en", base + "n"]
+    if w.endswith(("ern", "eln")) and len(w) >= 6:
+        return ["ge" + w[:-1] + "t"]
+    if w.endswith("en") and len(w) >= 6:
+        return ["ge" + w[:-2] + "t"]
+    return []
 
 
 def _contains(seq: tuple[str, ...], sub: tuple[str, ...]) -> bool:
