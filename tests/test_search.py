@@ -293,3 +293,32 @@ def test_german_compounds_found_from_either_part(de_index):
     # a compound the index lacks still finds its last part
     assert de_ids(de_index, "Mitgliederrabatt") and \
         de_ids(de_index, "Mitgliederrabatt")[0] in {"rabatt", "studenten"}
+
+
+def test_did_you_mean_lists_only_the_corrected_words(us):
+    from helpgen.search import Correction
+
+    long = "please tell me how I can reset my passwrd for the partner center today"
+    result = us.search(long)
+    assert result.corrections == (Correction("passwrd", "password"),)
+    assert result.did_you_mean() == "password"
+    assert result.corrections[0].as_dict() == {"from": "passwrd", "to": "password"}
+    assert result.suggestion == long.replace("passwrd", "password")  # the link's query
+
+
+@pytest.mark.parametrize("market,query", [
+    ("us", "3 days ago nobody replied"),  # dictionary words, though not in the index
+    ("de", "Abo"),  # a German word: not "ab"
+    ("de", "Abo gekündigt"),
+    ("de", "Dunkelmodus"),  # a compound of dictionary words
+])
+def test_dictionary_words_are_never_corrected(project, market, query):
+    result = search(query, market, index_dir=project / "search_index")
+    assert result.suggestion is None and result.corrections == (), result.corrections
+
+
+def test_cli_shows_the_corrected_words_not_the_query(project, capsys):
+    rc = main(["search", "how do I reset my passwrd", "--project", str(project)])
+    out = capsys.readouterr().out
+    assert rc == 0
+    assert "showing results for: password\n" in out

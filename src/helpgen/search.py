@@ -11,8 +11,12 @@ How a query is answered (``Searcher.search``):
 2. Words the index has never seen are corrected against the index's own vocabulary:
    one edit (a swap of neighbouring letters counts as one) for words up to seven
    letters, two for longer ones; the most frequent candidate wins (``refnud`` ->
-   ``refund``). Known words cost one term look-up; only unknown ones pay for the fuzzy
-   search. The corrected query is the did-you-mean suggestion.
+   ``refund``). A word of the dictionary of an index language (pyspellchecker's word
+   lists, read only when a word is unknown to the index) is never corrected, nor a
+   German compound of known words: ``3 days ago nobody replied`` and ``Abo`` stay as
+   typed. Known words cost one term look-up; only unknown ones pay for the fuzzy
+   search. The corrections (``SearchResult.corrections``: word as typed -> fix) are the
+   did-you-mean; ``suggestion`` is the corrected query, for a link that runs it.
 3. Synonym groups from ``docs/_meta/synonyms.txt`` (copied into the index at build time)
    add the other terms of every group the query mentions, at a lower weight, as
    alternatives of the word that triggered them; a multi-word synonym must match all
@@ -91,13 +95,29 @@ class Hit:
 
 
 @dataclass(frozen=True)
+class Correction:
+    """One corrected word of a did-you-mean: ``word`` as typed, ``fix`` searched instead."""
+
+    word: str
+    fix: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"from": self.word, "to": self.fix}
+
+
+@dataclass(frozen=True)
 class SearchResult:
     query: str
     hits: tuple[Hit, ...]
-    suggestion: str | None  # did-you-mean: the query with misspelt words corrected
+    suggestion: str | None  # the query with misspelt words corrected (a link target)
     total: int  # documents matching (before ``limit``)
     market: str = ""
     version: str = ""  # the version the alias resolved to, e.g. "2026.11"
+    corrections: tuple[Correction, ...] = ()  # did-you-mean: only the corrected words
+
+    def did_you_mean(self) -> str:
+        """The corrected words only, for display: ``"refund"``, ``"ticket, status"``."""
+        return ", ".join(c.fix for c in self.corrections)
 
     def href(self, hit: Hit) -> str:
         """Site-absolute path of a hit with the version resolved (its ``url``)."""
@@ -153,6 +173,7 @@ class Searcher:
         self._lock = threading.Lock()
         self._token_cache: dict[str, dict[str, tuple[str, ...]]] = {}
         self._de_terms: tuple[str, ...] | None = None
+        self._dictionaries: dict[str, Set[str]] | None = None
 
     # -- lifecycle
     def close(self) -> None:
@@ -176,9 +197,9 @@ class Searcher:
         limit = _check_limit(limit)
         with self._lock:
             words = self._words(text, MAX_QUERY_TERMS)
-            words, suggestion = self._correct(words, text)
+            words, suggestion, corrections = self._correct(words, text)
             plan = self._plan(words, text if suggestion is None else suggestion)
-            return self._run(query, plan, limit, filt, suggestion)
+            return self._run(query, plan, limit, filt, suggestion, corrections)
 
     def search_text(self, text: str, limit: int = 10, audience: str | None = None,
                     categories: Sequence[str] | None = None) -> SearchResult:
@@ -241,13 +262,25 @@ class Searcher:
     def _known(self, word: str) -> bool:
         return self._searcher.doc_frequency("spell", word) > 0
 
-    def _correct(self, words: list[_Word], text: str) -> tuple[list[_Word], str | None]:
-        """Replace words the index never saw by their closest frequent neighbour."""
+    def _in_dictionary(self, word: str) -> bool:
+        """Whether a word is in the dictionary of an index language, or (German) a
+        compound of two such words; the word lists load on first use."""
+        if self._dictionaries is None:
+            self._dictionaries = _load_dictionaries(self.languages)
+        if any(word in d for d in self._dictionaries.values()):
+            return True
+        de = self._dictionaries.get("de")
+        return de is not None and _is_compound(word, lambda w: w in de or self._known(w))
+
+    def _correct(self, words: list[_Word],
+                 text: str) -> tuple[list[_Word], str | None, tuple[Correction, ...]]:
+        """Replace words neither the index nor a dictionary knows by their closest
+        frequent indexed neighbour."""
         fixes: dict[str, str] = {}
         out = []
         for w in words:
             if (analysis.CJK_RUN.fullmatch(w.text) or not 3 <= len(w.text) <= MAX_WORD_CHARS
-                    or w.text.isdigit() or self._known(w.text)):
+                    or w.text.isdigit() or self._known(w.text) or self._in_dictionary(w.text)):
                 out.append(w)
                 continue
             best = self._closest(w.text)
@@ -258,10 +291,14 @@ class Searcher:
                 fixes[w.text] = best  # an inflection is searched, not suggested
             out.append(_Word(w.text, ((best, CORRECTION_WEIGHT),)))
         if not fixes:
-            return out, None
+            return out, None, ()
         suggestion = re.sub(r"\w+", lambda m: _keep_case(m.group(0), fixes.get(m.group(0).lower())),
                             text)
-        return out, suggestion
+        typed = {m.group(0).lower(): m.group(0) for m in re.finditer(r"\w+", text)}
+        corrections = tuple(Correction(typed.get(word, word),
+                                       _keep_case(typed.get(word, word), fix))
+                            for word, fix in fixes.items())
+        return out, suggestion, corrections
 
     def _closest(self, word: str) -> str | None:
         """The most frequent indexed word within the allowed typo distance of ``word``:
@@ -524,9 +561,11 @@ class Searcher:
         return re.search(r"\b" + r"\w*\W+".join(words) + r"\w*", text) is not None
 
     def _run(self, original: str, plan: list[list[list[_Part]]], limit: int,
-             filt: Query | None, suggestion: str | None) -> SearchResult:
+             filt: Query | None, suggestion: str | None,
+             corrections: tuple[Correction, ...] = ()) -> SearchResult:
         if not plan:
-            return SearchResult(original, (), suggestion, 0, self.market, self.version)
+            return SearchResult(original, (), suggestion, 0, self.market, self.version,
+                                corrections)
         # one pool for every limit up to STABLE_LIMIT: the top k never depends on limit
         pool = max(CANDIDATES, limit + 5)
         docnums, total = self._candidates(plan, filt, pool)
@@ -558,7 +597,7 @@ class Searcher:
                             summary=stored.get("summary", ""), audience=stored["audience"],
                             topic=stored["topic"], language=stored["language"]))
         return SearchResult(original, tuple(hits), suggestion, total, self.market,
-                            self.version)
+                            self.version, corrections)
 
 
 @dataclass(frozen=True)
@@ -589,6 +628,28 @@ class _Synonyms:
             if hit and others:
                 out.append((tuple(keys[i] for i in hit), others))
         return out
+
+
+def _load_dictionaries(languages: Iterable[str]) -> dict[str, Set[str]]:
+    """The word lists of pyspellchecker for the languages it has (none for ja, th, vi)."""
+    from spellchecker import SpellChecker
+
+    have = set(SpellChecker.languages())
+    return {lang: SpellChecker(language=lang, distance=1)
+            for lang in languages if lang in have}
+
+
+def _is_compound(word: str, known: Callable[[str], bool]) -> bool:
+    """Whether ``word`` is two known words (German linking letters allowed between)."""
+    for i in range(MIN_PART - 1, len(word) - MIN_PART + 1):
+        left, right = word[:i], word[i:]
+        if not known(right):
+            continue
+        if any(known(left[:len(left) - len(link)] if link else left)
+               for link in ("", "s", "n", "en", "es", "e")
+               if not link or left.endswith(link)):
+            return True
+    return False
 
 
 def _participle_forms(word: str) -> list[str]:
