@@ -37,6 +37,7 @@ Nothing here imports MkDocs or Jinja: a cold ``helpgen search`` stays fast.
 
 from __future__ import annotations
 
+import bisect
 import html
 import re
 import threading
@@ -172,7 +173,7 @@ class Searcher:
                         if self.language != "en" else frozenset())
         self._lock = threading.Lock()
         self._token_cache: dict[str, dict[str, tuple[str, ...]]] = {}
-        self._de_terms: tuple[str, ...] | None = None
+        self._de_reversed: list[str] | None = None
         self._dictionaries: dict[str, Set[str]] | None = None
 
     # -- lifecycle
@@ -327,14 +328,38 @@ class Searcher:
                 tokens[lang] = toks
         return _Part(tokens, weight, (word,)) if tokens else None
 
-    def _german_vocabulary(self) -> tuple[str, ...]:
-        """Every German term of the index (read once per searcher, for suffix matches)."""
-        if self._de_terms is None:
+    def _german_endings(self) -> list[str]:
+        """Every German term of the index spelt backwards, sorted: the terms ending in a
+        stem are one bisect away (read once per searcher, on the first German query)."""
+        if self._de_reversed is None:
             reader = self._searcher.reader()
             terms = reader.lexicon("all_de") if "all_de" in reader.indexed_field_names() else []
-            self._de_terms = tuple(t.decode("utf-8") if isinstance(t, bytes) else t
-                                   for t in terms)
-        return self._de_terms
+            self._de_reversed = sorted((t.decode("utf-8") if isinstance(t, bytes) else t)[::-1]
+                                       for t in terms)
+        return self._de_reversed
+
+    def _german_compounds(self, stem: str) -> list[str]:
+        """Indexed German terms that begin or end with ``stem`` (and are at least three
+        letters longer), at most :data:`MAX_COMPOUNDS`."""
+        found = []
+        for term in self._searcher.reader().expand_prefix("all_de", stem):
+            term = term.decode("utf-8") if isinstance(term, bytes) else term
+            if len(term) >= len(stem) + 3:
+                found.append(term)
+                if len(found) >= MAX_COMPOUNDS:
+                    return found
+        # a compound ending in the word needs a first part of MIN_PART letters:
+        # "Studentenrabatt" ends in "Rabatt", but "Verkauf" is no kind of "Kauf"
+        endings = self._german_endings()
+        rev = stem[::-1]
+        i = bisect.bisect_left(endings, rev)
+        while i < len(endings) and endings[i].startswith(rev):
+            if len(endings[i]) - len(stem) >= max(3, MIN_PART):
+                found.append(endings[i][::-1])
+                if len(found) >= MAX_COMPOUNDS:
+                    break
+            i += 1
+        return found
 
     def _de_known(self, tok: str) -> bool:
         return self._searcher.doc_frequency("all_de", tok) > 0
@@ -363,16 +388,7 @@ class Searcher:
             return []
         out: list[list[_Part]] = []
         if len(stem) >= analysis.MIN_GERMAN_STEM:
-            found = []
-            for term in self._german_vocabulary():
-                # a compound ending in the word needs a first part of MIN_PART letters:
-                # "Studentenrabatt" ends in "Rabatt", but "Verkauf" is no kind of "Kauf"
-                if (term != stem and len(term) >= len(stem) + 3
-                        and (term.startswith(stem) or (term.endswith(stem) and
-                                                      len(term) - len(stem) >= MIN_PART))):
-                    found.append(term)
-                    if len(found) >= MAX_COMPOUNDS:
-                        break
+            found = self._german_compounds(stem)
             if found:
                 out.append([_Part({"de": tuple(found)}, COMPOUND_WEIGHT, (word,))])
         related = {s for s in (self._de_stem(f) for f in _participle_forms(word))
