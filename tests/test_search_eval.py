@@ -44,7 +44,7 @@ def test_eval_set_is_large_and_mostly_not_tuned_on(built):
     assert len(german) >= 30 and {q.split for q in german} == set(search_eval.SPLITS)
 
 
-@pytest.mark.parametrize("split", search_eval.SPLITS)
+@pytest.mark.parametrize("split", search_eval.GATED_SPLITS)
 def test_search_meets_the_configured_quality_on_each_split(built, reports, split):
     cfg = built[0]
     fig = reports[0].splits[split]
@@ -53,7 +53,7 @@ def test_search_meets_the_configured_quality_on_each_split(built, reports, split
     assert fig.mrr >= cfg.setting("search.eval_min_mrr"), misses
 
 
-@pytest.mark.parametrize("split", search_eval.SPLITS)
+@pytest.mark.parametrize("split", search_eval.GATED_SPLITS)
 def test_search_leads_materials_lunr_search(built, reports, split):
     helpgen, lunr = reports
     lead = helpgen.splits[split].hit3 - lunr.splits[split].hit3
@@ -67,7 +67,8 @@ def test_cli_search_eval_passes_and_prints_figures(built, capsys):
     rc = main(["search-eval", "--file", str(EVAL_FILE), "--project", str(root)])
     out = capsys.readouterr().out
     assert rc == 0
-    assert "tune" in out and "holdout" in out and "hit@3" in out and "MRR" in out
+    assert "tune" in out and "holdout" in out and "untouched" in out
+    assert "hit@3" in out and "MRR" in out
 
 
 def test_cli_search_eval_fails_when_under_threshold(built, tmp_path, capsys):
@@ -104,3 +105,13 @@ def test_top_k_is_the_same_for_every_limit_up_to_50(built):
                         unstable.append((market, q.q, k, got, full[:k]))
                         break
     assert unstable == []
+
+
+def test_untouched_split_is_reported_but_never_gated(built):
+    q = search_eval.Question(q="x", market="us", expect=("a",), split="untouched")
+    report = search_eval.figures("helpgen", [search_eval.Outcome(q, ("b",))])
+    assert report.splits["untouched"].hit3 == 0.0
+    assert search_eval.check(built[0], report) == []
+    tuned = search_eval.figures("helpgen", [search_eval.Outcome(
+        search_eval.Question(q="x", market="us", expect=("a",), split="tune"), ("b",))])
+    assert search_eval.check(built[0], tuned) != []
