@@ -12,8 +12,9 @@ and English) against the matching fields.
 
 * en, de, fr, es, it: word tokens, lower case, the language's stop words, Snowball
   stemming, then accent folding (``Rückerstattung`` and ``ruckerstattung`` meet).
-  German keeps more of a word whose Snowball stem is under four letters or an English
-  stop word (see :func:`german_stem`: ``ändern`` is ``ander``, not ``and``).
+  German keeps more of a word whose Snowball stem collides (an English stop word, or a
+  stem under four letters that lost an umlaut; see :func:`german_stem`: ``ändern`` is
+  ``ander``, not ``and``).
 * ja, th (no spaces between words): runs of CJK/kana/Thai characters become character
   bigrams; Latin words inside them are treated as English.
 * vi and any other language: word tokens, lower case, accent folding.
@@ -134,13 +135,16 @@ MIN_GERMAN_STEM = 4
 
 
 def german_stem(word: str, snowball: Callable[[str], str]) -> str:
-    """Snowball's German stem of a lower-case word, unless that stem is under
-    :data:`MIN_GERMAN_STEM` letters or an English stop word (Snowball folds umlauts
-    first, so ``ändern`` -> ``and`` would meet "Drag and Drop"). Then the word itself is
-    kept without its infinitive ending: ``ändern`` -> ``änder``, the stem Snowball gives
-    ``Änderung``."""
+    """Snowball's German stem of a lower-case word, unless that stem collides: it is an
+    English stop word, or it is under :data:`MIN_GERMAN_STEM` letters and not how the
+    word begins (Snowball folds umlauts first, so ``ändern`` -> ``and`` would meet "Drag
+    and Drop"). Then the word itself is kept without its infinitive ending: ``ändern``
+    -> ``änder``, the stem Snowball gives ``Änderung``. Short stems that begin the word
+    (``Tagen`` -> ``tag``, like ``Tag`` and ``Tage``) stay."""
     stem = snowball(word)
-    if len(stem) >= MIN_GERMAN_STEM and stem not in _ENGLISH_STOP or len(word) <= len(stem):
+    collides = stem in _ENGLISH_STOP or (len(stem) < MIN_GERMAN_STEM
+                                         and not word.startswith(stem))
+    if not collides or len(word) <= len(stem):
         return stem
     if word.endswith(("ern", "eln")):
         return word[:-1]
