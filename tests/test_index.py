@@ -193,3 +193,55 @@ def test_parallel_index_build_answers_like_a_single_process_one(tmp_path):
         assert ({h.id: round(h.score, 6) for h in one.hits}
                 == {h.id: round(h.score, 6) for h in two.hits})
         assert one.total == two.total and one.suggestion == two.suggestion
+
+
+SYNONYM_DOCS = [
+    index.IndexDoc(id="refunds", title="Get your purchase reimbursed", summary="", keywords=(),
+                   headings=(), body="We reimburse the purchase price within five days.",
+                   audience="buyers", topic="orders", url="refunds/", source="refunds.md",
+                   language="en"),
+    index.IndexDoc(id="themes", title="Display colours", summary="", keywords=(), headings=(),
+                   body="Pick the night mode in the display settings.", audience="buyers",
+                   topic="orders", url="themes/", source="themes.md", language="en"),
+]
+
+
+@pytest.mark.parametrize("lang", ["en", "de", "ja", "fr", "es", "it", "vi", "th"])
+def test_every_interface_language_ships_a_synonym_list(lang):
+    groups = index.default_synonyms([lang])
+    assert len(groups) >= 15
+    assert all(len(g) >= 2 and all(t == t.lower().strip() for t in g) for g in groups)
+
+
+def test_shipped_synonyms_are_part_of_the_package():
+    text = (Path(__file__).resolve().parents[1] / "pyproject.toml").read_text(encoding="utf-8")
+    assert '"synonyms/*.txt"' in text
+    assert index.DEFAULT_SYNONYMS_DIR == Path(index.__file__).parent / "synonyms"
+
+
+def test_market_index_merges_shipped_and_project_synonyms(tmp_path):
+    root = copy_project(tmp_path / "project")
+    (root / "docs" / "_meta" / "synonyms.txt").write_text("widget, gizmo\n", encoding="utf-8")
+    cfg = config_mod.load(root)
+    groups = index.project_synonyms(cfg, "de")
+    assert groups[0] == ["widget", "gizmo"]  # the project's own groups first
+    assert any("money back" in g for g in groups)  # English, for English fallbacks
+    assert any("geld zurück" in g for g in groups)  # the market's language
+    assert not any("返金" in g for g in groups)  # not other languages
+
+
+def test_default_synonyms_switch_off_leaves_only_the_project_list(tmp_path):
+    root = copy_project(tmp_path / "project")
+    (root / "docs" / "_meta" / "synonyms.txt").write_text("widget, gizmo\n", encoding="utf-8")
+    with (root / "helpgen.yml").open("a", encoding="utf-8") as fh:
+        fh.write("\nsearch:\n  default_synonyms: false\n")
+    assert index.project_synonyms(config_mod.load(root), "de") == [["widget", "gizmo"]]
+
+
+def test_shipped_synonyms_find_words_the_articles_do_not_use(tmp_path):
+    for name, groups in (("on", index.default_synonyms(["en"])), ("off", [])):
+        index.write(SYNONYM_DOCS, tmp_path / name, "us", "v1", "en", synonyms=groups)
+    for query, expected in (("money back", "refunds"), ("dark theme", "themes")):
+        assert [h.id for h in search(query, "us", "v1", index_dir=tmp_path / "on").hits][:1] \
+            == [expected]
+        assert search(query, "us", "v1", index_dir=tmp_path / "off").hits == ()

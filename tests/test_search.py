@@ -235,3 +235,93 @@ def test_cli_no_results_offers_did_you_mean(project, capsys):
     out = capsys.readouterr().out
     assert rc == 0
     assert "no results for 'pasword' on us 2026.11; did you mean: password" in out
+
+
+def _de_doc(id_: str, title: str, body: str, language: str = "de") -> "index.IndexDoc":
+    from helpgen import index
+
+    return index.IndexDoc(id=id_, title=title, summary="", keywords=(), headings=(), body=body,
+                          audience="buyers", topic="orders", url=f"{id_}/",
+                          source=f"{id_}.{language}.md", language=language)
+
+
+@pytest.fixture(scope="module")
+def de_index(tmp_path_factory) -> Path:
+    """A small German market index: German articles and one English fallback."""
+    from helpgen import index
+
+    docs = [
+        _de_doc("sortieren", "Listen sortieren", "Sortieren Sie Listen per Drag and Drop."),
+        _de_doc("adresse", "Adresse ändern", "So ändern Sie die Adresse Ihres Kontos."),
+        _de_doc("vertrag", "Vertrag gekündigt", "Ihr Vertrag wurde gekündigt, was nun?"),
+        _de_doc("abo", "Mitgliedschaft beenden", "Sie können jederzeit kündigen."),
+        _de_doc("design", "Dunkles Design", "Den Modus wählen Sie unter Darstellung: dunkel "
+                "oder hell."),
+        _de_doc("studenten", "Studentenrabatt", "Studierende erhalten einen Nachlass."),
+        _de_doc("rabatt", "Rabatt einlösen", "Geben Sie den Code an der Kasse ein."),
+        _de_doc("fallback", "Shipping times", "Delivery takes three days.", language="en"),
+    ]
+    root = tmp_path_factory.mktemp("de-index")
+    index.write(docs, root, "de", "v1", "de")
+    return root
+
+
+def de_ids(de_index: Path, query: str, n: int = 3) -> list[str]:
+    return [h.id for h in search(query, "de", "v1", index_dir=de_index).hits[:n]]
+
+
+def test_german_short_stem_keeps_the_word_and_misses_english_and(de_index):
+    from helpgen import analysis
+
+    de = analysis.analyzer("de")
+    assert [t.text for t in de("ändern Änderung")] == ["ander", "ander"]
+    assert [t.text for t in de("Tag Tage Tagen")] == ["tag", "tag", "tag"]  # short, no clash
+    assert [t.text for t in de("and")] == ["and"]
+    assert de_ids(de_index, "ändern") == ["adresse"]  # not "Drag and Drop"
+
+
+def test_german_participle_meets_its_verb_both_ways(de_index):
+    assert set(de_ids(de_index, "kündigen")[:2]) == {"abo", "vertrag"}
+    assert set(de_ids(de_index, "gekündigt")[:2]) == {"abo", "vertrag"}
+
+
+def test_german_compound_query_is_split_against_the_vocabulary(de_index):
+    # "Dunkelmodus" occurs nowhere; its parts do, in one article
+    assert de_ids(de_index, "Dunkelmodus", 1) == ["design"]
+
+
+def test_german_compounds_found_from_either_part(de_index):
+    assert set(de_ids(de_index, "Rabatt")[:2]) == {"rabatt", "studenten"}
+    assert de_ids(de_index, "Studentenrabatt")[:2] == ["studenten", "rabatt"]
+    # a compound the index lacks still finds its last part
+    assert de_ids(de_index, "Mitgliederrabatt") and \
+        de_ids(de_index, "Mitgliederrabatt")[0] in {"rabatt", "studenten"}
+
+
+def test_did_you_mean_lists_only_the_corrected_words(us):
+    from helpgen.search import Correction
+
+    long = "please tell me how I can reset my passwrd for the partner center today"
+    result = us.search(long)
+    assert result.corrections == (Correction("passwrd", "password"),)
+    assert result.did_you_mean() == "password"
+    assert result.corrections[0].as_dict() == {"from": "passwrd", "to": "password"}
+    assert result.suggestion == long.replace("passwrd", "password")  # the link's query
+
+
+@pytest.mark.parametrize("market,query", [
+    ("us", "3 days ago nobody replied"),  # dictionary words, though not in the index
+    ("de", "Abo"),  # a German word: not "ab"
+    ("de", "Abo gekündigt"),
+    ("de", "Dunkelmodus"),  # a compound of dictionary words
+])
+def test_dictionary_words_are_never_corrected(project, market, query):
+    result = search(query, market, index_dir=project / "search_index")
+    assert result.suggestion is None and result.corrections == (), result.corrections
+
+
+def test_cli_shows_the_corrected_words_not_the_query(project, capsys):
+    rc = main(["search", "how do I reset my passwrd", "--project", str(project)])
+    out = capsys.readouterr().out
+    assert rc == 0
+    assert "showing results for: password\n" in out

@@ -12,6 +12,9 @@ and English) against the matching fields.
 
 * en, de, fr, es, it: word tokens, lower case, the language's stop words, Snowball
   stemming, then accent folding (``Rückerstattung`` and ``ruckerstattung`` meet).
+  German keeps more of a word whose Snowball stem collides (an English stop word, or a
+  stem under four letters that lost an umlaut; see :func:`german_stem`: ``ändern`` is
+  ``ander``, not ``and``).
 * ja, th (no spaces between words): runs of CJK/kana/Thai characters become character
   bigrams; Latin words inside them are treated as English.
 * vi and any other language: word tokens, lower case, accent folding.
@@ -28,11 +31,12 @@ import json
 import re
 import unicodedata
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from whoosh.analysis import (
     Analyzer,
     CharsetFilter,
+    Filter,
     LowercaseFilter,
     StemFilter,
     StopFilter,
@@ -40,13 +44,13 @@ from whoosh.analysis import (
     Tokenizer,
 )
 from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
-from whoosh.lang import has_stemmer, has_stopwords, stopwords_for_language
+from whoosh.lang import has_stemmer, has_stopwords, stemmer_for_language, stopwords_for_language
 from whoosh.support.charset import accent_map
 
 from .errors import HelpgenError
 
 #: Bump when fields or analyzers change; an index of another version must be rebuilt.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 META_FILE = "helpgen-index.json"
 ALIASES_FILE = "aliases.json"
 SYNONYMS_FILE = "synonyms.json"
@@ -118,14 +122,78 @@ class ScriptTokenizer(Tokenizer):
                 yield t
 
 
+_ENGLISH_STOP = frozenset(stopwords_for_language("en"))
+
+
 def stop_words(lang: str) -> frozenset[str]:
     base = set(stopwords_for_language(lang)) if has_stopwords(lang) else set()
     return frozenset(base | EXTRA_STOP.get(lang, set()))
 
 
+#: Shortest German stem kept as Snowball cuts it; shorter ones collide too easily.
+MIN_GERMAN_STEM = 4
+
+
+def german_stem(word: str, snowball: Callable[[str], str]) -> str:
+    """Snowball's German stem of a lower-case word, unless that stem collides: it is an
+    English stop word, or it is under :data:`MIN_GERMAN_STEM` letters and not how the
+    word begins (Snowball folds umlauts first, so ``ändern`` -> ``and`` would meet "Drag
+    and Drop"). Then the word itself is kept without its infinitive ending: ``ändern``
+    -> ``änder``, the stem Snowball gives ``Änderung``. Short stems that begin the word
+    (``Tagen`` -> ``tag``, like ``Tag`` and ``Tage``) stay."""
+    stem = snowball(word)
+    collides = stem in _ENGLISH_STOP or (len(stem) < MIN_GERMAN_STEM
+                                         and not word.startswith(stem))
+    if not collides or len(word) <= len(stem):
+        return stem
+    if word.endswith(("ern", "eln")):
+        return word[:-1]
+    if word.endswith("en") and len(word) > MIN_GERMAN_STEM + 1:
+        return word[:-2]
+    return word
+
+
+class GermanStemFilter(Filter):
+    """Stems German tokens with :func:`german_stem` (a bounded cache per instance)."""
+
+    is_morph = True
+
+    def __init__(self) -> None:
+        self._cache: dict[str, str] = {}
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self)
+
+    def __hash__(self) -> int:
+        return hash(type(self))
+
+    def __getstate__(self) -> dict:
+        return {}  # the index schema is pickled; the cache and stemmer are not
+
+    def __setstate__(self, state: dict) -> None:
+        self._cache = {}
+
+    def __call__(self, tokens: Iterable[Token]) -> Iterator[Token]:
+        cache = self._cache
+        snowball = stemmer_for_language("de")
+        for t in tokens:
+            if not t.stopped:
+                text = t.text
+                got = cache.get(text)
+                if got is None:
+                    if len(cache) > 50_000:
+                        cache.clear()
+                    got = cache[text] = german_stem(text, snowball)
+                t.text = got
+            yield t
+
+
 def analyzer(lang: str) -> Analyzer:
     """The index and query analyzer for text in ``lang`` (see the module docstring)."""
     chain = ScriptTokenizer() | LowercaseFilter()
+    if lang == "de":
+        return (chain | StopFilter(stoplist=stop_words(lang), minsize=1) | GermanStemFilter()
+                | CharsetFilter(accent_map))
     if lang in STEMMED:
         chain = chain | StopFilter(stoplist=stop_words(lang), minsize=1)
         if has_stemmer(lang):

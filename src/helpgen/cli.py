@@ -330,12 +330,12 @@ def _cmd_search(args: argparse.Namespace) -> int:
         return EXIT_OK
     if not result.hits:
         msg = f"no results for {args.query!r} on {market} {result.version}"
-        if result.suggestion:
-            msg += f"; did you mean: {result.suggestion}"
+        if result.corrections:  # the corrected words only, never the whole query
+            msg += f"; did you mean: {result.did_you_mean()}"
         print(msg)
         return EXIT_OK
-    if result.suggestion:
-        print(f"showing results for: {result.suggestion}")
+    if result.corrections:
+        print(f"showing results for: {result.did_you_mean()}")
     for rank, hit in enumerate(result.hits, 1):
         print(f"{rank}. {hit.title}\n   {hit.url}\n   {search.plain_snippet(hit.snippet)}")
     return EXIT_OK

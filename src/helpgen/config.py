@@ -61,6 +61,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("search.index_dir", "search_index",
             "Folder (relative to the project) where `helpgen build` writes the search indexes "
             "and `helpgen search` reads them: <index_dir>/<market>/<version>/."),
+    Setting("search.default_synonyms", True,
+            "Use the product-neutral synonym lists shipped with helpgen (English and the "
+            "market's language) in addition to docs/_meta/synonyms.txt; false uses only "
+            "the project's list."),
     Setting("search.eval_min_hit3", 0.95,
             "Lowest hit@3 (share of evaluation questions answered in the first three results) "
             "the search evaluation accepts, on each split (tune and holdout)."),

@@ -167,6 +167,39 @@ def documents(rendered: RenderedMarket, config: Config) -> list[IndexDoc]:
 
 # --------------------------------------------------------------------------- synonyms
 
+#: The product-neutral synonym lists shipped with helpgen, one per interface language.
+DEFAULT_SYNONYMS_DIR = Path(__file__).parent / "synonyms"
+
+
+def default_synonyms(languages: Iterable[str]) -> list[list[str]]:
+    """The shipped groups for ``languages`` (``synonyms/<lang>.txt``; none for others)."""
+    groups: list[list[str]] = []
+    for lang in dict.fromkeys(languages):
+        groups.extend(load_synonyms(DEFAULT_SYNONYMS_DIR / f"{lang}.txt"))
+    return groups
+
+
+def merge_synonyms(*lists: list[list[str]]) -> list[list[str]]:
+    """Groups of several lists in order, each distinct group once."""
+    seen: set[tuple[str, ...]] = set()
+    out = []
+    for groups in lists:
+        for g in groups:
+            key = tuple(sorted(g))
+            if key not in seen:
+                seen.add(key)
+                out.append(g)
+    return out
+
+
+def project_synonyms(config: Config, language: str) -> list[list[str]]:
+    """What a market's index uses: the shipped lists of English and the market's language
+    (unless ``search.default_synonyms`` is off), then ``docs/_meta/synonyms.txt``."""
+    shipped = (default_synonyms(analysis.index_languages(language))
+               if config.setting("search.default_synonyms") else [])
+    return merge_synonyms(load_synonyms(config.docs_dir / "_meta" / "synonyms.txt"), shipped)
+
+
 def load_synonyms(path: Path) -> list[list[str]]:
     """Groups from ``docs/_meta/synonyms.txt``: one comma-separated group per line."""
     if not path.is_file():
@@ -287,7 +320,7 @@ def write(docs: Iterable[IndexDoc], index_dir: Path | str, market: str, version:
 def build_market(config: Config, rendered: RenderedMarket, index_dir: Path | str,
                  build_id: str | None = None) -> IndexInfo:
     """Index one rendered market build (into a staging tree ``site.build`` publishes)."""
-    synonyms = load_synonyms(config.docs_dir / "_meta" / "synonyms.txt")
+    synonyms = project_synonyms(config, rendered.market.language)
     return write(documents(rendered, config), index_dir, rendered.market.code, rendered.version,
                  rendered.market.language, audiences=config.audiences, topics=config.topics,
                  synonyms=synonyms, build_id=build_id)

@@ -11,15 +11,21 @@ How a query is answered (``Searcher.search``):
 2. Words the index has never seen are corrected against the index's own vocabulary:
    one edit (a swap of neighbouring letters counts as one) for words up to seven
    letters, two for longer ones; the most frequent candidate wins (``refnud`` ->
-   ``refund``). Known words cost one term look-up; only unknown ones pay for the fuzzy
-   search. The corrected query is the did-you-mean suggestion.
+   ``refund``). A word of the dictionary of an index language (pyspellchecker's word
+   lists, read only when a word is unknown to the index) is never corrected, nor a
+   German compound of known words: ``3 days ago nobody replied`` and ``Abo`` stay as
+   typed. Known words cost one term look-up; only unknown ones pay for the fuzzy
+   search. The corrections (``SearchResult.corrections``: word as typed -> fix) are the
+   did-you-mean; ``suggestion`` is the corrected query, for a link that runs it.
 3. Synonym groups from ``docs/_meta/synonyms.txt`` (copied into the index at build time)
    add the other terms of every group the query mentions, at a lower weight, as
    alternatives of the word that triggered them; a multi-word synonym must match all
-   its words. German words also match the compounds they begin.
+   its words. German words also match indexed compounds they begin or end, the parts
+   of a compound, and participles of their verb (see ``Searcher._german``).
 4. Each word is analysed in every language of the index (the market's and English).
    Phase 1 picks :data:`CANDIDATES` documents by BM25 on one combined field per
-   language (as cheap as a one-field query). Phase 2 rescores only those: BM25F on the
+   language (as cheap as a one-field query), the same number for every limit up to
+   :data:`STABLE_LIMIT`, so the first k hits of ``limit=50`` are the hits of ``limit=k``. Phase 2 rescores only those: BM25F on the
    title, keywords, headings, summary and body fields with decreasing weights, the best
    alternative of each query word counting fully, plus a bonus for matching more of the
    query's words and one for articles in the market's own language.
@@ -31,6 +37,7 @@ Nothing here imports MkDocs or Jinja: a cold ``helpgen search`` stays fast.
 
 from __future__ import annotations
 
+import bisect
 import html
 import re
 import threading
@@ -57,9 +64,12 @@ MAX_SNIPPET_SPANS = 40  # windows tried when choosing a snippet
 COORDINATION = 1.0  # score bonus for matching more of the query's concepts
 ALTERNATIVES_TIEBREAK = 0.1  # share of a concept's other matching alternatives counted
 COMPOUND_WEIGHT = 0.5  # "Antwort" finding "Antwortzeiten" (German compounds)
+PARTICIPLE_WEIGHT = 0.8  # "gekündigt" finding "kündigen" and back
 MAX_COMPOUNDS = 8
+MIN_PART = 4  # shortest part of a split German compound
 NATIVE_BONUS = 1.25  # an article in the market's language beats an English fallback
-CANDIDATES = 15  # phase 1 keeps this many documents (at least limit + 5) for rescoring
+STABLE_LIMIT = 50  # limits up to this rank the same documents in the same order
+CANDIDATES = STABLE_LIMIT + 5  # phase 1 keeps this many documents (or limit + 5) for rescoring
 
 
 @dataclass(frozen=True)
@@ -86,13 +96,29 @@ class Hit:
 
 
 @dataclass(frozen=True)
+class Correction:
+    """One corrected word of a did-you-mean: ``word`` as typed, ``fix`` searched instead."""
+
+    word: str
+    fix: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"from": self.word, "to": self.fix}
+
+
+@dataclass(frozen=True)
 class SearchResult:
     query: str
     hits: tuple[Hit, ...]
-    suggestion: str | None  # did-you-mean: the query with misspelt words corrected
+    suggestion: str | None  # the query with misspelt words corrected (a link target)
     total: int  # documents matching (before ``limit``)
     market: str = ""
     version: str = ""  # the version the alias resolved to, e.g. "2026.11"
+    corrections: tuple[Correction, ...] = ()  # did-you-mean: only the corrected words
+
+    def did_you_mean(self) -> str:
+        """The corrected words only, for display: ``"refund"``, ``"ticket, status"``."""
+        return ", ".join(c.fix for c in self.corrections)
 
     def href(self, hit: Hit) -> str:
         """Site-absolute path of a hit with the version resolved (its ``url``)."""
@@ -148,6 +174,8 @@ class Searcher:
                                exit_code=2) from None
         self._lock = threading.Lock()
         self._token_cache: dict[str, dict[str, tuple[str, ...]]] = {}
+        self._de_reversed: list[str] | None = None
+        self._dictionaries: dict[str, Set[str]] | None = None
 
     # -- lifecycle
     def close(self) -> None:
@@ -171,9 +199,9 @@ class Searcher:
         limit = _check_limit(limit)
         with self._lock:
             words = self._words(text, MAX_QUERY_TERMS)
-            words, suggestion = self._correct(words, text)
+            words, suggestion, corrections = self._correct(words, text)
             plan = self._plan(words, text if suggestion is None else suggestion)
-            return self._run(query, plan, limit, filt, suggestion)
+            return self._run(query, plan, limit, filt, suggestion, corrections)
 
     def search_text(self, text: str, limit: int = 10, audience: str | None = None,
                     categories: Sequence[str] | None = None) -> SearchResult:
@@ -236,13 +264,25 @@ class Searcher:
     def _known(self, word: str) -> bool:
         return self._searcher.doc_frequency("spell", word) > 0
 
-    def _correct(self, words: list[_Word], text: str) -> tuple[list[_Word], str | None]:
-        """Replace words the index never saw by their closest frequent neighbour."""
+    def _in_dictionary(self, word: str) -> bool:
+        """Whether a word is in the dictionary of an index language, or (German) a
+        compound of two such words; the word lists load on first use."""
+        if self._dictionaries is None:
+            self._dictionaries = _load_dictionaries(self.languages)
+        if any(word in d for d in self._dictionaries.values()):
+            return True
+        de = self._dictionaries.get("de")
+        return de is not None and _is_compound(word, lambda w: w in de or self._known(w))
+
+    def _correct(self, words: list[_Word],
+                 text: str) -> tuple[list[_Word], str | None, tuple[Correction, ...]]:
+        """Replace words neither the index nor a dictionary knows by their closest
+        frequent indexed neighbour."""
         fixes: dict[str, str] = {}
         out = []
         for w in words:
             if (analysis.CJK_RUN.fullmatch(w.text) or not 3 <= len(w.text) <= MAX_WORD_CHARS
-                    or w.text.isdigit() or self._known(w.text)):
+                    or w.text.isdigit() or self._known(w.text) or self._in_dictionary(w.text)):
                 out.append(w)
                 continue
             best = self._closest(w.text)
@@ -253,10 +293,14 @@ class Searcher:
                 fixes[w.text] = best  # an inflection is searched, not suggested
             out.append(_Word(w.text, ((best, CORRECTION_WEIGHT),)))
         if not fixes:
-            return out, None
+            return out, None, ()
         suggestion = re.sub(r"\w+", lambda m: _keep_case(m.group(0), fixes.get(m.group(0).lower())),
                             text)
-        return out, suggestion
+        typed = {m.group(0).lower(): m.group(0) for m in re.finditer(r"\w+", text)}
+        corrections = tuple(Correction(typed.get(word, word),
+                                       _keep_case(typed.get(word, word), fix))
+                            for word, fix in fixes.items())
+        return out, suggestion, corrections
 
     def _closest(self, word: str) -> str | None:
         """The most frequent indexed word within the allowed typo distance of ``word``:
@@ -285,22 +329,106 @@ class Searcher:
                 tokens[lang] = toks
         return _Part(tokens, weight, (word,)) if tokens else None
 
-    def _compounds(self, word: str) -> _Part | None:
-        """German compounds starting with the word: ``Antwort`` also finds
-        ``Antwortzeiten`` (at most :data:`MAX_COMPOUNDS`, at a lower weight)."""
-        if "de" not in self.languages or not analysis.WORD_RE.fullmatch(word):
-            return None
-        stems = [t.text for t in self._analyzers["de"](word)]
-        if len(stems) != 1 or len(stems[0]) < 4:
-            return None
+    def _german_endings(self) -> list[str]:
+        """Every German term of the index spelt backwards, sorted: the terms ending in a
+        stem are one bisect away (read once per searcher, on the first German query)."""
+        if self._de_reversed is None:
+            reader = self._searcher.reader()
+            terms = reader.lexicon("all_de") if "all_de" in reader.indexed_field_names() else []
+            self._de_reversed = sorted((t.decode("utf-8") if isinstance(t, bytes) else t)[::-1]
+                                       for t in terms)
+        return self._de_reversed
+
+    def _german_compounds(self, stem: str) -> list[str]:
+        """Indexed German terms that begin or end with ``stem`` (and are at least three
+        letters longer), at most :data:`MAX_COMPOUNDS`."""
         found = []
-        for term in self._searcher.reader().expand_prefix("all_de", stems[0]):
+        for term in self._searcher.reader().expand_prefix("all_de", stem):
             term = term.decode("utf-8") if isinstance(term, bytes) else term
-            if term != stems[0] and len(term) >= len(stems[0]) + 3:
+            if len(term) >= len(stem) + 3:
                 found.append(term)
                 if len(found) >= MAX_COMPOUNDS:
+                    return found
+        # a compound ending in the word needs a first part of MIN_PART letters:
+        # "Studentenrabatt" ends in "Rabatt", but "Verkauf" is no kind of "Kauf"
+        endings = self._german_endings()
+        rev = stem[::-1]
+        i = bisect.bisect_left(endings, rev)
+        while i < len(endings) and endings[i].startswith(rev):
+            if len(endings[i]) - len(stem) >= max(3, MIN_PART):
+                found.append(endings[i][::-1])
+                if len(found) >= MAX_COMPOUNDS:
                     break
-        return _Part({"de": tuple(found)}, COMPOUND_WEIGHT, (word,)) if found else None
+            i += 1
+        return found
+
+    def _de_known(self, tok: str) -> bool:
+        return self._searcher.doc_frequency("all_de", tok) > 0
+
+    def _de_stem(self, word: str) -> str | None:
+        toks = [t.text for t in self._analyzers["de"](word)]
+        return toks[0] if len(toks) == 1 else None
+
+    def _german(self, word: str) -> list[list[_Part]]:
+        """German alternatives of one query word, each checked against the index's own
+        German vocabulary (at most :data:`MAX_COMPOUNDS` terms of each kind):
+
+        * compounds the word begins or ends (``Antwort`` -> ``Antwortzeiten``,
+          ``Rabatt`` -> ``Studentenrabatt``), weight :data:`COMPOUND_WEIGHT`;
+        * the verb of a ``ge-...-t`` participle and the participle of a verb
+          (``gekündigt`` ~ ``kündigen``), weight :data:`PARTICIPLE_WEIGHT`;
+        * the parts of a compound (``Dunkelmodus`` -> ``dunkel`` and ``modus``, both
+          required, anywhere in the article; at :data:`COMPOUND_WEIGHT` when the index
+          has the compound itself); when only the last part is indexed, it alone at
+          :data:`COMPOUND_WEIGHT` (``Mitgliederrabatt`` -> ``Rabatt``).
+        """
+        if "de" not in self.languages or not analysis.WORD_RE.fullmatch(word):
+            return []
+        stem = self._de_stem(word)
+        if stem is None:
+            return []
+        out: list[list[_Part]] = []
+        if len(stem) >= analysis.MIN_GERMAN_STEM:
+            found = self._german_compounds(stem)
+            if found:
+                out.append([_Part({"de": tuple(found)}, COMPOUND_WEIGHT, (word,))])
+        related = {s for s in (self._de_stem(f) for f in _participle_forms(word))
+                   if s and s != stem and self._de_known(s)}
+        if related:
+            out.append([_Part({"de": tuple(sorted(related))}, PARTICIPLE_WEIGHT, (word,))])
+        split = self._split_compound(word) if len(word) >= 2 * MIN_PART else None
+        if split is not None:  # a word the index has keeps its own match ahead
+            head, parts = split
+            weight = COMPOUND_WEIGHT if self._de_known(stem) else 1.0
+            if len(parts) == 2:
+                out.append([_Part({"de": (s,)}, weight, (w,), loose=True) for w, s in parts])
+            else:
+                out.append([_Part({"de": (parts[0][1],)}, COMPOUND_WEIGHT, (head,))])
+        return out
+
+    def _split_compound(self, word: str) -> tuple[str, list[tuple[str, str]]] | None:
+        """The best split of a German compound against the index vocabulary:
+        (last part, [(part, stem), ...]) with both parts when both are indexed, else
+        only the last part; ``None`` when no last part of four letters or more is."""
+        lower = word.lower()
+        head_only = None
+        for i in range(MIN_PART, len(lower) - MIN_PART + 1):
+            left, right = lower[:i], lower[i:]
+            rstem = self._de_stem(right)
+            if not rstem or not self._de_known(rstem):
+                continue
+            for link in ("", "s", "n", "en", "es", "e"):  # Fugenelemente: Student-en-rabatt
+                if link and not left.endswith(link):
+                    continue
+                base = left[:len(left) - len(link)] if link else left
+                if len(base) < MIN_PART - 1:
+                    continue
+                lstem = self._de_stem(base)
+                if lstem and self._de_known(lstem):
+                    return right, [(base, lstem), (right, rstem)]
+            if head_only is None:
+                head_only = (right, [(right, rstem)])
+        return head_only
 
     def _plan(self, words: list[_Word], text: str) -> list[list[list[_Part]]]:
         """Concepts -> alternatives -> parts (all parts of an alternative must match).
@@ -312,8 +440,8 @@ class Searcher:
         concept_of: dict[int, int] = {}  # word index -> concept index
         for i, w in enumerate(words):
             alts = [[p] for p in (self._part(w.text, 1.0),
-                                  *(self._part(a, wt) for a, wt in w.alternatives),
-                                  self._compounds(w.text)) if p]
+                                  *(self._part(a, wt) for a, wt in w.alternatives)) if p]
+            alts.extend(self._german(w.text))
             if alts:
                 concept_of[i] = len(concepts)
                 concepts.append(alts)
@@ -420,7 +548,7 @@ class Searcher:
             for parts in alts:
                 scored = [part_scores(p) for p in parts]
                 common = set(scored[0]).intersection(*scored[1:])
-                if len(parts) > 1:  # a phrase: its words must stand together
+                if len(parts) > 1 and not parts[0].loose:  # a phrase: words stand together
                     common = {d for d in common if self._has_phrase(d, parts, texts)}
                 for d in common:
                     sc = sum(s[d] for s in scored)
@@ -450,9 +578,12 @@ class Searcher:
         return re.search(r"\b" + r"\w*\W+".join(words) + r"\w*", text) is not None
 
     def _run(self, original: str, plan: list[list[list[_Part]]], limit: int,
-             filt: Query | None, suggestion: str | None) -> SearchResult:
+             filt: Query | None, suggestion: str | None,
+             corrections: tuple[Correction, ...] = ()) -> SearchResult:
         if not plan:
-            return SearchResult(original, (), suggestion, 0, self.market, self.version)
+            return SearchResult(original, (), suggestion, 0, self.market, self.version,
+                                corrections)
+        # one pool for every limit up to STABLE_LIMIT: the top k never depends on limit
         pool = max(CANDIDATES, limit + 5)
         docnums, total = self._candidates(plan, filt, pool)
         scores = self._rescore(plan, docnums)
@@ -483,7 +614,7 @@ class Searcher:
                             summary=stored.get("summary", ""), audience=stored["audience"],
                             topic=stored["topic"], language=stored["language"]))
         return SearchResult(original, tuple(hits), suggestion, total, self.market,
-                            self.version)
+                            self.version, corrections)
 
 
 @dataclass(frozen=True)
@@ -491,6 +622,7 @@ class _Part:
     tokens: dict[str, tuple[str, ...]]  # language -> analysed tokens (CJK: bigrams)
     weight: float
     words: tuple[str, ...] = ()  # as typed
+    loose: bool = False  # parts of a split compound: all must match, anywhere
 
 
 class _Synonyms:
@@ -513,6 +645,43 @@ class _Synonyms:
             if hit and others:
                 out.append((tuple(keys[i] for i in hit), others))
         return out
+
+
+def _load_dictionaries(languages: Iterable[str]) -> dict[str, Set[str]]:
+    """The word lists of pyspellchecker for the languages it has (none for ja, th, vi)."""
+    from spellchecker import SpellChecker
+
+    have = set(SpellChecker.languages())
+    return {lang: SpellChecker(language=lang, distance=1)
+            for lang in languages if lang in have}
+
+
+def _is_compound(word: str, known: Callable[[str], bool]) -> bool:
+    """Whether ``word`` is two known words (German linking letters allowed between)."""
+    for i in range(MIN_PART - 1, len(word) - MIN_PART + 1):
+        left, right = word[:i], word[i:]
+        if not known(right):
+            continue
+        if any(known(left[:len(left) - len(link)] if link else left)
+               for link in ("", "s", "n", "en", "es", "e")
+               if not link or left.endswith(link)):
+            return True
+    return False
+
+
+def _participle_forms(word: str) -> list[str]:
+    """The verb of a ``ge-...-t`` participle (``gekündigt`` -> ``kündigen``,
+    ``geändert`` -> ``ändern``) or the participle of an infinitive (``kündigen`` ->
+    ``gekündigt``); the caller keeps only forms the index has."""
+    w = word.lower()
+    if w.startswith("ge") and w.endswith("t") and len(w) >= 7:
+        base = w[2:-1]
+        return [base + "n"] if base.endswith(("er", "el")) else [base + "en", base + "n"]
+    if w.endswith(("ern", "eln")) and len(w) >= 6:
+        return ["ge" + w[:-1] + "t"]
+    if w.endswith("en") and len(w) >= 6:
+        return ["ge" + w[:-2] + "t"]
+    return []
 
 
 def _contains(seq: tuple[str, ...], sub: tuple[str, ...]) -> bool:
