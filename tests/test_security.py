@@ -522,3 +522,37 @@ def test_existing_content_builds_byte_identical_apart_from_intended_fixes(tmp_pa
     page = (root / "site/us/2026.11/partners/account/manage-login-email-phone-password/"
             "index.html").read_text("utf-8")
     assert "My Account &gt;&gt; Profile" in page
+
+
+# --------------------------------------------------------------------------- served CSP
+
+def test_served_csp_allows_the_theme_scripts_and_never_an_authors(tmp_path):
+    from helpgen import server
+    from serverkit import call
+
+    root = hostile_project(tmp_path / "project")
+    with open(root / "helpgen.yml", "a", encoding="utf-8") as fh:
+        fh.write("\nbuild:\n  allow_raw_html: true\n")  # the author's script is published
+    site.build(config_mod.load(root), "us", "2026.11", ["latest"], root / "site",
+               index_dir=root / "search_index")
+    app = server.make_app(config_mod.load(root), root / "site", root / "search_index",
+                          settings=server.ServerSettings(rate_limit_per_minute=0))
+    try:
+        reply = call(app, "GET", "/us/2026.11/buyers/orders/hostile/")
+        assert reply.status == 200 and "<script>window.pwned=4</script>" in reply.text
+        policy = reply.headers["content-security-policy"]
+        allowed = set(re.findall(r"'sha256-([^']+)'", policy))
+        theme = csp.read_manifest(root / "site/us/2026.11")
+        assert csp.sha256("window.pwned=4") not in allowed
+        assert allowed and allowed <= theme
+        page_scripts = set(csp.inline_script_hashes(reply.text))
+        assert allowed == page_scripts & theme
+        alias = call(app, "GET", "/us/latest/buyers/orders/hostile/")
+        assert re.findall(r"'sha256-([^']+)'", alias.headers["content-security-policy"]) == \
+            [csp.REDIRECT_HASH]
+        missing = call(app, "GET", "/us/2026.11/no-such-page/")
+        assert missing.status == 404
+        assert set(re.findall(r"'sha256-([^']+)'", missing.headers[
+            "content-security-policy"])) <= theme
+    finally:
+        app.close()

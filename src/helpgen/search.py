@@ -47,7 +47,7 @@ from typing import AbstractSet as Set
 from typing import Any, Callable, Iterable, Sequence
 
 from whoosh import index as whoosh_index
-from whoosh.query import And, Or, Query, Term
+from whoosh.query import And, Or, Prefix, Query, Term
 from whoosh.reading import TermNotFound
 
 from . import analysis
@@ -229,7 +229,8 @@ class Searcher:
             if topic not in self.topics:
                 raise HelpgenError(f"unknown topic {topic!r}; allowed: {', '.join(self.topics)}",
                                    exit_code=2)
-            parts.append(Term("topic", topic))
+            # a topic includes its sub-topics: billing finds billing/invoices too
+            parts.append(Or([Term("topic", topic), Prefix("topic", topic + "/")]))
         if categories:
             parts.append(Or([Term("ticket_categories", c) for c in categories]))
         if not parts:

@@ -216,7 +216,8 @@ class Api:
         hits = [self._hit_json(h, market, version) for h in result.hits]
         payload = {"query": result.query, "market": market, "version": version,
                    "total": getattr(result, "total", len(hits)), "results": hits,
-                   "did_you_mean": result.suggestion}
+                   "did_you_mean": result.suggestion,
+                   "corrections": [c.as_dict() for c in getattr(result, "corrections", ())]}
         self._record_search(market, version, q, len(hits))
         return json_response(200, payload)
 
@@ -384,8 +385,12 @@ class Api:
                 markets[code] = versions
         with self._health_lock:
             degraded = dict(sorted(self.degraded.items()))
-        payload = {"status": "degraded" if degraded else "ok", "helpgen": __version__,
-                   "markets": markets, "indexes_loaded": self.searchers.loaded()}
+        store = self._events()
+        events_health = store.health() if store is not None else None
+        unhealthy = bool(degraded) or (events_health is not None and not events_health["ok"])
+        payload = {"status": "degraded" if unhealthy else "ok", "helpgen": __version__,
+                   "markets": markets, "indexes_loaded": self.searchers.loaded(),
+                   "events": events_health}
         if degraded:
             payload["degraded_indexes"] = degraded
         return json_response(200, payload)

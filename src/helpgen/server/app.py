@@ -13,7 +13,7 @@ from typing import Any, Callable, Iterable
 
 from ..config import Config
 from .api import Api
-from .caches import GZIP_MIN_BYTES, FileCache, SearcherPool, open_searcher
+from .caches import GZIP_MIN_BYTES, FileCache, ScriptAllowlists, SearcherPool, open_searcher
 from .limits import RateLimiter
 from .responses import ApiError, Response, error_response, status_line, text_response
 from .security import SECURITY_HEADERS
@@ -41,6 +41,7 @@ class HelpApp(Api, StaticSite):
                                    self.settings.rate_limit_burst, clock)
         self.searchers = SearcherPool(self.index_dir, searcher_opener)
         self.files = FileCache()
+        self.script_allowlists = ScriptAllowlists()
         self._events_lock = threading.Lock()
         self._health_lock = threading.Lock()
         self.degraded: dict[str, str] = {}  # "market/version" -> why its index failed

@@ -162,3 +162,29 @@ class FileCache:
                     _, old = self._items.popitem(last=False)
                     self._size -= len(old.body) + len(old.gz or b"")
         return item
+
+
+class ScriptAllowlists:
+    """The CSP script allowlist (``.helpgen-csp.json``) of each built version folder,
+    re-read when the folder's manifest changes (a republished version)."""
+
+    def __init__(self) -> None:
+        self._items: dict[Path, tuple[tuple | None, frozenset[str]]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, version_dir: Path | None) -> frozenset[str]:
+        from .. import csp
+
+        if version_dir is None:
+            return frozenset({csp.REDIRECT_HASH})
+        key = stat_key(version_dir / csp.MANIFEST)
+        with self._lock:
+            hit = self._items.get(version_dir)
+            if hit is not None and hit[0] == key:
+                return hit[1]
+        allowed = csp.read_manifest(version_dir)
+        with self._lock:
+            if len(self._items) > 1000:
+                self._items.clear()
+            self._items[version_dir] = (key, allowed)
+        return allowed

@@ -1,18 +1,16 @@
 """Security headers of every response and the Content-Security-Policy of pages.
 
 Pages get their own origin only; inline scripts are allowed by the SHA-256 hash of
-their text, so the CSP needs no ``'unsafe-inline'`` for scripts. Everything the
-policy allows is decided here.
+their text, so the CSP needs no ``'unsafe-inline'`` for scripts, and only the scripts
+the build listed as the theme's or helpgen's own (:mod:`helpgen.csp`) are allowed.
+Everything the policy allows is decided here.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import re
 from typing import Iterable
 
-INLINE_SCRIPT_RE = re.compile(r"<script\b([^>]*)>(.*?)</script\s*>", re.S | re.I)
+from .. import csp
 
 SECURITY_HEADERS = (
     ("X-Content-Type-Options", "nosniff"),
@@ -42,15 +40,11 @@ def page_csp(script_hashes: Iterable[str] = ()) -> str:
 
 def inline_script_hashes(html_text: str) -> tuple[str, ...]:
     """Base64 SHA-256 of every executable inline ``<script>`` (not JSON data blocks)."""
-    out = []
-    for attrs, body in INLINE_SCRIPT_RE.findall(html_text):
-        if re.search(r"\bsrc\s*=", attrs, re.I):
-            continue
-        kind = re.search(r"\btype\s*=\s*[\"']?([^\"'\s>]+)", attrs, re.I)
-        if kind and kind.group(1).lower() not in ("text/javascript", "module",
-                                                   "application/javascript"):
-            continue
-        digest = hashlib.sha256(body.encode("utf-8")).digest()
-        out.append(base64.b64encode(digest).decode("ascii"))
-    return tuple(dict.fromkeys(out))
+    return csp.inline_script_hashes(html_text)
 
+
+def allowed_hashes(page_hashes: Iterable[str], allowlist: frozenset[str]) -> tuple[str, ...]:
+    """The page's inline scripts the policy may allow: only those the build listed as
+    the theme's or helpgen's own (an author's script, had it slipped into an article,
+    stays blocked)."""
+    return tuple(h for h in page_hashes if h in allowlist)

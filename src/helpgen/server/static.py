@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from .caches import stat_key
 from .responses import Response, redirect, text_response
-from .security import inline_script_hashes, page_csp
+from .. import csp
+from .security import allowed_hashes, inline_script_hashes, page_csp
 
 if TYPE_CHECKING:
     from ..config import Config
@@ -177,7 +178,10 @@ class StaticSite:
         headers = [("Content-Type", ctype), ("Cache-Control", cache),
                    ("Last-Modified", formatdate(st.st_mtime, usegmt=True))]
         item = self.files.get(path, st, ctype)
-        csp = page_csp(item.script_hashes) if ctype.startswith("text/html") else page_csp()
+        csp = page_csp()
+        if ctype.startswith("text/html"):
+            allowlist = self.script_allowlists.get(self._version_dir_of(path))
+            csp = page_csp(allowed_hashes(item.script_hashes, allowlist))
         use_gz = item.gz is not None and accepts_gzip(environ)
         if item.gz is not None:
             headers.append(("Vary", "Accept-Encoding"))
@@ -210,10 +214,23 @@ class StaticSite:
             return text_response(404, "Not found")
         prefix, html_text = page
         html_text = ROOT_LINK_RE.sub(lambda m: m.group(1) + prefix, html_text)
+        allowlist = self.script_allowlists.get(self.site_dir / prefix.strip("/"))
         return Response(404, html_text.encode("utf-8"),
                         [("Content-Type", "text/html; charset=utf-8"),
                          ("Cache-Control", "no-store")],
-                        page_csp(inline_script_hashes(html_text)))
+                        page_csp(allowed_hashes(inline_script_hashes(html_text), allowlist)))
+
+    def _version_dir_of(self, path: Path) -> Path | None:
+        """The built version folder (``site/<market>/<version>``) holding ``path``, or
+        None for helpgen's own pages (market list, market index, alias redirects)."""
+        try:
+            parts = path.relative_to(self.site_dir).parts
+        except ValueError:
+            return None
+        if len(parts) < 3:
+            return None
+        folder = self.site_dir / parts[0] / parts[1]
+        return folder if (folder / csp.MANIFEST).is_file() else None
 
     def _default_version(self, market: str) -> str | None:
         versions = self.published(market)

@@ -65,7 +65,10 @@
       var lang = (document.documentElement.lang || "en").slice(0, 2);
       ui.meta.appendChild(document.createTextNode(
         " · " + (DID_YOU_MEAN[lang] || DID_YOU_MEAN.en) + " "));
-      var fix = text("a", "helpgen-did-you-mean", data.did_you_mean);
+      // only the corrected words are shown ("refnud → refund"), never the whole query
+      var words = (data.corrections || []).map(function (c) { return c.to; }).join(" ");
+      var fix = text("a", "helpgen-did-you-mean", words || data.did_you_mean);
+      fix.title = data.did_you_mean;
       fix.href = "#";
       fix.addEventListener("click", function (e) {
         e.preventDefault();
