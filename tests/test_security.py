@@ -426,6 +426,7 @@ def test_csp_manifest_lists_theme_scripts_never_an_authors(tmp_path):
     assert author in csp.inline_script_hashes(article) and author not in allowed
     theme = set(csp.inline_script_hashes((version / "index.html").read_text("utf-8")))
     assert theme and theme <= allowed
+    assert set(csp.inline_script_hashes((version / "404.html").read_text("utf-8"))) <= allowed
     redirect = (version / "a" / "hostile" / "index.html").read_text("utf-8")
     assert set(csp.inline_script_hashes(redirect)) == {csp.REDIRECT_HASH}
 

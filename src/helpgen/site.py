@@ -225,6 +225,12 @@ def hook_post_page(output: str, page: Any, mkcfg: Any) -> str:
 def hook_post_build(mkcfg: Any) -> None:
     state: BuildState = mkcfg[STATE_KEY]
     write_redirects(state.rendered, Path(mkcfg["site_dir"]))
+    # the theme's static pages (404.html) hold no article content: all theirs
+    for name in ("404.html",):
+        page = Path(mkcfg["site_dir"]) / name
+        if page.is_file():
+            state.theme_scripts |= set(csp.inline_script_hashes(
+                page.read_text(encoding="utf-8")))
     csp.write_manifest(Path(mkcfg["site_dir"]), state.theme_scripts)
     from . import deflect  # issue 5: the ticket page's static suggestions, in the staged build
 
