@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import json
 import os
+import posixpath
 import re
 from email.utils import formatdate, parsedate_to_datetime
 from pathlib import Path
@@ -95,6 +96,9 @@ def not_modified_since(header: str, mtime: float) -> bool:
     return int(mtime) <= since
 
 
+CANONICAL_RE = re.compile(r'<link rel="canonical" href="([^"]+)"')
+
+
 class BadPath(Exception):
     pass
 
@@ -146,6 +150,10 @@ class StaticSite:
             return text_response(400, "Bad request path")
         if len(parts) == 2 and parts[1] == "sitemap.xml" and parts[0] in self.config.markets:
             return self._market_sitemap(environ, parts[0])
+        if len(parts) == 4 and parts[2] == "a" and parts[0] in self.config.markets:
+            moved = self._permalink(parts, environ.get("QUERY_STRING", ""))
+            if moved is not None:
+                return moved
         target = self.site_dir.joinpath(*parts)
         real = os.path.realpath(target)
         root = str(self.site_dir)
@@ -198,11 +206,42 @@ class StaticSite:
             return Response(200, item.gz or b"", headers, csp)
         return Response(200, item.body, headers, csp)
 
+    def _permalink(self, parts: list[str], query: str) -> Response | None:
+        """``/<market>/<version or alias>/a/<id>/`` -> one 302 to the article itself
+        (a static host follows two meta refreshes: alias, then permalink)."""
+        market, name, _, art_id = parts
+        version = self.published(market).get(name)
+        if version is None:
+            return None
+        page = self.site_dir / market / version / "a" / art_id / "index.html"
+        try:
+            text = page.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return None
+        m = CANONICAL_RE.search(text)
+        if m is None or "//" in m.group(1) or ":" in m.group(1):
+            return None
+        here = f"/{market}/{version}/a/{art_id}/"
+        target = posixpath.normpath(posixpath.join(here, html.unescape(m.group(1))))
+        if not target.startswith(f"/{market}/{version}/"):
+            return None
+        return redirect(302, target + "/" + (f"?{query}" if query else ""))
+
     def _not_found(self, parts: list[str]) -> Response:
-        """The market's Material 404 page (links rebased onto its version), else text."""
+        """The market's Material 404 page (links rebased onto its version), else text.
+
+        A path outside every market (``/xx/``) gets the neutral market list, not one
+        market's branded page."""
         moved = self._versionless(parts)
         if moved is not None:
             return moved
+        if parts and parts[0] not in self.config.markets and parts != ["favicon.ico"]:
+            chooser = self.site_dir / "index.html"
+            if chooser.is_file():  # its links are relative to the root: make them so
+                body = re.sub(rb'href="(?![/#]|[a-z]+:)', b'href="/', chooser.read_bytes())
+                return Response(404, body,
+                                [("Content-Type", "text/html; charset=utf-8"),
+                                 ("Cache-Control", "no-store")], page_csp())
         if parts == ["favicon.ico"]:  # browsers ask for it on the market list page
             icon = self._404_page_dir() / "assets" / "images" / "favicon.png"
             if icon.is_file():
