@@ -210,3 +210,11 @@ def test_shared_theme_cache_gives_byte_identical_sites(tmp_path):
     files = sorted(p.relative_to(shared) for p in shared.rglob("*") if p.is_file())
     assert files == sorted(p.relative_to(fresh) for p in fresh.rglob("*") if p.is_file())
     assert [f for f in files if (shared / f).read_bytes() != (fresh / f).read_bytes()] == []
+
+
+def test_publish_writes_the_published_markets_file(us_uk_de):
+    import json as json_mod
+
+    data = json_mod.loads((us_uk_de / "markets.json").read_text(encoding="utf-8"))
+    assert [m["code"] for m in data["markets"]] == ["us", "uk", "de"]
+    assert all(m["versions"] for m in data["markets"])

@@ -426,13 +426,20 @@ def write_market_index(config: Config, market_dir: Path, versions: list[dict]) -
         atomic.write_text(market_dir / name, text)
 
 
+MARKETS_FILE = "markets.json"
+
+
 def write_site_index(config: Config, site_dir: Path) -> None:
-    """``site/index.html``: every market that has a published version."""
+    """``site/index.html`` and ``site/markets.json``: every market that has a published
+    version (the page's market selector shows only those)."""
     rows = []
+    published = []
     for m in config.markets.values():
         versions = read_versions(site_dir / m.code)
         if not versions:
             continue
+        published.append({"code": m.code, "name": m.name, "language": m.language,
+                          "versions": [v["version"] for v in versions]})
         rows.append(
             f'<li><a href="{m.code}/" hreflang="{m.language}"><strong>{html.escape(m.name)}'
             f"</strong> <span>{html.escape(m.language_name)}</span></a> "
@@ -450,6 +457,8 @@ def write_site_index(config: Config, site_dir: Path) -> None:
         "\n</ul>\n</body></html>\n"
     )
     site_dir.mkdir(parents=True, exist_ok=True)
+    atomic.write_text(site_dir / MARKETS_FILE,
+                      json.dumps({"markets": published}, ensure_ascii=False, indent=1) + "\n")
     atomic.write_text(site_dir / "index.html", page)
 
 

@@ -176,3 +176,15 @@ def test_market_switch_goes_home_when_the_other_market_lacks_the_article(page, l
     expect(page).to_have_url(re.compile(r"/de/2026\.11/$"))
     page.wait_for_load_state("networkidle")
     page_log.assert_clean()
+
+
+def test_market_selector_lists_only_published_markets(page, live_site, page_log):
+    page.goto(live_site.url + "/us/2026.11/")
+    page.wait_for_load_state("networkidle")
+    items = page.locator(".md-select__link[hreflang]")
+    assert items.count() == 12  # built with every configured market ...
+    visible = page.locator(".md-select__item:not([hidden]) .md-select__link[hreflang]")
+    expect(visible).to_have_count(2)  # ... shown: the two that are published (us, de)
+    hrefs = sorted(visible.nth(i).get_attribute("href") for i in range(2))
+    assert [h.rstrip("/").split("/")[-1] for h in hrefs] == ["de", "us"]
+    page_log.assert_clean()

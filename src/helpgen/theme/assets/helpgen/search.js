@@ -1,4 +1,4 @@
-/* helpgen search box (issue 6): Whoosh results from GET /api/search in Material's
+/* helpgen search box: Whoosh results from GET /api/search in Material's
  * search dialog when the site is served by `helpgen serve`.
  *
  * On load the page asks /healthz (same origin). If the helpgen server answers and this
@@ -191,4 +191,30 @@
   } else {
     start();
   }
+})();
+
+/* The market selector lists only the markets that are published: site/markets.json
+   (written by every publish) names them; links to the others are hidden, so a reader
+   never lands on a market that does not exist on this host. Without the file (an old
+   site, a preview) the selector stays as built. */
+(function () {
+  "use strict";
+  var config = document.getElementById("__config");
+  if (!config) { return; }
+  var base;
+  try { base = JSON.parse(config.textContent).base; } catch (e) { return; }
+  // pages live in <site>/<market>/<version>/: the site root is two folders above base
+  var root = new URL(base.replace(/\/?$/, "/") + "../../", location.href);
+  fetch(new URL("markets.json", root), { credentials: "same-origin" })
+    .then(function (r) { return r.ok ? r.json() : null; })
+    .then(function (data) {
+      if (!data || !Array.isArray(data.markets)) { return; }
+      var live = {};
+      data.markets.forEach(function (m) { live[m.code] = true; });
+      document.querySelectorAll(".md-select__link[hreflang]").forEach(function (a) {
+        var code = new URL(a.href, location.href).pathname.replace(/\/$/, "").split("/").pop();
+        if (!live[code]) { a.closest(".md-select__item").hidden = true; }
+      });
+    })
+    .catch(function () { /* a static host without the file: keep the list */ });
 })();
