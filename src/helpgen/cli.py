@@ -2,8 +2,8 @@
 
 Exit codes (the same for every command): 0 ok, 1 content or quality errors,
 2 usage errors, 3 internal failure, 4 environment (disk full, read-only folder, no
-permission). Errors print as ``path:line:col: error: msg``
-lines on stderr; a traceback only with ``--debug``.
+permission), 141 the output pipe was closed by its reader. Errors print as
+``path:line:col: error: msg`` lines on stderr; a traceback only with ``--debug``.
 """
 
 from __future__ import annotations
@@ -19,7 +19,9 @@ from . import __version__
 from .errors import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, HelpgenError
 
 EXIT_CODES_HELP = ("exit codes: 0 ok, 1 content or quality errors, 2 usage errors, 3 internal "
-                   "failure, 4 environment (disk full, read-only, no permission)")
+                   "failure, 4 environment (disk full, read-only, no permission), 141 output "
+                   "pipe closed")
+EXIT_CLOSED_PIPE = 141  # 128 + SIGPIPE, what a shell reports for `yes | head -1`'s yes
 
 
 class _Parser(argparse.ArgumentParser):
@@ -276,6 +278,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
     cfg = _project(args)
     path = Path(args.file) if args.file else cfg.root / "evals" / "tickets.yml"
+    _require_eval_indexes(cfg, path, _index_dir(args, cfg), search=not args.no_search)
     outcome = evaluate.run(cfg, path, _index_dir(args, cfg), search=not args.no_search,
                            sweep=args.sweep)
     if args.json:
@@ -287,6 +290,27 @@ def _cmd_eval(args: argparse.Namespace) -> int:
             print(f"error: {line}", file=sys.stderr)
         return 1
     return EXIT_OK
+
+
+def _require_eval_indexes(cfg, path: Path, index_dir: Path, search: bool = True) -> None:
+    """Fail once, naming every market the evaluation sets ask about that has no index.
+
+    The ticket set (and the search set beside it, unless ``search`` is false) name the
+    markets they need; each must have been built into ``index_dir`` first.
+    """
+    from . import evaluate, search_eval
+    from .analysis import market_dir
+
+    needed = [t.market for t in evaluate.load(cfg, path)]
+    search_file = path.parent / "search.yml"
+    if search and search_file.is_file():
+        needed += [q.market for q in search_eval.load_questions(search_file, cfg)]
+    missing = [m for m in dict.fromkeys(needed) if not market_dir(index_dir, m).is_dir()]
+    if missing:
+        markets = " ".join(f"--market {m}" for m in missing)
+        raise HelpgenError(f"the evaluation sets need the search index of market(s) "
+                           f"{', '.join(missing)}, not built in {index_dir}; build them first "
+                           f"with: helpgen build {markets}", exit_code=EXIT_USAGE)
 
 
 def _register_eval(sub) -> None:
@@ -743,12 +767,27 @@ def make_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _closed_pipe() -> int:
+    """The reader of stdout went away (``helpgen search ... | head -2``): stop quietly
+    with 141 (128 + SIGPIPE), as Unix tools killed by SIGPIPE do."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # nothing left to flush at exit
+    except (OSError, ValueError):
+        pass
+    return EXIT_CLOSED_PIPE
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")
     parser = make_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+        return code
+    except BrokenPipeError:
+        return _closed_pipe()
     except HelpgenError as exc:
         if args.debug:
             traceback.print_exc()
