@@ -663,8 +663,10 @@ def _cmd_new(args: argparse.Namespace) -> int:
 def _register_new(sub) -> None:
     p = sub.add_parser("new", help="create a new article with valid front matter",
                        description="Write docs/<audience>/<topic>/<id>.md with front matter that "
-                       "passes helpgen check: an id derived from the title (made unique), "
-                       "today's last_reviewed date. Prints the new file's path; never "
+                       "passes helpgen check: an id derived from the title (exit 2 asking for "
+                       "--id when the title gives none or another article has it), today's "
+                       "last_reviewed date and draft: true, which keeps it off the published "
+                       "site until you remove it. Prints the new file's path; never "
                        "overwrites a file.", epilog=EXIT_CODES_HELP)
     p.add_argument("title", help="the article's title (the question or task it answers)")
     p.add_argument("--topic", required=True, metavar="TOPIC",
