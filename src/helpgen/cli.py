@@ -141,7 +141,9 @@ def _cmd_remove(args: argparse.Namespace) -> int:
 def _register_remove(sub) -> None:
     p = sub.add_parser("remove", help="remove a published version or alias",
                        description="Delete site/<market>/<name>/ and its versions.json entry. "
-                       "Removing a version also removes its aliases and its search index.",
+                       "Removing a version also removes its aliases and its search index. "
+                       "Without --force it refuses the version the default alias points to "
+                       "and a market's only version.",
                        epilog=EXIT_CODES_HELP)
     p.add_argument("name", help="version (e.g. 2026.10) or alias (e.g. beta)")
     p.add_argument("--market", metavar="CODE", help="market code (default: default_market)")
@@ -149,7 +151,8 @@ def _register_remove(sub) -> None:
     p.add_argument("--index-dir", metavar="DIR",
                    help="search index folder (default: the search.index_dir setting)")
     p.add_argument("--force", action="store_true",
-                   help="also remove the version that carries the default alias")
+                   help="also remove the version that carries the default alias, or the "
+                   "market's only version")
     p.set_defaults(func=_cmd_remove)
 
 
