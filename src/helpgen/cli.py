@@ -70,6 +70,8 @@ def _cmd_build(args: argparse.Namespace) -> int:
     from . import site
 
     cfg = _project(args)
+    if args.drafts:
+        cfg = cfg.with_setting("build.drafts", True)
     site_dir = _site_dir(args, cfg)
     aliases = args.alias if args.alias else [cfg.default_alias]
     if args.no_alias:
@@ -116,6 +118,8 @@ def _register_build(sub) -> None:
     p.add_argument("--alias", action="append", metavar="NAME",
                    help="alias to point at this version (repeatable; default: latest)")
     p.add_argument("--no-alias", action="store_true", help="publish without any alias")
+    p.add_argument("--drafts", action="store_true", help="also publish articles marked "
+                   "draft: true (for a review site; default: the build.drafts setting, off)")
     p.add_argument("--site-dir", metavar="DIR", help="output folder (default: <project>/site)")
     p.add_argument("--jobs", type=int, metavar="N", help="worker processes for several markets "
                    "(default: build.jobs, 0 = one per core)")

@@ -3,9 +3,9 @@
 MkDocs' own development server (``mkdocs.livereload.LiveReloadServer``) serves a
 temporary folder and reloads open browser tabs after each rebuild. Every rebuild
 re-reads ``helpgen.yml`` and ``docs/`` and renders the chosen market with the same
-code as ``helpgen build``. Content errors never stop the server: the preview shows a
-page listing each problem (``file:line:col``), the terminal prints them too, and the
-next save that fixes them brings the site back. MkDocs is imported only here and in
+code as ``helpgen build``, drafts (``draft: true``) included. Content errors never stop
+the server: the preview shows a page listing each problem (``file:line:col``), the
+terminal prints them too, and the next save that fixes them brings the site back. MkDocs is imported only here and in
 ``site.py``.
 """
 
@@ -73,6 +73,7 @@ class Preview:
         market = self.market or "?"
         try:
             config = config_mod.load(self.root)  # helpgen.yml edits apply on the next save
+            config = config.with_setting("build.drafts", True)  # editors see their drafts
             state = site.prepare(config, self.market or config.default_market,
                                  self.version or config.version)
             market = state.market.code

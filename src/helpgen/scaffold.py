@@ -21,7 +21,7 @@ import yaml
 
 from . import content as content_mod
 from . import yamlpos
-from .check import PLACEHOLDER_SUMMARY
+from .check import PLACEHOLDER_BODY, PLACEHOLDER_SUMMARY
 from .config import Config
 from .errors import HelpgenError, UsageError
 
@@ -124,11 +124,12 @@ def render_article(article_id: str, title: str, summary: str, audience: str, top
         f"ticket_categories: [{', '.join(categories)}]",
         "keywords: []",
         f"last_reviewed: {today.isoformat()}",
+        "draft: true  # unpublished: helpgen preview shows it; delete this line to publish",
         "---",
         "",
         f"# {title}",
         "",
-        "Start with the answer in one or two sentences.",
+        PLACEHOLDER_BODY,
         "",
         "## Steps",
         "",
