@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from helpgen import check, content, scaffold, search, site
 from helpgen import config as config_mod
 from helpgen.cli import main
+from helpgen.errors import HelpgenError
 
 DRAFT = "buyers/orders/track-a-parcel.md"
 FRONT = """id: track-a-parcel
@@ -66,6 +69,8 @@ def test_a_link_from_a_published_article_to_a_draft_is_a_check_error(project):
     assert "docs/buyers/orders/track-a-parcel.md, a draft" in errors[0].msg
     # the draft itself may link to published articles, and it is checked like any article
     assert not [f for f in report.findings if f.path == "docs/" + DRAFT]
+    with pytest.raises(HelpgenError, match="message-the-seller.md:.*track-a-parcel.md"):
+        site.build(config_mod.load(project), "us", "2026.11", ["latest"], project / "site")
 
 
 def test_new_writes_a_draft_and_check_warns_about_its_placeholder_body(project):

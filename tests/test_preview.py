@@ -154,3 +154,15 @@ def test_preview_answers_what_only_a_published_site_has_without_logging_404s(pre
     err = proc.stderr.read()
     assert "versions.json" not in err and "sitemap" not in err and "healthz" not in err
     assert "no-such-page" in err
+
+
+def test_preview_shows_drafts(preview):
+    base, project, proc = preview
+    draft = project / "docs/partners/registration/register-a-draft.md"
+    draft.write_text("---\nid: register-a-draft\ntitle: Register a draft\nsummary: Not "
+                     "published yet.\naudience: partners\ntopic: registration\n"
+                     "last_reviewed: 2026-11-20\ndraft: true\n---\n# Register a draft\n\n"
+                     "Drafts show in the preview.\n", encoding="utf-8")
+    wait_for(lambda: fetch(base + "partners/registration/register-a-draft/")[0] == 200)
+    assert "Drafts show in the preview" in fetch(base + "partners/registration/"
+                                                 "register-a-draft/")[1]
