@@ -63,8 +63,8 @@ def test_a_title_that_gives_no_id_asks_for_one(project, capsys):
     assert code == 2
     assert "gives no id" in capsys.readouterr().err
     assert not (project / "docs/buyers/orders/orders-article.md").exists()
-    code = main(["--project", str(project), "new", "注文はどこ？", "--topic", "orders", "--id",
-                 "where-is-my-order"])
+    code = main(["--project", str(project), "new", "注文はどこ？", "--topic", "orders",
+                 "--id", "where-is-my-order"])
     assert code == 0
     assert "title: 注文はどこ？" in (project / "docs/buyers/orders/where-is-my-order.md"
                                   ).read_text(encoding="utf-8")

@@ -5,8 +5,8 @@ temporary folder and reloads open browser tabs after each rebuild. Every rebuild
 re-reads ``helpgen.yml`` and ``docs/`` and renders the chosen market with the same
 code as ``helpgen build``, drafts (``draft: true``) included. Content errors never stop
 the server: the preview shows a page listing each problem (``file:line:col``), the
-terminal prints them too, and the next save that fixes them brings the site back. MkDocs is imported only here and in
-``site.py``.
+terminal prints them too, and the next save that fixes them brings the site back.
+MkDocs is imported only here and in ``site.py``.
 """
 
 from __future__ import annotations
