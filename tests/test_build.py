@@ -142,6 +142,21 @@ def test_two_versions_coexist_with_mike_versions_json(project):
                  str(site_dir)]) == 1  # carries 'latest'
 
 
+def test_remove_refuses_the_only_version_without_force(project, capsys):
+    cfg = config_mod.load(project)
+    site_dir = project / "site"
+    site.build(cfg, "us", "2026.11", ["latest"], site_dir)
+    args = ["--project", str(project), "remove", "--site-dir", str(site_dir)]
+    assert main([*args, "latest"]) == 0  # an alias may go: /us/ then opens 2026.11
+    assert "2026.11/" in read(site_dir / "us/index.html")
+    assert main([*args, "2026.11"]) == 1
+    assert "the only published version of us" in capsys.readouterr().err
+    assert (site_dir / "us/2026.11/index.html").is_file()
+    assert main([*args, "2026.11", "--force"]) == 0
+    assert not (site_dir / "us/2026.11").exists()
+    assert not (site_dir / "us/index.html").exists()  # no redirect into a deleted folder
+
+
 def test_failed_build_keeps_the_published_version(project):
     cfg = config_mod.load(project)
     site_dir = project / "site"

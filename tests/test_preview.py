@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -61,7 +62,7 @@ def preview(project: Path):
         yield base, project, proc
     finally:
         if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
+            proc.send_signal(signal.SIGTERM)  # SIGINT is ignored when tests run in background
             try:
                 proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
@@ -98,9 +99,10 @@ def test_preview_serves_the_market_and_shows_edits_and_errors(preview):
     wait_for(lambda: "Supportticket im Partner Center einreichen" in fetch(base + PAGE)[1])
     assert proc.poll() is None
 
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=15) == 0
-    assert "problem(s)" in proc.stderr.read()
+    err = proc.stderr.read()
+    assert "problem(s)" in err and "helpgen preview: stopped" in err
 
 
 def test_preview_flags_broken_links_on_the_page_but_still_serves_it(preview):
@@ -121,3 +123,46 @@ def test_unknown_market_is_a_usage_error(project):
         timeout=60)
     assert proc.returncode == 2
     assert "unknown market 'zz'; allowed: us, uk" in proc.stderr
+
+
+def test_preview_on_a_busy_port_is_a_usage_error_before_building(project):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        proc = subprocess.run(
+            [sys.executable, "-m", "helpgen.cli", "--project", str(project), "preview",
+             "--dev-addr", f"127.0.0.1:{port}"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    assert f"cannot listen on 127.0.0.1:{port}" in proc.stderr
+    assert "stop the other server" in proc.stderr
+    assert "serving" not in proc.stderr and "internal failure" not in proc.stderr
+
+
+def test_preview_answers_what_only_a_published_site_has_without_logging_404s(preview):
+    base, project, proc = preview
+    for path in ("versions.json", "healthz", "us/sitemap.xml", "jp/sitemap.xml"):
+        status, body = fetch(base + path)
+        assert status == 200, path
+    versions = json.loads(fetch(base + "versions.json")[1])
+    assert [v["version"] for v in versions] == ["2026.11"]
+    assert json.loads(fetch(base + "healthz")[1])["markets"] == {}  # Material's own search
+    assert "<urlset" in fetch(base + "uk/sitemap.xml")[1]
+    assert fetch(base + "no-such-page/")[0] == 404  # a real dead link is still a 404
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=15) == 0
+    err = proc.stderr.read()
+    assert "versions.json" not in err and "sitemap" not in err and "healthz" not in err
+    assert "no-such-page" in err
+
+
+def test_preview_shows_drafts(preview):
+    base, project, proc = preview
+    draft = project / "docs/partners/registration/register-a-draft.md"
+    draft.write_text("---\nid: register-a-draft\ntitle: Register a draft\nsummary: Not "
+                     "published yet.\naudience: partners\ntopic: registration\n"
+                     "last_reviewed: 2026-11-20\ndraft: true\n---\n# Register a draft\n\n"
+                     "Drafts show in the preview.\n", encoding="utf-8")
+    wait_for(lambda: fetch(base + "partners/registration/register-a-draft/")[0] == 200)
+    assert "Drafts show in the preview" in fetch(base + "partners/registration/"
+                                                 "register-a-draft/")[1]

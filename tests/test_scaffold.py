@@ -20,8 +20,11 @@ def test_new_article_passes_check_and_loads_with_todays_date(project, capsys, mo
     assert printed == "docs/buyers/orders/where-is-my-order.md"
     cfg = config_mod.load(project)
     report = check.check(cfg)
-    assert report.findings == (), [str(f) for f in report.findings]
-    art = content.load(cfg).by_id["where-is-my-order"]
+    assert report.errors == [], [str(f) for f in report.findings]
+    assert [f.msg.split(";")[0] for f in report.warnings] == [
+        "the body is still the placeholder text from helpgen new"]
+    art = content.load(cfg, drafts=True).by_id["where-is-my-order"]
+    assert art.draft
     assert (art.audience, art.topic, art.markets) == ("buyers", "orders", None)
     assert art.last_reviewed == _dt.date.today()
     assert art.title == "Where is my order?"
@@ -32,22 +35,39 @@ def test_placeholder_summary_is_a_check_warning_not_an_error(project):
     made = scaffold.new_article(cfg, "Change a delivery slot", "orders", "buyers")
     report = check.check(cfg)
     assert report.errors == []
-    assert [f.path for f in report.warnings] == [made.path.relative_to(project).as_posix()]
+    summary = [f for f in report.warnings if "summary" in f.msg]
+    assert [f.path for f in summary] == [made.path.relative_to(project).as_posix()]
 
 
-def test_id_is_made_unique_and_existing_files_are_kept(project):
-    cfg = config_mod.load(project)
+def test_a_title_whose_id_is_taken_is_a_usage_error_naming_the_file(project, capsys):
     target = project / "docs/partners/support-tickets/submit-a-ticket.md"
     before = target.read_text(encoding="utf-8")
-    made = scaffold.new_article(cfg, "Submit a ticket", "support-tickets")
-    assert made.id == "submit-a-ticket-2"
-    assert made.path.name == "submit-a-ticket-2.md"
-    assert target.read_text(encoding="utf-8") == before
-    again = scaffold.new_article(cfg, "Submit a ticket", "support-tickets")
-    assert again.id == "submit-a-ticket-3"
-    with pytest.raises(HelpgenError, match="already used"):
+    code = main(["--project", str(project), "new", "Submit a ticket", "--topic",
+                 "support-tickets"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "'submit-a-ticket' that the title gives is already used by " \
+        "docs/partners/support-tickets/submit-a-ticket.md" in err and "--id" in err
+    assert not (target.parent / "submit-a-ticket-2.md").exists()
+    cfg = config_mod.load(project)
+    with pytest.raises(HelpgenError, match="already used by docs/partners/support-tickets/"):
         scaffold.new_article(cfg, "Anything", "support-tickets", article_id="submit-a-ticket")
+    made = scaffold.new_article(cfg, "Submit a ticket", "support-tickets",
+                                article_id="submit-a-ticket-by-email")
+    assert made.path.name == "submit-a-ticket-by-email.md"
     assert target.read_text(encoding="utf-8") == before
+
+
+def test_a_title_that_gives_no_id_asks_for_one(project, capsys):
+    code = main(["--project", str(project), "new", "注文はどこ？", "--topic", "orders"])
+    assert code == 2
+    assert "gives no id" in capsys.readouterr().err
+    assert not (project / "docs/buyers/orders/orders-article.md").exists()
+    code = main(["--project", str(project), "new", "注文はどこ？", "--topic", "orders",
+                 "--id", "where-is-my-order"])
+    assert code == 0
+    assert "title: 注文はどこ？" in (project / "docs/buyers/orders/where-is-my-order.md"
+                                  ).read_text(encoding="utf-8")
 
 
 def test_unknown_audience_and_topic_list_allowed_values(project, capsys):
@@ -71,7 +91,7 @@ def test_markets_categories_and_awkward_titles_round_trip(project):
     made = scaffold.new_article(cfg, title, "orders", markets=["de", "fr"],
                                 categories=["order-status"], summary="no: really")
     assert made.id == "ou-est-ma-commande-2-yes"
-    art = content.load(cfg).by_id[made.id]
+    art = content.load(cfg, drafts=True).by_id[made.id]
     assert art.title == title and art.summary == "no: really"
     assert art.markets == ("de", "fr") and art.ticket_categories == ("order-status",)
     assert check.check(cfg).errors == []

@@ -22,6 +22,13 @@ from serverkit import copy_project
 REPO = Path(__file__).resolve().parents[1]
 
 
+def ctrl_c_reaches_child() -> None:
+    """In the child before exec: SIGINT back to its default, as in a terminal. A test
+    command run as a background job (``pytest ... &``) ignores SIGINT, and its children
+    would inherit that and never see the Ctrl-C the tests send."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @contextlib.contextmanager
 def serving(args: list[str], cwd: Path,
             env: dict[str, str]) -> Iterator[tuple[subprocess.Popen, str, list[str]]]:
@@ -29,7 +36,8 @@ def serving(args: list[str], cwd: Path,
     lines printed so far); killed afterwards unless the test stopped it."""
     proc = subprocess.Popen([sys.executable, "-m", "helpgen.cli", *args], cwd=cwd,
                             env={**os.environ, "NO_MKDOCS_2_WARNING": "1", **env},
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=ctrl_c_reaches_child)
     try:
         lines: list[str] = []
         deadline = time.monotonic() + 120

@@ -42,6 +42,7 @@ ERROR = "error"
 WARNING = "warning"
 FORMATS = ("text", "github", "json")
 PLACEHOLDER_SUMMARY = "TODO: one sentence shown in search results and suggestions."
+PLACEHOLDER_BODY = "Start with the answer in one or two sentences."  # helpgen new's body
 
 _MD_LINK_RE = re.compile(
     r"(?P<bang>!?)\[(?P<text>(?:[^\[\]]|\[[^\]]*\])*)\]\(\s*<?(?P<target>[^()\s<>]*(?:\([^()\s]*\)"
@@ -125,11 +126,12 @@ def check(
     findings: list[Finding] = []
     articles = 0
     try:
-        corpus = content_mod.load(config)
+        corpus = content_mod.load(config, drafts=True)  # drafts are checked too
     except HelpgenError as exc:
         findings.extend(Finding.from_problem(p) for p in exc.problems)
     else:
         articles = len(corpus.articles)
+        findings.extend(_draft_findings(config, corpus))
         findings.extend(_review_findings(config, corpus, today))
         findings.extend(_template_findings(config, corpus))
         # forking pays off only when there is real work to share
@@ -207,6 +209,47 @@ def _review_findings(config: Config, corpus: content_mod.Corpus, today: _dt.date
             line, col = _line_of_key(config.docs_dir / art.src, "summary")
             yield Finding(WARNING, "summary is still the placeholder from helpgen new; write "
                           "the one sentence search results show", f"{prefix}/{art.src}", line, col)
+
+
+_LINK_CALL_RE = re.compile(r"""\blink\(\s*["']([a-z0-9-]+)["']\s*\)""")
+
+
+def _draft_findings(config: Config, corpus: content_mod.Corpus) -> Iterable[Finding]:
+    """Drafts are published only by ``preview`` and ``build --drafts``: a published page
+    that links to one (by its .md file or ``link(id)``) would link to a missing page.
+    Any article still holding the body ``helpgen new`` wrote gets a warning."""
+    prefix = config.docs_dir_name
+    drafts = {a.src: a for a in corpus.articles if a.draft}
+    draft_ids = {a.id: a.src for a in drafts.values()}
+    for art in corpus.articles:
+        texts = [(art.src, art.body, art.body_line)] + [
+            (v.src, v.body, v.body_line) for v in art.variants.values()]
+        for src, body, body_line in texts:
+            at = body.find(PLACEHOLDER_BODY)
+            if at >= 0:
+                yield Finding(WARNING, "the body is still the placeholder text from helpgen "
+                              "new; write the answer before publishing", f"{prefix}/{src}",
+                              body_line + body.count("\n", 0, at), None)
+            if art.draft or not drafts:
+                continue
+            here = posixpath.dirname(src)
+            for kind, target, line, col in _targets(body):
+                file_part = unquote(target.partition("#")[0].split("?")[0])
+                if kind != "a" or not file_part or _SCHEME_RE.match(target):
+                    continue
+                resolved = posixpath.normpath(posixpath.join(here, file_part))
+                if resolved in drafts:
+                    yield Finding(ERROR, f"link {target!r} points to {prefix}/{resolved}, a "
+                                  "draft that is not published; publish it (remove 'draft: "
+                                  "true') or remove the link", f"{prefix}/{src}",
+                                  body_line + line - 1, col)
+            for m in _LINK_CALL_RE.finditer(body):
+                if m.group(1) in draft_ids:
+                    yield Finding(ERROR, f"{m.group(0)} points to {prefix}/"
+                                  f"{draft_ids[m.group(1)]}, a draft that is not published; "
+                                  "publish it (remove 'draft: true') or remove the link",
+                                  f"{prefix}/{src}", body_line + body.count("\n", 0, m.start()),
+                                  None)
 
 
 def _market_findings(config: Config, corpus: content_mod.Corpus, codes: Sequence[str],

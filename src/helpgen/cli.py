@@ -2,8 +2,8 @@
 
 Exit codes (the same for every command): 0 ok, 1 content or quality errors,
 2 usage errors, 3 internal failure, 4 environment (disk full, read-only folder, no
-permission). Errors print as ``path:line:col: error: msg``
-lines on stderr; a traceback only with ``--debug``.
+permission), 141 the output pipe was closed by its reader. Errors print as
+``path:line:col: error: msg`` lines on stderr; a traceback only with ``--debug``.
 """
 
 from __future__ import annotations
@@ -19,7 +19,9 @@ from . import __version__
 from .errors import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, HelpgenError
 
 EXIT_CODES_HELP = ("exit codes: 0 ok, 1 content or quality errors, 2 usage errors, 3 internal "
-                   "failure, 4 environment (disk full, read-only, no permission)")
+                   "failure, 4 environment (disk full, read-only, no permission), 141 output "
+                   "pipe closed")
+EXIT_CLOSED_PIPE = 141  # 128 + SIGPIPE, what a shell reports for `yes | head -1`'s yes
 
 
 class _Parser(argparse.ArgumentParser):
@@ -68,6 +70,8 @@ def _cmd_build(args: argparse.Namespace) -> int:
     from . import site
 
     cfg = _project(args)
+    if args.drafts:
+        cfg = cfg.with_setting("build.drafts", True)
     site_dir = _site_dir(args, cfg)
     aliases = args.alias if args.alias else [cfg.default_alias]
     if args.no_alias:
@@ -114,6 +118,8 @@ def _register_build(sub) -> None:
     p.add_argument("--alias", action="append", metavar="NAME",
                    help="alias to point at this version (repeatable; default: latest)")
     p.add_argument("--no-alias", action="store_true", help="publish without any alias")
+    p.add_argument("--drafts", action="store_true", help="also publish articles marked "
+                   "draft: true (for a review site; default: the build.drafts setting, off)")
     p.add_argument("--site-dir", metavar="DIR", help="output folder (default: <project>/site)")
     p.add_argument("--jobs", type=int, metavar="N", help="worker processes for several markets "
                    "(default: build.jobs, 0 = one per core)")
@@ -139,7 +145,9 @@ def _cmd_remove(args: argparse.Namespace) -> int:
 def _register_remove(sub) -> None:
     p = sub.add_parser("remove", help="remove a published version or alias",
                        description="Delete site/<market>/<name>/ and its versions.json entry. "
-                       "Removing a version also removes its aliases and its search index.",
+                       "Removing a version also removes its aliases and its search index. "
+                       "Without --force it refuses the version the default alias points to "
+                       "and a market's only version.",
                        epilog=EXIT_CODES_HELP)
     p.add_argument("name", help="version (e.g. 2026.10) or alias (e.g. beta)")
     p.add_argument("--market", metavar="CODE", help="market code (default: default_market)")
@@ -147,7 +155,8 @@ def _register_remove(sub) -> None:
     p.add_argument("--index-dir", metavar="DIR",
                    help="search index folder (default: the search.index_dir setting)")
     p.add_argument("--force", action="store_true",
-                   help="also remove the version that carries the default alias")
+                   help="also remove the version that carries the default alias, or the "
+                   "market's only version")
     p.set_defaults(func=_cmd_remove)
 
 
@@ -276,6 +285,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
     cfg = _project(args)
     path = Path(args.file) if args.file else cfg.root / "evals" / "tickets.yml"
+    _require_eval_indexes(cfg, path, _index_dir(args, cfg), search=not args.no_search)
     outcome = evaluate.run(cfg, path, _index_dir(args, cfg), search=not args.no_search,
                            sweep=args.sweep)
     if args.json:
@@ -287,6 +297,27 @@ def _cmd_eval(args: argparse.Namespace) -> int:
             print(f"error: {line}", file=sys.stderr)
         return 1
     return EXIT_OK
+
+
+def _require_eval_indexes(cfg, path: Path, index_dir: Path, search: bool = True) -> None:
+    """Fail once, naming every market the evaluation sets ask about that has no index.
+
+    The ticket set (and the search set beside it, unless ``search`` is false) name the
+    markets they need; each must have been built into ``index_dir`` first.
+    """
+    from . import evaluate, search_eval
+    from .analysis import market_dir
+
+    needed = [t.market for t in evaluate.load(cfg, path)]
+    search_file = path.parent / "search.yml"
+    if search and search_file.is_file():
+        needed += [q.market for q in search_eval.load_questions(search_file, cfg)]
+    missing = [m for m in dict.fromkeys(needed) if not market_dir(index_dir, m).is_dir()]
+    if missing:
+        markets = " ".join(f"--market {m}" for m in missing)
+        raise HelpgenError(f"the evaluation sets need the search index of market(s) "
+                           f"{', '.join(missing)}, not built in {index_dir}; build them first "
+                           f"with: helpgen build {markets}", exit_code=EXIT_USAGE)
 
 
 def _register_eval(sub) -> None:
@@ -639,8 +670,10 @@ def _cmd_new(args: argparse.Namespace) -> int:
 def _register_new(sub) -> None:
     p = sub.add_parser("new", help="create a new article with valid front matter",
                        description="Write docs/<audience>/<topic>/<id>.md with front matter that "
-                       "passes helpgen check: an id derived from the title (made unique), "
-                       "today's last_reviewed date. Prints the new file's path; never "
+                       "passes helpgen check: an id derived from the title (exit 2 asking for "
+                       "--id when the title gives none or another article has it), today's "
+                       "last_reviewed date and draft: true, which keeps it off the published "
+                       "site until you remove it. Prints the new file's path; never "
                        "overwrites a file.", epilog=EXIT_CODES_HELP)
     p.add_argument("title", help="the article's title (the question or task it answers)")
     p.add_argument("--topic", required=True, metavar="TOPIC",
@@ -743,12 +776,27 @@ def make_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _closed_pipe() -> int:
+    """The reader of stdout went away (``helpgen search ... | head -2``): stop quietly
+    with 141 (128 + SIGPIPE), as Unix tools killed by SIGPIPE do."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # nothing left to flush at exit
+    except (OSError, ValueError):
+        pass
+    return EXIT_CLOSED_PIPE
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")
     parser = make_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+        return code
+    except BrokenPipeError:
+        return _closed_pipe()
     except HelpgenError as exc:
         if args.debug:
             traceback.print_exc()

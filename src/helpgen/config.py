@@ -53,6 +53,10 @@ SETTINGS: tuple[Setting, ...] = (
             "A topic with more articles than this is split into alphabetical groups "
             "(A–D, E–K, …) in the navigation, so a page embeds one group, not the whole "
             "topic (keeps large builds near linear); 0 never splits."),
+    Setting("build.drafts", False,
+            "Publish articles whose front matter says `draft: true`. Off, drafts stay out of "
+            "the site, the search index, sitemaps and evaluation; `helpgen preview` and "
+            "`helpgen build --drafts` turn it on for one run."),
     Setting("build.allow_raw_html", False,
             "Publish raw HTML in articles as written. Off (the default), raw HTML passes an "
             "allowlist sanitizer: no scripts, event handlers, javascript:/data: URLs, frames, "
@@ -286,6 +290,12 @@ class Config:
 
     def setting(self, key: str) -> Any:
         return self.settings[key]
+
+    def with_setting(self, key: str, value: Any) -> "Config":
+        """A copy with one setting changed (a command-line option that wins for one run)."""
+        from dataclasses import replace
+
+        return replace(self, settings=MappingProxyType({**self.settings, key: value}))
 
     @property
     def single_audience(self) -> str | None:

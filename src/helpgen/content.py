@@ -67,6 +67,10 @@ ARTICLE_FIELDS: tuple[FieldSpec, ...] = (
               "`partners/old-name/`); each keeps redirecting here.", "[partners/tickets/]"),
     FieldSpec("order", False, "Position within its topic in the navigation (smaller first).",
               "10"),
+    FieldSpec("draft", False, "`true` keeps the article (and its translations) off the "
+              "published site, its search index, sitemaps and evaluation; `helpgen preview` "
+              "and `helpgen build --drafts` show it. `helpgen new` writes `draft: true`. "
+              "Published articles must not link to a draft.", "true"),
     FieldSpec("jinja", False, "`true` makes the file a Jinja template rendered per market "
               "(market variables, `link(id)`, loops over articles); without it the text is "
               "published exactly as written. Jinja inside code is always literal.", "true"),
@@ -122,6 +126,7 @@ class Article:
     variants: Mapping[str, Variant] = field(default_factory=dict)
     jinja: bool = False  # a template (front matter ``jinja: true``)
     searchable: bool = True  # in the search index (pages may say ``search: false``)
+    draft: bool = False  # front matter ``draft: true``: published only with drafts on
 
     def applies_to(self, market: str) -> bool:
         return self.markets is None or market in self.markets
@@ -359,8 +364,11 @@ def scan_files(docs_dir: Path, prefix: str, problems: list[Problem]) -> list[Pat
 
 
 def load(config: Config, docs_dir: Path | None = None,
-         reserved: tuple[str, ...] | None = None) -> Corpus:
+         reserved: tuple[str, ...] | None = None, drafts: bool | None = None) -> Corpus:
     """Read and validate every Markdown file under ``docs_dir``; raise all problems.
+
+    Drafts (``draft: true``) are validated like every article but left out of the
+    corpus unless ``drafts`` (default: the ``build.drafts`` setting) is true.
 
     ``reserved``: top-level folder names no article URL or redirect may take (default:
     the configured version and default alias, besides :data:`helpgen.urls.RESERVED_TOP`).
@@ -434,6 +442,7 @@ def load(config: Config, docs_dir: Path | None = None,
                                                tuple(config.ticket_categories)),
                 keywords=chk.str_list("keywords"), last_reviewed=chk.date("last_reviewed"),
                 redirects=redirects, order=order, jinja=chk.boolean("jinja"),
+                draft=chk.boolean("draft"),
             )
         if art.id:
             if art.id in ids:
@@ -478,9 +487,13 @@ def load(config: Config, docs_dir: Path | None = None,
     problems.extend(_url_problems(articles, bases, prefix, tuple(reserved)))
 
     raise_if(problems)
+    if drafts is None:
+        drafts = bool(config.settings.get("build.drafts", False))
     final = []
     for src in sorted(articles):
         a = articles[src]
+        if a.draft and not drafts:
+            continue
         if src in variants:
             a = _replace(a, variants=MappingProxyType(variants[src]))
         final.append(a)

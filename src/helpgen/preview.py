@@ -3,10 +3,10 @@
 MkDocs' own development server (``mkdocs.livereload.LiveReloadServer``) serves a
 temporary folder and reloads open browser tabs after each rebuild. Every rebuild
 re-reads ``helpgen.yml`` and ``docs/`` and renders the chosen market with the same
-code as ``helpgen build``. Content errors never stop the server: the preview shows a
-page listing each problem (``file:line:col``), the terminal prints them too, and the
-next save that fixes them brings the site back. MkDocs is imported only here and in
-``site.py``.
+code as ``helpgen build``, drafts (``draft: true``) included. Content errors never stop
+the server: the preview shows a page listing each problem (``file:line:col``), the
+terminal prints them too, and the next save that fixes them brings the site back.
+MkDocs is imported only here and in ``site.py``.
 """
 
 from __future__ import annotations
@@ -73,6 +73,7 @@ class Preview:
         market = self.market or "?"
         try:
             config = config_mod.load(self.root)  # helpgen.yml edits apply on the next save
+            config = config.with_setting("build.drafts", True)  # editors see their drafts
             state = site.prepare(config, self.market or config.default_market,
                                  self.version or config.version)
             market = state.market.code
@@ -111,24 +112,89 @@ class Preview:
             self.report(f"helpgen preview: built {market}")
 
 
+def quiet_answers(market: str, version: str) -> dict[str, tuple[str, bytes]]:
+    """What the preview answers for files only a published site has, so that pages do not
+    fill the browser console and the terminal with 404s: the version list Material's
+    selector reads, an empty sitemap per market (Material's language selector) and a
+    ``/healthz`` without markets, which keeps the page on Material's own search."""
+    import json
+
+    versions = json.dumps([{"version": version, "title": version, "aliases": []}])
+    sitemap = ('<?xml version="1.0" encoding="UTF-8"?>\n'
+               '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"></urlset>\n')
+    health = json.dumps({"status": "ok", "preview": market, "markets": {}})
+    return {"versions.json": ("application/json", versions.encode()),
+            "sitemap.xml": ("application/xml", sitemap.encode()),
+            "healthz": ("application/json", health.encode())}
+
+
+def _server_class():
+    from mkdocs.livereload import LiveReloadServer
+
+    class PreviewServer(LiveReloadServer):
+        """MkDocs' live-reload server that binds before the first build and answers
+        :func:`quiet_answers` for files the preview does not have."""
+
+        answers: dict[str, tuple[str, bytes]] = {}
+        _bound = False
+
+        def server_bind(self) -> None:
+            if not self._bound:
+                super().server_bind()
+                self._bound = True
+                self.url = self.url.rsplit(":", 1)[0] + f":{self.server_port}/"
+
+        def _serve_request(self, environ, start_response):
+            path = environ.get("PATH_INFO", "")
+            name = path.rsplit("/", 1)[-1]
+            local = Path(self.root) / path.lstrip("/")
+            if name in self.answers and ".." not in path and not local.is_file():
+                ctype, body = self.answers[name]
+                start_response("200 OK", [("Content-Type", ctype),
+                                          ("Content-Length", str(len(body)))])
+                return [body]
+            return super()._serve_request(environ, start_response)
+
+    return PreviewServer
+
+
 def serve(root: Path, market: str | None = None, version: str | None = None,
           host: str = "127.0.0.1", port: int = 8000, open_browser: bool = False,
           report: Callable[[str], None] = print) -> None:
-    """Build, serve on ``host:port`` and rebuild on every change until interrupted."""
-    from mkdocs.livereload import LiveReloadServer
+    """Build, serve on ``host:port`` and rebuild on every change until Ctrl-C or SIGTERM.
+
+    The address is taken before anything is built, so a busy port is a usage error
+    (exit 2) with the same advice as ``helpgen serve``.
+    """
+    import signal
 
     config = config_mod.load(root)
-    config.market(market)  # an unknown market is a usage error before anything starts
+    code = config.market(market).code  # an unknown market is a usage error before anything
     site_dir = Path(tempfile.mkdtemp(prefix="helpgen-preview-"))
     preview = Preview(config.root, market, version, site_dir, report)
     logging.getLogger("mkdocs.livereload").setLevel(logging.WARNING)
-    server = LiveReloadServer(builder=preview.build, host=host, port=port, root=str(site_dir))
+    server = _server_class()(builder=preview.build, host=host, port=port, root=str(site_dir))
+    server.answers = quiet_answers(code, version or config.version)
+    try:
+        server.server_bind()
+    except OSError as exc:
+        shutil.rmtree(site_dir, ignore_errors=True)
+        server.server_close()
+        raise HelpgenError(f"cannot listen on {host}:{port}: {exc.strerror or exc}; pick "
+                           "another --dev-addr port or stop the other server",
+                           exit_code=2) from None
 
     def error_handler(code: int) -> bytes | None:
         page = site_dir / "404.html"
         return page.read_bytes() if code == 404 and page.is_file() else None
 
+    def _stop(signum, frame) -> None:
+        raise KeyboardInterrupt
+
     server.error_handler = error_handler
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _stop)  # `kill` stops it like Ctrl-C
     try:
         preview.build()
         watched = [config.docs_dir, config.config_file, config.mkdocs_file]
@@ -136,7 +202,7 @@ def serve(root: Path, market: str | None = None, version: str | None = None,
         for path in (*watched, hooks_dir):
             if path.exists():
                 server.watch(str(path))
-        report(f"helpgen preview: serving {market or config.default_market} on {server.url} "
+        report(f"helpgen preview: serving {code} on {server.url} "
                "(Ctrl+C to stop)")
         try:
             server.serve(open_in_browser=open_browser)
@@ -144,5 +210,10 @@ def serve(root: Path, market: str | None = None, version: str | None = None,
             report("helpgen preview: stopped")
         finally:
             server.shutdown()
+    except KeyboardInterrupt:
+        server.server_close()
+        report("helpgen preview: stopped")
     finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
         shutil.rmtree(site_dir, ignore_errors=True)

@@ -1,7 +1,9 @@
 """``helpgen new``: write a new article whose front matter already passes the schema.
 
 The id is derived from the title (ASCII slug, at most :data:`ID_MAX` characters, cut at
-a word boundary) and made unique against every id and file in ``docs/``. The file goes
+a word boundary). A title that gives no slug, or a slug another article already has, is a
+usage error asking for ``--id``: a silent ``-2`` suffix or a made-up id would hide a
+duplicate article or give a permalink nobody chose. The file goes
 to ``docs/<audience>/<topic>/<id>.md``; an existing file is never overwritten.
 """
 
@@ -13,13 +15,13 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import yaml
 
 from . import content as content_mod
 from . import yamlpos
-from .check import PLACEHOLDER_SUMMARY
+from .check import PLACEHOLDER_BODY, PLACEHOLDER_SUMMARY
 from .config import Config
 from .errors import HelpgenError, UsageError
 
@@ -45,25 +47,42 @@ def slugify(title: str) -> str:
     return slug.strip("-")
 
 
-def existing_ids(config: Config) -> set[str]:
-    """Every id in use: from the validated corpus, or from ``id:`` lines if it does not load."""
+def existing_ids(config: Config) -> dict[str, str]:
+    """Every id in use and the docs-relative file that holds it: from the validated
+    corpus, or from ``id:`` lines when it does not load."""
+    prefix = config.docs_dir_name.rstrip("/")
     try:
-        return set(content_mod.load(config).by_id)
+        return {a.id: f"{prefix}/{a.src}" for a in content_mod.load(config).articles}
     except HelpgenError:
-        ids = set()
-        for path in config.docs_dir.rglob("*.md"):
+        ids: dict[str, str] = {}
+        for path in sorted(config.docs_dir.rglob("*.md")):
             m = _ID_LINE_RE.search(path.read_text(encoding="utf-8", errors="replace")[:2000])
             if m:
-                ids.add(m.group(1))
+                rel = path.relative_to(config.docs_dir).as_posix()
+                ids.setdefault(m.group(1), f"{prefix}/{rel}")
         return ids
 
 
-def unique_id(base: str, taken: set[str], folder: Path) -> str:
-    candidate, n = base, 1
-    while candidate in taken or (folder / f"{candidate}.md").exists():
-        n += 1
-        candidate = f"{base}-{n}"
-    return candidate
+def derived_id(title: str, taken: Mapping[str, str], folder: Path, root: Path) -> str:
+    """The id ``title`` gives, or a usage error: a title without Latin letters or digits
+    gives none, and an id already in use names the file that has it (``--id`` decides)."""
+    base = slugify(title)
+    if not base:
+        raise UsageError(f"the title {title!r} gives no id (ids are made of a-z, 0-9 and "
+                         "'-'); choose one with --id, e.g. --id where-is-my-order")
+    path = folder / f"{base}.md"
+    if base in taken or path.exists():
+        holder = taken.get(base) or _rel(path, root)
+        raise UsageError(f"the id {base!r} that the title gives is already used by {holder}; "
+                         "edit that article, or choose another id with --id")
+    return base
+
+
+def _rel(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return str(path)
 
 
 def _resolve_taxonomy(config: Config, audience: str | None, topic: str | None
@@ -105,11 +124,12 @@ def render_article(article_id: str, title: str, summary: str, audience: str, top
         f"ticket_categories: [{', '.join(categories)}]",
         "keywords: []",
         f"last_reviewed: {today.isoformat()}",
+        "draft: true  # unpublished: helpgen preview shows it; delete this line to publish",
         "---",
         "",
         f"# {title}",
         "",
-        "Start with the answer in one or two sentences.",
+        PLACEHOLDER_BODY,
         "",
         "## Steps",
         "",
@@ -158,15 +178,16 @@ def new_article(
         if not content_mod.ID_RE.match(article_id):
             raise UsageError(f"--id must be lower-case letters, digits and hyphens, got "
                              f"{article_id!r}")
-        if article_id in existing_ids(config):
-            raise UsageError(f"id {article_id!r} is already used; choose another --id")
+        taken = existing_ids(config)
+        if article_id in taken:
+            raise UsageError(f"id {article_id!r} is already used by {taken[article_id]}; "
+                             "choose another --id")
         path = folder / f"{article_id}.md"
         if path.exists():
             raise UsageError(f"{path} already exists; not overwriting it")
         new_id = article_id
     else:
-        base = slugify(title) or f"{topic}-article"
-        new_id = unique_id(base, existing_ids(config), folder)
+        new_id = derived_id(title, existing_ids(config), folder, config.root)
         path = folder / f"{new_id}.md"
     folder.mkdir(parents=True, exist_ok=True)
     text = render_article(new_id, title, summary,

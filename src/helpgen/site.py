@@ -797,9 +797,16 @@ def _remove_locked(config: Config, market_dir: Path, market: str, name: str,
                     f"{market} {name} carries the default alias '{config.default_alias}' "
                     "the market index redirects to; publish another version with "
                     f"--alias {config.default_alias} first, or pass --force", exit_code=1)
+            if len(versions) == 1 and not force:
+                raise HelpgenError(
+                    f"{market} {name} is the only published version of {market}; removing it "
+                    f"leaves /{market}/ with nothing to show. Publish another version first, "
+                    "or pass --force", exit_code=1)
             versions.remove(v)
             write_versions(market_dir, versions)  # unlisted first, then deleted
             write_market_index(config, market_dir, versions)
+            if not versions:  # no redirect into a deleted folder
+                (market_dir / "index.html").unlink(missing_ok=True)
             for alias in v.get("aliases", []):
                 shutil.rmtree(market_dir / alias, ignore_errors=True)
             shutil.rmtree(market_dir / name, ignore_errors=True)

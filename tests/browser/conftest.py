@@ -3,6 +3,7 @@ waitress server serving a real built site (us 2026.10 + 2026.11, de 2026.11)."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
@@ -13,7 +14,8 @@ import pytest
 from serverkit import build_served_project, running
 
 CHROMIUM = "/usr/bin/chromium"
-MEDIA = Path(__file__).resolve().parents[2] / "media"
+REPO = Path(__file__).resolve().parents[2]
+SCREENSHOTS_ENV = "HELPGEN_SCREENSHOTS"
 
 
 @pytest.fixture(scope="session")
@@ -80,6 +82,13 @@ def page_log(page, live_site) -> PageLog:
 
 
 @pytest.fixture(scope="session")
-def media_dir() -> Path:
-    MEDIA.mkdir(exist_ok=True)
-    return MEDIA
+def media_dir(tmp_path_factory) -> Path:
+    """Where tests save screenshots: a temporary folder, so a test run leaves the checkout
+    as it was. ``HELPGEN_SCREENSHOTS=media`` (a folder, relative to the repository)
+    refreshes the README's images instead."""
+    wanted = os.environ.get(SCREENSHOTS_ENV)
+    if not wanted:
+        return tmp_path_factory.mktemp("screenshots")
+    folder = Path(wanted) if Path(wanted).is_absolute() else REPO / wanted
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
