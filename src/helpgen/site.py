@@ -35,7 +35,7 @@ os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")  # Material's end-of-life bann
 
 from . import atomic, csp, faults, urls  # noqa: E402
 from . import content as content_mod  # noqa: E402
-from . import render  # noqa: E402
+from . import render, rules  # noqa: E402
 from .config import VERSION_RE, Config, Market  # noqa: E402
 from .config import load as load_config  # noqa: E402
 from .errors import EXIT_ENVIRONMENT, EXIT_INTERNAL, HelpgenError, Problem, raise_if  # noqa: E402
@@ -127,14 +127,17 @@ def prepare(
     theme_cache: ThemeCache | None = None,
     budget: Any = None,
 ) -> BuildState:
-    """Validate content and render it for ``market`` (raises every problem).
+    """Validate content, render it for ``market`` and judge it with the rules ``helpgen
+    check`` applies (:func:`helpgen.rules.judge_market`); raises every problem.
 
     ``budget``: the template time shared by the markets of one build
     (:class:`helpgen.sandbox.RenderBudget`; a fresh one by default)."""
     market = market if isinstance(market, Market) else config.market(market)
     corpus = corpus or content_mod.load(config)
-    rendered = render.render_market(corpus, config, market, version, templates=templates,
-                                    budget=budget)
+    rendered, problems = rules.judge_market(config, corpus, market, version,
+                                            templates=templates, budget=budget)
+    raise_if(problems)
+    assert rendered is not None
     return BuildState(config, market, version, rendered, render.navigation(rendered, config),
                       theme_cache=theme_cache)
 
@@ -1053,7 +1056,11 @@ def _build_all(config: Config, version: str | None, aliases: Sequence[str] | Non
                 if p.is_alive():
                     p.kill()
                     p.join()
-        problems = [pr for item in results.values() if item[3] for pr in item[3]]
+        per_market: dict[Problem, list[str]] = {}  # one line per problem, naming markets
+        for item in results.values():
+            for pr in dict.fromkeys(item[3] or ()):
+                per_market.setdefault(pr, []).append(item[0])
+        problems = rules.merge(per_market, codes)
         if problems:
             codes_seen = [item[4] for item in results.values() if item[3]]
             exit_code = EXIT_ENVIRONMENT if EXIT_ENVIRONMENT in codes_seen else (
