@@ -116,5 +116,34 @@ def test_messages_say_what_to_do(check_findings):
     assert "'markt' is undefined; did you mean 'market'?" in msgs["jinja-typo.md"]
 
 
+@pytest.fixture(scope="module")
+def renderable(tmp_path_factory) -> Path:
+    """The fixtures without the template error: every page renders, so MkDocs runs and
+    helpgen's rules judge the rendered site after it."""
+    root = copy_project(tmp_path_factory.mktemp("rules-renderable") / "project")
+    for name, (body, _) in ARTICLES.items():
+        if name != "jinja-typo.md":
+            write_article(root, f"{T}/{name}", FRONT.format(id=name[:-3], extra=""), body)
+    return root
+
+
+def test_one_market_build_after_mkdocs_reports_what_check_reports(renderable, tmp_path):
+    proc = run(renderable, "check", "--market", "us", "--format", "json")
+    assert proc.returncode == 1, proc.stderr
+    checked = {(p["severity"], p["path"], p["line"], p["col"], p["message"])
+               for p in json.loads(proc.stdout)["problems"] if p["severity"] == "error"}
+    proc = run(renderable, "build", "--market", "us", "--site-dir", str(tmp_path / "site"))
+    assert proc.returncode == 1, proc.stderr
+    built = set()
+    for line in proc.stderr.splitlines():
+        m = ERROR_RE.match(line)
+        assert m, line  # nothing but the rules' problems: MkDocs' duplicates are dropped
+        built.add((m["severity"], m["path"], int(m["line"]),
+                   int(m["col"]) if m["col"] else None, m["msg"]))
+    assert checked == built
+    assert len(built) == 5  # link, anchor, image, remote image, remote frame
+    assert not (tmp_path / "site" / "us" / "2026.11").exists()
+
+
 def test_footnote_definitions_are_not_links(check_findings):
     assert not [f for f in check_findings if f[1].endswith("footnote.md")]

@@ -243,9 +243,9 @@ def _check_markets(config: Config, corpus: content_mod.Corpus, codes: list[str],
     sources: dict = {}  # file -> its lines with code blanked
     per_market: dict[Problem, list[str]] = {}
     for code in codes:
-        _, problems = rules.judge_market(config, corpus, config.markets[code], config.version,
-                                         env, templates, budget, anchors, sources, skip)
-        for p in dict.fromkeys(problems):
+        judged = rules.judge_market(config, corpus, config.markets[code], config.version,
+                                    env, templates, budget, anchors, sources, skip)
+        for p in dict.fromkeys(judged.problems):
             per_market.setdefault(p, []).append(code)
     return per_market
 

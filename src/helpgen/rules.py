@@ -1,8 +1,10 @@
 """The content rules helpgen judges itself, used by both ``helpgen check`` and builds.
 
-One rule, one place: :func:`judge_market` renders a market and judges its pages, and
-:func:`helpgen.check.check` and :func:`helpgen.site.prepare` both call it, so a
-problem reads the same (file, line, column, wording) wherever it is found:
+One rule, one place: :func:`judge_market` renders a market and judges its pages;
+:func:`helpgen.check.check` calls it for every market, and every build calls it through
+:func:`helpgen.site.prepare` (template errors stop the build there; the other problems
+are raised once MkDocs has run, so a preview can still show the site). A problem
+therefore reads the same (file, line, column, wording) wherever it is found:
 
 * Jinja that fails to render (:func:`helpgen.render.render_market`), with "did you mean";
 * internal links to articles that do not exist, are left out of the market, or are not
@@ -21,6 +23,7 @@ from __future__ import annotations
 import difflib
 import posixpath
 import re
+from dataclasses import dataclass
 from typing import Iterable, Sequence
 from urllib.parse import unquote
 
@@ -69,6 +72,19 @@ def merge(per_market: dict[Problem, list[str]], codes: Sequence[str]) -> list[Pr
     return out
 
 
+@dataclass(frozen=True)
+class Judgement:
+    """What :func:`judge_market` found for one market."""
+
+    rendered: render.RenderedMarket | None  # None when nothing rendered
+    render_problems: tuple[Problem, ...]  # templates that failed (nothing to build)
+    page_problems: tuple[Problem, ...]  # links, anchors, images, remote media
+
+    @property
+    def problems(self) -> list[Problem]:
+        return [*self.render_problems, *self.page_problems]
+
+
 def judge_market(
     config: Config,
     corpus: content_mod.Corpus,
@@ -80,23 +96,23 @@ def judge_market(
     anchors: "Anchors | None" = None,
     sources: dict | None = None,
     skip: frozenset[str] = frozenset(),
-) -> tuple[render.RenderedMarket | None, list[Problem]]:
-    """Render ``market`` and judge every page: (rendered market, problems).
+) -> Judgement:
+    """Render ``market`` and judge every page.
 
     When some articles fail to render, the others are still judged (the rendered
-    market returned then holds only those). ``skip``: sources whose front matter did
-    not load; links to them are not judged (their own error says what is wrong).
+    market then holds only those). ``skip``: sources whose front matter did not load;
+    links to them are not judged (their own error says what is wrong).
     """
     env = env or render.make_environment()
     templates = {} if templates is None else templates
     anchors = anchors or Anchors(config)
     sources = {} if sources is None else sources
-    problems: list[Problem] = []
+    failures: list[Problem] = []
     try:
         rendered = render.render_market(corpus, config, market, version, env=env,
                                         templates=templates, budget=budget)
     except HelpgenError as exc:
-        problems.extend(exc.problems)
+        failures.extend(exc.problems)
         failed = {p.path for p in exc.problems}
         prefix = config.docs_dir_name + "/"
         ok = [a for a in corpus.articles if prefix + a.src not in failed
@@ -106,11 +122,12 @@ def judge_market(
                 content_mod.Corpus(tuple(ok), corpus.docs_dir), config, market, version,
                 env=env, templates=templates, budget=budget)
         except HelpgenError:
-            return None, problems
+            return Judgement(None, tuple(failures), ())
     all_srcs = corpus.by_src
+    found: list[Problem] = []
     for page in rendered.pages.values():
-        problems.extend(page_problems(config, page, rendered, all_srcs, anchors, sources, skip))
-    return rendered, problems
+        found.extend(page_problems(config, page, rendered, all_srcs, anchors, sources, skip))
+    return Judgement(rendered, tuple(failures), tuple(found))
 
 
 def targets(markdown_text: str) -> Iterable[tuple[str, str, int, int]]:
@@ -129,8 +146,8 @@ def targets(markdown_text: str) -> Iterable[tuple[str, str, int, int]]:
                 yield m.group("tag").lower(), m.group("target"), i, m.start("target") + 1
 
 
-def _locate(config: Config, source: str, target: str, sources: dict, expected: int
-            ) -> tuple[int, int | None]:
+def locate(config: Config, source: str, target: str, sources: dict, expected: int | None
+           ) -> tuple[int | None, int | None]:
     """Line/column of ``target`` in the source file, outside code, nearest ``expected``
     (the line in the rendered text, which templates and notices may have moved)."""
     lines = sources.get(source)
@@ -145,7 +162,8 @@ def _locate(config: Config, source: str, target: str, sources: dict, expected: i
         best = None
         for i, text in enumerate(lines, 1):
             col = text.find(needle)
-            if col >= 0 and (best is None or abs(i - expected) < abs(best[0] - expected)):
+            if col >= 0 and (best is None or abs(i - (expected or 0))
+                                             < abs(best[0] - (expected or 0))):
                 best = (i, col + 1 + needle.index(target))
         if best:
             return best
@@ -166,7 +184,7 @@ def page_problems(config: Config, page: render.RenderedPage, rendered: render.Re
             continue
 
         def where(target: str = target, line: int = line) -> tuple[int, int | None]:
-            return _locate(config, page.source, target, sources, body_line + line - 1)
+            return locate(config, page.source, target, sources, body_line + line - 1)
 
         if _REMOTE_RE.match(target):
             if kind != "a":
