@@ -21,6 +21,7 @@ Pure apart from reading ``docs/``: no MkDocs import.
 from __future__ import annotations
 
 import difflib
+import html
 import posixpath
 import re
 from dataclasses import dataclass
@@ -142,8 +143,9 @@ def targets(markdown_text: str) -> Iterable[tuple[str, str, int, int]]:
         if m and not m.group("label").startswith("^"):
             yield "a", m.group("target"), i, m.start("target") + 1
         if "=" in line:
-            for m in _HTML_ATTR_RE.finditer(line):
-                yield m.group("tag").lower(), m.group("target"), i, m.start("target") + 1
+            for m in _HTML_ATTR_RE.finditer(line):  # entities decoded, as a browser does
+                yield (m.group("tag").lower(), html.unescape(m.group("target")), i,
+                       m.start("target") + 1)
 
 
 def locate(config: Config, source: str, target: str, sources: dict, expected: int | None
