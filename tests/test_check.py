@@ -291,3 +291,19 @@ def test_plain_heading_ids_equal_the_markdown_converters(headings):
         assert fast is None  # not plain: the converter decides
     else:
         assert fast == converted, (fast, converted)
+
+
+def test_invalid_front_matter_leaves_out_that_file_only_and_links_to_it_are_not_broken(
+        tmp_path):
+    root = copy_project(tmp_path / "project")
+    t = "partners/support-tickets"
+    write_article(root, f"{t}/bad.md", front("bad").replace("audience: partners",
+                                                            "audience: shoppers"))
+    write_article(root, f"{t}/links-bad.md", front("links-bad"),
+                  "# Links\n\nSee [the bad one](bad.md) and [nothing](nothing.md).\n")
+    good = check.check(config_mod.load(REPO), jobs=1)
+    report = check.check(config_mod.load(root), jobs=1)
+    assert report.articles == good.articles + 1  # links-bad.md counted, bad.md left out
+    errors = [(f.path, f.msg.split(":")[0]) for f in report.errors]
+    assert errors == [(f"docs/{t}/bad.md", "'audience' must be one of"),
+                      (f"docs/{t}/links-bad.md", "broken link 'nothing.md'")], errors

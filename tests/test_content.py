@@ -252,3 +252,14 @@ def test_unknown_market_value_still_fails_through_jinja(project):
         render.render_market(content.load(cfg), cfg, cfg.market("us"), "2026.11")
     assert str(exc.value).startswith("docs/buyers/orders/typo.md:12:17: error:")
     assert "signup" in str(exc.value)
+
+
+def test_misspelt_market_value_names_the_variable_and_the_closest_key(project):
+    write_article(project, "buyers/orders/typo.md", GOOD + "jinja: true\n",
+                  "# T\n\nGo to {{ market.sigup_url }}.\n")
+    cfg = config_mod.load(project)
+    with pytest.raises(HelpgenError) as exc:
+        render.render_market(content.load(cfg), cfg, cfg.market("us"), "2026.11")
+    assert str(exc.value).startswith("docs/buyers/orders/typo.md:12:17: error: 'market' has "
+                                     "no attribute 'sigup_url'; did you mean "
+                                     "'market.signup_url'? (available: ")

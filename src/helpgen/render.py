@@ -127,6 +127,17 @@ def _undefined_hint(message: str, shared: dict[str, Any], article_id: str
     return attr, hint
 
 
+def _name_the_object(message: str, body: str, ln: int | None, attr: str | None) -> str:
+    """``'dict object' has no attribute 'x'`` as ``'market' has no attribute 'x'`` when
+    the template line says which variable it was."""
+    if not (ln and attr and message.startswith("'dict object' has no attribute")):
+        return message
+    lines = body.split("\n")
+    m = re.search(rf"\b([A-Za-z_]\w*)\.{re.escape(attr)}\b",
+                  lines[ln - 1] if ln <= len(lines) else "")
+    return message.replace("'dict object'", f"'{m.group(1)}'", 1) if m else message
+
+
 def _jinja_col(body: str, ln: int | None, word: str | None) -> int | None:
     """Column of ``word`` (else of the first ``{{``/``{%``) on line ``ln`` of ``body``."""
     if not ln:
@@ -246,8 +257,9 @@ def render_market(
         except jinja2.UndefinedError as exc:
             ln = _jinja_line(exc, name)
             word, hint = _undefined_hint(exc.message or "", shared, art.id)
+            message = _name_the_object(exc.message or "", body, ln, word)
             problems.append(Problem(
-                f"{exc.message}{hint} (available: {available})", name,
+                f"{message}{hint} (available: {available})", name,
                 body_line + ln - 1 if ln else body_line, _jinja_col(body, ln, word)))
             continue
         except jinja2.TemplateError as exc:
