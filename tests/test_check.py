@@ -68,8 +68,7 @@ def bad_project(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def report(bad_project) -> check.Report:
     cfg = config_mod.load(bad_project)
-    # the front matter errors stop per-market checks, so check those separately
-    return check.check(cfg)
+    return check.check(cfg, today=datetime.date(2026, 11, 25), jobs=1)
 
 
 @pytest.fixture(scope="module")
@@ -114,8 +113,12 @@ def test_unknown_market_points_at_the_list_item(report, bad_project):
     assert "allowed: us, uk" in f.msg
 
 
-def test_front_matter_errors_fail_the_check(report):
-    assert report.errors and report.articles == 0
+def test_front_matter_errors_fail_the_check_but_every_other_file_is_checked(report, market_report):
+    assert report.errors
+    assert report.articles == market_report.articles  # all but the three bad files
+    per_market = {(f.path, f.line, f.col, f.msg) for f in market_report.findings
+                  if f.severity == "error"}
+    assert per_market and per_market <= {(f.path, f.line, f.col, f.msg) for f in report.findings}
 
 
 def test_broken_internal_link_reported_at_the_link(market_report, bad_project):
@@ -276,10 +279,10 @@ def test_unknown_path_or_market_is_a_usage_error(capsys):
 ])
 def test_plain_heading_ids_equal_the_markdown_converters(headings):
     """check's fast path for plain headings must give exactly the ids Markdown's toc gives."""
-    from helpgen import check as check_mod
+    from helpgen import rules
 
     cfg = config_mod.load(REPO)
-    anchors = check_mod._Anchors(cfg)
+    anchors = rules.Anchors(cfg)
     assert anchors._fast
     key = "\n\n".join(headings)
     fast = anchors._plain(key)
@@ -288,3 +291,19 @@ def test_plain_heading_ids_equal_the_markdown_converters(headings):
         assert fast is None  # not plain: the converter decides
     else:
         assert fast == converted, (fast, converted)
+
+
+def test_invalid_front_matter_leaves_out_that_file_only_and_links_to_it_are_not_broken(
+        tmp_path):
+    root = copy_project(tmp_path / "project")
+    t = "partners/support-tickets"
+    write_article(root, f"{t}/bad.md", front("bad").replace("audience: partners",
+                                                            "audience: shoppers"))
+    write_article(root, f"{t}/links-bad.md", front("links-bad"),
+                  "# Links\n\nSee [the bad one](bad.md) and [nothing](nothing.md).\n")
+    good = check.check(config_mod.load(REPO), jobs=1)
+    report = check.check(config_mod.load(root), jobs=1)
+    assert report.articles == good.articles + 1  # links-bad.md counted, bad.md left out
+    errors = [(f.path, f.msg.split(":")[0]) for f in report.errors]
+    assert errors == [(f"docs/{t}/bad.md", "'audience' must be one of"),
+                      (f"docs/{t}/links-bad.md", "broken link 'nothing.md'")], errors

@@ -125,8 +125,9 @@ def test_undefined_jinja_variable_names_article_and_line(project):
     with pytest.raises(HelpgenError) as exc:
         render.render_market(corpus, cfg, cfg.market("uk"), "2026.11")
     # front matter is lines 1-10, body starts at line 10: the error is on body line 5
-    assert str(exc.value).startswith("docs/buyers/orders/jinja.md:14: error: ")
+    assert str(exc.value).startswith("docs/buyers/orders/jinja.md:14:17: error: ")
     assert "signup_link" in str(exc.value)
+    assert "did you mean 'market.signup_url'?" in str(exc.value)
 
 
 def test_jinja_syntax_error_names_article_and_line(project):
@@ -249,5 +250,16 @@ def test_unknown_market_value_still_fails_through_jinja(project):
     cfg = config_mod.load(project)
     with pytest.raises(HelpgenError) as exc:
         render.render_market(content.load(cfg), cfg, cfg.market("us"), "2026.11")
-    assert str(exc.value).startswith("docs/buyers/orders/typo.md:12: error:")
+    assert str(exc.value).startswith("docs/buyers/orders/typo.md:12:17: error:")
     assert "signup" in str(exc.value)
+
+
+def test_misspelt_market_value_names_the_variable_and_the_closest_key(project):
+    write_article(project, "buyers/orders/typo.md", GOOD + "jinja: true\n",
+                  "# T\n\nGo to {{ market.sigup_url }}.\n")
+    cfg = config_mod.load(project)
+    with pytest.raises(HelpgenError) as exc:
+        render.render_market(content.load(cfg), cfg, cfg.market("us"), "2026.11")
+    assert str(exc.value).startswith("docs/buyers/orders/typo.md:12:17: error: 'market' has "
+                                     "no attribute 'sigup_url'; did you mean "
+                                     "'market.signup_url'? (available: ")

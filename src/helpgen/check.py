@@ -4,10 +4,11 @@ One pass reports every problem, each at its file, line and column:
 
 * front matter against the schema, duplicate ids, unknown markets/audiences/topics
   (:func:`helpgen.content.load`);
-* Jinja that fails to render for any market (:func:`helpgen.render.render_market`);
-* per market: internal links and ``#anchors`` that do not resolve (a link to an article
-  left out of a market is an error on that market's site), local images that do not
-  exist, remote images, scripts, frames and stylesheets (the site must work offline);
+* per market, with the same rules a build applies (:mod:`helpgen.rules`): Jinja that
+  fails to render, internal links and ``#anchors`` that do not resolve (a link to an
+  article left out of a market is an error on that market's site), local images that do
+  not exist, remote images, scripts, frames and stylesheets (the site must work offline).
+  Files whose front matter did not load are left out; every other file is still checked;
 * warnings: articles whose ``last_reviewed`` is older than ``check.max_review_age_days``
   and summaries still holding the ``helpgen new`` placeholder.
 
@@ -21,20 +22,14 @@ import datetime as _dt
 import json
 import multiprocessing
 import os
-import posixpath
 import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Sequence
-from urllib.parse import unquote
-
-import markdown
-from markdown.extensions import toc as _toc
-import yaml
 
 from . import content as content_mod
-from . import mdcode, render, sandbox
+from . import mdcode, render, rules, sandbox
 from .config import Config
 from .errors import HelpgenError, Problem
 
@@ -43,18 +38,6 @@ WARNING = "warning"
 FORMATS = ("text", "github", "json")
 PLACEHOLDER_SUMMARY = "TODO: one sentence shown in search results and suggestions."
 PLACEHOLDER_BODY = "Start with the answer in one or two sentences."  # helpgen new's body
-
-_MD_LINK_RE = re.compile(
-    r"(?P<bang>!?)\[(?P<text>(?:[^\[\]]|\[[^\]]*\])*)\]\(\s*<?(?P<target>[^()\s<>]*(?:\([^()\s]*\)"
-    r"[^()\s<>]*)*)>?(?:\s+(?:\"[^\"]*\"|'[^']*'))?\s*\)"
-)
-_REF_DEF_RE = re.compile(r"^ {0,3}\[(?P<label>[^\]\n]+)\]:[ \t]*<?(?P<target>\S+?)>?(?:[ \t]+.*)?$",
-                         re.M)
-_HTML_ATTR_RE = re.compile(
-    r"<(?P<tag>img|script|iframe|link|source|video|audio|a)\b[^>]*?\s(?P<attr>src|href)\s*=\s*"
-    r"(?P<q>[\"'])(?P<target>[^\"']*)(?P=q)", re.I)
-_SCHEME_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
-
 
 @dataclass(frozen=True)
 class Finding:
@@ -125,19 +108,19 @@ def check(
     today = today or _dt.date.today()
     findings: list[Finding] = []
     articles = 0
-    try:
-        corpus = content_mod.load(config, drafts=True)  # drafts are checked too
-    except HelpgenError as exc:
-        findings.extend(Finding.from_problem(p) for p in exc.problems)
-    else:
-        articles = len(corpus.articles)
-        findings.extend(_draft_findings(config, corpus))
-        findings.extend(_review_findings(config, corpus, today))
-        findings.extend(_template_findings(config, corpus))
-        # forking pays off only when there is real work to share
-        work = len(corpus.articles) * len(codes)
-        jobs = (jobs or config.setting("build.jobs") or os.cpu_count() or 1) if work > 2000 else 1
-        findings.extend(_market_findings(config, corpus, codes, jobs))
+    corpus, problems = content_mod.load(config, partial=True, drafts=True)  # drafts too
+    findings.extend(Finding.from_problem(p) for p in problems)
+    prefix = config.docs_dir_name + "/"
+    skip = frozenset(p.path[len(prefix):] for p in problems
+                     if p.path and p.path.startswith(prefix))
+    articles = len(corpus.articles)
+    findings.extend(_draft_findings(config, corpus))
+    findings.extend(_review_findings(config, corpus, today))
+    findings.extend(_template_findings(config, corpus))
+    # forking pays off only when there is real work to share
+    work = len(corpus.articles) * len(codes)
+    jobs = (jobs or config.setting("build.jobs") or os.cpu_count() or 1) if work > 2000 else 1
+    findings.extend(_market_findings(config, corpus, codes, jobs, skip))
     findings = _only_under(findings, wanted)
     order = sorted(set(findings), key=lambda f: (f.path or "", f.line or 0, f.col or 0,
                                                  f.severity, f.msg))
@@ -253,19 +236,20 @@ def _draft_findings(config: Config, corpus: content_mod.Corpus) -> Iterable[Find
 
 
 def _market_findings(config: Config, corpus: content_mod.Corpus, codes: Sequence[str],
-                     jobs: int = 1) -> list[Finding]:
-    """Render every market; check links, anchors and images of each rendered page.
+                     jobs: int = 1, skip: frozenset[str] = frozenset()) -> list[Finding]:
+    """Render and judge every market with :func:`helpgen.rules.judge_market` (as a build
+    does); a problem found on several markets is one finding naming them.
 
     With ``jobs`` > 1 the markets are shared among forked worker processes.
     """
     jobs = max(1, min(jobs, len(codes)))
     if jobs == 1:
-        plain, per_market = _check_markets(config, corpus, list(codes))
+        per_market = _check_markets(config, corpus, list(codes), skip)
     else:
         ctx = multiprocessing.get_context("fork")  # forked: config and corpus are not copied
         queue = ctx.Queue()
         procs = [ctx.Process(target=_check_worker,
-                             args=(config, corpus, list(codes[i::jobs]), queue))
+                             args=(config, corpus, list(codes[i::jobs]), queue, skip))
                  for i in range(jobs)]
         for proc in procs:
             proc.start()
@@ -277,62 +261,36 @@ def _market_findings(config: Config, corpus: content_mod.Corpus, codes: Sequence
         for part in parts:
             if isinstance(part, BaseException):
                 raise part
-        plain, per_market = [], {}
-        for part_plain, part_markets in parts:
-            plain.extend(part_plain)
-            for key, where in part_markets.items():
+        per_market = {}
+        for part in parts:
+            for key, where in part.items():
                 per_market.setdefault(key, []).extend(where)
-    out = plain
-    for (severity, msg, path, line, col), where in per_market.items():
-        if len(codes) > 1:
-            where = [c for c in codes if c in where]  # configuration order
-            msg += (" (on every market's site)" if len(where) == len(codes)
-                    else f" (on the {', '.join(where)} site{'s' if len(where) > 1 else ''})")
-        out.append(Finding(severity, msg, path, line, col))
-    return out
+    return [Finding.from_problem(p, p.severity) for p in rules.merge(per_market, codes)]
 
 
 def _check_worker(config: Config, corpus: content_mod.Corpus, codes: list[str],
-                  queue: Any) -> None:
+                  queue: Any, skip: frozenset[str]) -> None:
     try:
-        queue.put(_check_markets(config, corpus, codes))
+        queue.put(_check_markets(config, corpus, codes, skip))
     except BaseException as exc:  # reported by the parent, never swallowed
         queue.put(RuntimeError(f"checking {', '.join(codes)} failed: {exc!r}"))
 
 
-def _check_markets(config: Config, corpus: content_mod.Corpus, codes: list[str]
-                   ) -> tuple[list[Finding], dict[tuple, list[str]]]:
-    """Findings of ``codes``: (render errors, {(severity, msg, path, line, col): markets})."""
+def _check_markets(config: Config, corpus: content_mod.Corpus, codes: list[str],
+                   skip: frozenset[str] = frozenset()) -> dict[Problem, list[str]]:
+    """{problem: markets it was found on} for ``codes``."""
     env = render.make_environment()
     templates: dict = {}
     budget = sandbox.RenderBudget()
-    anchors = _Anchors(config)
-    sources: dict[str, tuple] = {}  # (file, link target) -> (line, col) in the file
-    per_market: dict[tuple, list[str]] = {}
-    plain: list[Finding] = []
-    all_srcs = corpus.by_src
+    anchors = rules.Anchors(config)
+    sources: dict = {}  # file -> its lines with code blanked
+    per_market: dict[Problem, list[str]] = {}
     for code in codes:
-        market = config.markets[code]
-        try:
-            rendered = render.render_market(corpus, config, market, config.version, env=env,
-                                            templates=templates, budget=budget)
-        except HelpgenError as exc:
-            plain.extend(Finding.from_problem(p) for p in exc.problems)
-            # check the links of every article that did render
-            failed = {p.path for p in exc.problems}
-            prefix = config.docs_dir_name + "/"
-            ok = [a for a in corpus.articles if prefix + a.src not in failed
-                  and not any(prefix + v.src in failed for v in a.variants.values())]
-            try:
-                rendered = render.render_market(
-                    content_mod.Corpus(tuple(ok), corpus.docs_dir), config, market,
-                    config.version, env=env, templates=templates, budget=budget)
-            except HelpgenError:
-                continue
-        for page in rendered.pages.values():
-            for key in _page_findings(config, page, rendered, all_srcs, anchors, sources):
-                per_market.setdefault(key, []).append(code)
-    return plain, per_market
+        judged = rules.judge_market(config, corpus, config.markets[code], config.version,
+                                    env, templates, budget, anchors, sources, skip)
+        for p in dict.fromkeys(judged.problems):
+            per_market.setdefault(p, []).append(code)
+    return per_market
 
 
 def _strip_code(markdown_text: str) -> list[str]:
@@ -362,184 +320,6 @@ def _template_findings(config: Config, corpus: content_mod.Corpus) -> Iterable[F
                                   "it in `code`", f"{prefix}/{src}", body_line + i,
                                   m.start() + 1)
                     break
-
-
-def _targets(markdown_text: str) -> Iterable[tuple[str, str, int, int]]:
-    """(kind, target, line, col) for each link/image/HTML reference; kind is the tag."""
-    for i, line in enumerate(_strip_code(markdown_text), 1):
-        if "](" not in line and "]:" not in line and "=" not in line:
-            continue  # most lines: no link, no definition, no HTML attribute
-        for m in _MD_LINK_RE.finditer(line):
-            yield ("img" if m.group("bang") else "a"), m.group("target"), i, m.start("target") + 1
-        m = _REF_DEF_RE.match(line)
-        if m:
-            yield "a", m.group("target"), i, m.start("target") + 1
-        if "=" in line:
-            for m in _HTML_ATTR_RE.finditer(line):
-                yield m.group("tag").lower(), m.group("target"), i, m.start("target") + 1
-
-
-def _locate(config: Config, source: str, target: str, sources: dict[str, tuple],
-            fallback: int) -> tuple[int, int | None]:
-    """Line/column of ``target`` in the source file (the rendered text may have moved)."""
-    key = f"{source}\0{target}"
-    if key in sources:
-        return sources[key] or (fallback, None)
-    try:
-        lines = (config.docs_dir / source).read_text(encoding="utf-8").splitlines()
-    except OSError:
-        lines = []
-    for needle in (f"]({target}", f'"{target}"', f"'{target}'", target):
-        for i, text in enumerate(lines, 1):
-            col = text.find(needle)
-            if col >= 0:
-                sources[key] = (i, col + 1 + (len(needle) - len(target) if needle != target
-                                              else 0))
-                return sources[key]
-    sources[key] = ()
-    return fallback, None
-
-
-def _page_findings(config: Config, page: render.RenderedPage, rendered: render.RenderedMarket,
-                   all_srcs: dict, anchors: "_Anchors", sources: dict[str, tuple]
-                   ) -> Iterable[tuple]:
-    prefix = config.docs_dir_name
-    here = posixpath.dirname(page.src)
-    path = f"{prefix}/{page.source}"
-    body_line = (page.article.variants[page.language].body_line
-                 if page.source != page.src else page.article.body_line)
-    for kind, target, line, _col in _targets(page.markdown):
-        if not target:
-            continue
-        def where(target: str = target, line: int = line) -> tuple[int, int | None]:
-            return _locate(config, page.source, target, sources, body_line + line - 1)
-
-        remote = target.startswith("//") or bool(re.match(r"^https?:", target, re.I))
-        if remote:
-            if kind != "a":
-                what = {"img": "image", "source": "media", "video": "video", "audio": "audio",
-                        "script": "script", "iframe": "frame", "link": "stylesheet"}[kind]
-                yield (ERROR, f"remote {what} {target!r}: the site must work offline; save the "
-                       f"file under {prefix}/ and link it relatively", path, *where())
-            continue
-        if _SCHEME_RE.match(target) or target.startswith("/"):
-            continue  # mailto:, tel:, absolute site paths: not ours to resolve
-        file_part, _, anchor = target.partition("#")
-        file_part = unquote(file_part.split("?")[0])
-        if kind != "a":  # a local image or media file
-            resolved = posixpath.normpath(posixpath.join(here, file_part))
-            if resolved.startswith("../") or not (config.docs_dir / resolved).is_file():
-                yield (ERROR, f"image {target!r} not found (looked for {prefix}/{resolved})",
-                       path, *where())
-            continue
-        if not file_part:
-            dest = page.src
-        else:
-            resolved = posixpath.normpath(posixpath.join(here, file_part))
-            if not resolved.endswith(".md"):
-                if (config.docs_dir / resolved).is_file():
-                    continue  # a downloadable file shipped with the docs
-                yield (ERROR, f"link {target!r} does not point to a Markdown file (link to the "
-                       "article's .md file so the link follows it to every market and version)",
-                       path, *where())
-                continue
-            if resolved not in all_srcs:
-                yield (ERROR, f"broken link {target!r}: no article {prefix}/{resolved}", path,
-                       *where())
-                continue
-            if resolved not in rendered.pages:
-                if all_srcs[resolved].applies_to(rendered.market.code):
-                    continue  # it failed to render: that error is reported at the article
-                yield (ERROR, f"link {target!r} points to an article published only in "
-                       f"{', '.join(all_srcs[resolved].markets or ())}; wrap the link in "
-                       f"{{% if market.code in [...] %}} or remove it", path, *where())
-                continue
-            dest = resolved
-        if anchor and anchor not in anchors.of(rendered.pages[dest]):
-            known = sorted(anchors.of(rendered.pages[dest]))
-            yield (ERROR, f"anchor '#{anchor}' not found in {prefix}/{rendered.pages[dest].source}"
-                   f" (headings there: {', '.join(known[:12]) or 'none'})", path, *where())
-
-
-_PLAIN_HEADING_RE = re.compile(r"^#{1,6}[ \t]+([^{}*_`\[\]<>&\\!|~^=+]*?)[ \t#]*$")
-_TEXT_CHANGING_EXTENSIONS = ("smarty", "smartsymbols", "emoji", "caret", "tilde", "mark",
-                             "betterem", "slugs")
-
-
-class _Anchors:
-    """Heading ids of rendered pages, computed with the site's Markdown extensions."""
-
-    def __init__(self, config: Config) -> None:
-        self._md = _markdown(config)
-        self._cache: dict[str, frozenset[str]] = {}
-        # Plain headings ("## Returns and refunds") get the toc extension's default ids
-        # without running the whole converter, unless the site changes how ids or
-        # heading text come out (a custom slugify, typographic extensions).
-        toc = self._md.treeprocessors["toc"] if "toc" in self._md.treeprocessors else None
-        custom = toc is None or toc.slugify is not _toc.slugify or toc.sep != "-"
-        exts = {type(e).__module__.rsplit(".", 1)[-1] for e in self._md.registeredExtensions}
-        self._fast = not custom and not exts & set(_TEXT_CHANGING_EXTENSIONS)
-
-    def of(self, page: render.RenderedPage) -> frozenset[str]:
-        # Only lines that can carry an id matter; converting just those keeps the ids
-        # (and the order that de-duplicates them) while skipping the prose.
-        key = "\n\n".join(line for line in page.markdown.split("\n")
-                           if line[:1] == "#" or "id=" in line or "{#" in line or "{:" in line)
-        ids = self._cache.get(key)
-        if ids is None:
-            ids = self._plain(key) if self._fast else None
-            if ids is None:
-                ids = self._convert(key)
-            self._cache[key] = ids
-        return ids
-
-    def _convert(self, key: str) -> frozenset[str]:
-        self._md.reset()
-        html = self._md.convert(key)
-        return frozenset(re.findall(r"\bid=\"([^\"]+)\"", html))
-
-    @staticmethod
-    def _plain(key: str) -> frozenset[str] | None:
-        """Ids of headings that are plain text, as the toc extension makes them; None as
-        soon as one heading needs the real converter."""
-        used: set[str] = set()
-        for line in key.split("\n\n") if key else ():
-            m = _PLAIN_HEADING_RE.match(line)
-            if m is None:
-                return None
-            _toc.unique(_toc.slugify(m.group(1).strip(), "-"), used)
-        return frozenset(used)
-
-
-class _TolerantLoader(yaml.SafeLoader):
-    """Reads mkdocs.yml, turning ``!!python/name:`` and ``!ENV`` tags into None."""
-
-
-_TolerantLoader.add_multi_constructor("", lambda loader, suffix, node: None)
-
-
-def _markdown(config: Config) -> markdown.Markdown:
-    """A Markdown converter with mkdocs.yml's ``markdown_extensions`` (as MkDocs uses them)."""
-    exts: list[str] = []
-    configs: dict[str, dict] = {}
-    try:
-        data = yaml.load(config.mkdocs_file.read_text(encoding="utf-8"), Loader=_TolerantLoader)
-    except (OSError, yaml.YAMLError):
-        data = {}
-    for item in (data or {}).get("markdown_extensions") or []:
-        if isinstance(item, str):
-            exts.append(item)
-        elif isinstance(item, dict):
-            for name, opts in item.items():
-                exts.append(name)
-                if isinstance(opts, dict):
-                    configs[name] = {k: v for k, v in opts.items() if v is not None}
-    if "toc" not in exts:
-        exts.append("toc")
-    try:
-        return markdown.Markdown(extensions=exts, extension_configs=configs)
-    except Exception:  # an extension we cannot load here: headings are what matter
-        return markdown.Markdown(extensions=["toc", "attr_list"])
 
 
 # --------------------------------------------------------------------------- output

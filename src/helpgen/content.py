@@ -364,11 +364,14 @@ def scan_files(docs_dir: Path, prefix: str, problems: list[Problem]) -> list[Pat
 
 
 def load(config: Config, docs_dir: Path | None = None,
-         reserved: tuple[str, ...] | None = None, drafts: bool | None = None) -> Corpus:
+         reserved: tuple[str, ...] | None = None, drafts: bool | None = None,
+         partial: bool = False) -> Any:
     """Read and validate every Markdown file under ``docs_dir``; raise all problems.
 
     Drafts (``draft: true``) are validated like every article but left out of the
     corpus unless ``drafts`` (default: the ``build.drafts`` setting) is true.
+    ``partial=True``: raise nothing; return ``(corpus, problems)``, the corpus holding
+    only the files without a problem (what ``helpgen check`` can still judge).
 
     ``reserved``: top-level folder names no article URL or redirect may take (default:
     the configured version and default alias, besides :data:`helpgen.urls.RESERVED_TOP`).
@@ -486,18 +489,25 @@ def load(config: Config, docs_dir: Path | None = None,
     # URLs, permalinks and redirects: no collisions, nothing reserved
     problems.extend(_url_problems(articles, bases, prefix, tuple(reserved)))
 
-    raise_if(problems)
+    bad: set[str | None] = set()
+    if partial:
+        bad = {p.path for p in problems}
+    else:
+        raise_if(problems)
     if drafts is None:
         drafts = bool(config.settings.get("build.drafts", False))
     final = []
     for src in sorted(articles):
         a = articles[src]
-        if a.draft and not drafts:
+        if f"{prefix}/{src}" in bad or (a.draft and not drafts):
             continue
-        if src in variants:
-            a = _replace(a, variants=MappingProxyType(variants[src]))
+        kept = {lang: v for lang, v in variants.get(src, {}).items()
+                if f"{prefix}/{v.src}" not in bad}
+        if kept:
+            a = _replace(a, variants=MappingProxyType(kept))
         final.append(a)
-    return Corpus(articles=tuple(final), docs_dir=docs_dir)
+    corpus = Corpus(articles=tuple(final), docs_dir=docs_dir)
+    return (corpus, problems) if partial else corpus
 
 
 def _replace(a: Article, **kw) -> Article:

@@ -103,13 +103,64 @@ def _jinja_line(exc: BaseException, name: str) -> int | None:
     return None
 
 
+_UNDEFINED_RE = re.compile(r"'(?P<name>[^']+)' is undefined|has no attribute '(?P<attr>[^']+)'")
+
+
+def _undefined_hint(message: str, shared: dict[str, Any], article_id: str
+                    ) -> tuple[str | None, str]:
+    """(the misspelt name, ``"; did you mean ..."`` or ``""``) of an undefined error."""
+    from .rules import did_you_mean
+
+    m = _UNDEFINED_RE.search(message)
+    if m is None:
+        return None, ""
+    if m.group("name"):
+        return m.group("name"), did_you_mean(m.group("name"),
+                                             [*shared, "article", "link"], "'{}'")
+    attr = m.group("attr")
+    names = [f"market.{k}" for k in shared["market"]] + [f"article.{k}" for k in
+                                                         ("id", "title", "summary")]
+    hint = did_you_mean(attr, [n.split(".", 1)[1] for n in names])
+    if hint:
+        close = hint[len("; did you mean "):-1]
+        hint = f"; did you mean {next(n for n in names if n.endswith('.' + close))!r}?"
+    return attr, hint
+
+
+def _name_the_object(message: str, body: str, ln: int | None, attr: str | None) -> str:
+    """``'dict object' has no attribute 'x'`` as ``'market' has no attribute 'x'`` when
+    the template line says which variable it was."""
+    if not (ln and attr and message.startswith("'dict object' has no attribute")):
+        return message
+    lines = body.split("\n")
+    m = re.search(rf"\b([A-Za-z_]\w*)\.{re.escape(attr)}\b",
+                  lines[ln - 1] if ln <= len(lines) else "")
+    return message.replace("'dict object'", f"'{m.group(1)}'", 1) if m else message
+
+
+def _jinja_col(body: str, ln: int | None, word: str | None) -> int | None:
+    """Column of ``word`` (else of the first ``{{``/``{%``) on line ``ln`` of ``body``."""
+    if not ln:
+        return None
+    lines = body.split("\n")
+    if ln > len(lines):
+        return None
+    text = lines[ln - 1]
+    if word:
+        m = re.search(rf"(?<![\w.]){re.escape(word)}\b|\.{re.escape(word)}\b", text)
+        if m:
+            return m.start() + 1 + (m.group(0).startswith("."))
+    m = re.search(r"\{[{%]", text)
+    return m.start() + 1 if m else None
+
+
 def _link_function(current_src: str, by_id: dict[str, Article], market: Market):
     @sandbox.template_function
     def link(article_id: str) -> str:
         target = by_id.get(article_id)
         if target is None or not target.applies_to(market.code):
             raise jinja2.UndefinedError(
-                f"link({article_id!r}): no article with that id on the {market.code} site")
+                f"link({article_id!r}): no article with that id on this site")
         start = posixpath.dirname(current_src) or "."
         return posixpath.relpath(target.src, start)
 
@@ -199,19 +250,23 @@ def render_market(
                     text = sandbox.render(template, context, budget, source)
                 text = mdcode.restore_code(text, marker, codes)
         except jinja2.TemplateSyntaxError as exc:
-            line = body_line + (exc.lineno or 1) - 1
-            problems.append(Problem(f"template syntax error: {exc.message}", name, line))
+            ln = exc.lineno or 1
+            problems.append(Problem(f"template syntax error: {exc.message}", name,
+                                    body_line + ln - 1, _jinja_col(body, ln, None)))
             continue
         except jinja2.UndefinedError as exc:
             ln = _jinja_line(exc, name)
-            line = body_line + ln - 1 if ln else body_line
+            word, hint = _undefined_hint(exc.message or "", shared, art.id)
+            message = _name_the_object(exc.message or "", body, ln, word)
             problems.append(Problem(
-                f"{exc.message} on the {market.code} site (available: {available})", name, line))
+                f"{message}{hint} (available: {available})", name,
+                body_line + ln - 1 if ln else body_line, _jinja_col(body, ln, word)))
             continue
         except jinja2.TemplateError as exc:
             ln = _jinja_line(getattr(exc, "cause", None) or exc, name)
-            problems.append(Problem(f"template error: {exc} on the {market.code} site", name,
-                                    body_line + ln - 1 if ln else body_line))
+            problems.append(Problem(f"template error: {exc}", name,
+                                    body_line + ln - 1 if ln else body_line,
+                                    _jinja_col(body, ln, None)))
             continue
         if fallback:
             text = _insert_after_h1(text, fallback_notice(config, market))

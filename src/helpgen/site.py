@@ -35,7 +35,7 @@ os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")  # Material's end-of-life bann
 
 from . import atomic, csp, faults, urls  # noqa: E402
 from . import content as content_mod  # noqa: E402
-from . import render  # noqa: E402
+from . import render, rules  # noqa: E402
 from .config import VERSION_RE, Config, Market  # noqa: E402
 from .config import load as load_config  # noqa: E402
 from .errors import EXIT_ENVIRONMENT, EXIT_INTERNAL, HelpgenError, Problem, raise_if  # noqa: E402
@@ -63,6 +63,9 @@ class BuildState:
     warnings: list[logging.LogRecord] = field(default_factory=list)
     theme_cache: Any = None  # a ThemeCache shared by the builds of one worker process
     theme_scripts: set[str] = field(default_factory=set)  # CSP hashes (see helpgen.csp)
+    #: what helpgen's rules found in the rendered pages; :func:`run_mkdocs` raises them
+    #: after MkDocs ran (so a preview can still show the site with the problems)
+    problems: list[Problem] = field(default_factory=list)
 
 
 class ThemeCache:
@@ -127,16 +130,20 @@ def prepare(
     theme_cache: ThemeCache | None = None,
     budget: Any = None,
 ) -> BuildState:
-    """Validate content and render it for ``market`` (raises every problem).
+    """Validate content, render it for ``market`` and judge it with the rules ``helpgen
+    check`` applies (:func:`helpgen.rules.judge_market`); raises every problem.
 
     ``budget``: the template time shared by the markets of one build
     (:class:`helpgen.sandbox.RenderBudget`; a fresh one by default)."""
     market = market if isinstance(market, Market) else config.market(market)
     corpus = corpus or content_mod.load(config)
-    rendered = render.render_market(corpus, config, market, version, templates=templates,
-                                    budget=budget)
+    judged = rules.judge_market(config, corpus, market, version, templates=templates,
+                                budget=budget)
+    if judged.rendered is None or judged.render_problems:
+        raise_if(judged.problems)
+    rendered = judged.rendered
     return BuildState(config, market, version, rendered, render.navigation(rendered, config),
-                      theme_cache=theme_cache)
+                      theme_cache=theme_cache, problems=list(judged.page_problems))
 
 
 # --------------------------------------------------------------------------- hooks
@@ -321,16 +328,10 @@ def _warning_problem(record: logging.LogRecord, state: BuildState) -> Problem:
     if m:
         rp = state.rendered.pages.get(m.group("src"))
         source = rp.source if rp else m.group("src")
-        line = None
-        path = state.config.docs_dir / source
-        with contextlib.suppress(OSError):
-            for i, text in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-                if m.group("target").split("#")[0] in text:
-                    line = i
-                    break
+        line, col = rules.locate(state.config, source, m.group("target"), {}, None)
         return Problem(f"broken link to {m.group('target')!r} on the {state.market.code} site "
                        "(link to an existing .md file, or write the name as plain text)",
-                       f"{prefix}/{source}", line)
+                       f"{prefix}/{source}", line, col)
     return Problem(f"MkDocs: {msg} (building {state.market.code} {state.version})")
 
 
@@ -347,12 +348,28 @@ def run_mkdocs(state: BuildState, out_dir: Path) -> None:
             mkcfg[STATE_KEY] = state
             mkdocs_build(mkcfg)
         except (Abort, ConfigurationError) as exc:
-            problems = [_warning_problem(r, state) for r in log.records]
+            problems = _mkdocs_problems(log.records, state)
             if not problems:
                 problems = [Problem(f"MkDocs: {exc}")]
             rel = state.config.mkdocs_file_name
-            raise_if([Problem(p.msg, p.path or rel) for p in problems])
-    raise_if([_warning_problem(r, state) for r in log.records])
+            raise_if(state.problems + [Problem(p.msg, p.path or rel) for p in problems])
+    raise_if(state.problems + _mkdocs_problems(log.records, state))
+
+
+def _mkdocs_problems(records: list[logging.LogRecord], state: BuildState) -> list[Problem]:
+    """MkDocs' warnings as problems, less its link warnings in files where helpgen's
+    rules already reported a problem (the same broken link, in MkDocs' words)."""
+    judged = {p.path for p in state.problems}
+    prefix = state.config.docs_dir_name
+    out = []
+    for record in records:
+        m = _LINK_RE.search(record.getMessage())
+        if m and judged:
+            rp = state.rendered.pages.get(m.group("src"))
+            if f"{prefix}/{rp.source if rp else m.group('src')}" in judged:
+                continue
+        out.append(_warning_problem(record, state))
+    return out
 
 
 # --------------------------------------------------------------------------- publish
@@ -1075,7 +1092,11 @@ def _build_all(config: Config, version: str | None, aliases: Sequence[str] | Non
                 if p.is_alive():
                     p.kill()
                     p.join()
-        problems = [pr for item in results.values() if item[3] for pr in item[3]]
+        per_market: dict[Problem, list[str]] = {}  # one line per problem, naming markets
+        for item in results.values():
+            for pr in dict.fromkeys(item[3] or ()):
+                per_market.setdefault(pr, []).append(item[0])
+        problems = rules.merge(per_market, codes)
         if problems:
             codes_seen = [item[4] for item in results.values() if item[3]]
             exit_code = EXIT_ENVIRONMENT if EXIT_ENVIRONMENT in codes_seen else (
