@@ -233,3 +233,22 @@ def test_publish_writes_the_published_markets_file(us_uk_de):
     data = json_mod.loads((us_uk_de / "markets.json").read_text(encoding="utf-8"))
     assert [m["code"] for m in data["markets"]] == ["us", "uk", "de"]
     assert all(m["versions"] for m in data["markets"])
+
+
+@pytest.mark.parametrize("markets", [["us"], ["us", "de"]])
+def test_large_indexes_written_by_several_processes_build(project, monkeypatch, markets):
+    """Past index.PARALLEL_MIN_DOCS the index child starts Whoosh's own writer processes,
+    which a daemonic child may not do."""
+    from helpgen import index
+
+    monkeypatch.setattr(index, "PARALLEL_MIN_DOCS", 5)
+    cfg = config_mod.load(project)
+    if len(markets) == 1:
+        site.build(cfg, markets[0], "2026.11", ["latest"], project / "site",
+                   index_dir=project / "search_index")
+    else:
+        site.build_all(cfg, "2026.11", ["latest"], project / "site", jobs=2, markets=markets,
+                       index_dir=project / "search_index")
+    for code in markets:
+        meta = project / "search_index" / code / "2026.11" / "helpgen-index.json"
+        assert meta.is_file()

@@ -956,9 +956,11 @@ def _build(config: Config, market: str | None, version: str | None,
         # published only when both succeeded.
         ctx = multiprocessing.get_context("fork")
         queue = ctx.Queue()
+        # not a daemon: a large index is written by Whoosh's own worker processes, which
+        # a daemonic process may not start (the child dies with us: PR_SET_PDEATHSIG)
         child = ctx.Process(target=_stage_index_child,
                             args=(config, state, index_stage.path, build_id, queue, os.getpid()),
-                            daemon=True)
+                            daemon=False)
         child.start()
         try:
             faults.reached("build", "after-fork", site_stage.path)
@@ -1073,7 +1075,7 @@ def _build_all(config: Config, version: str | None, aliases: Sequence[str] | Non
         ctx = multiprocessing.get_context("fork")
         queue = ctx.Queue()
         chunks = [codes[i::jobs] for i in range(jobs)]
-        procs = [ctx.Process(target=_worker, daemon=True,
+        procs = [ctx.Process(target=_worker, daemon=False,  # may start Whoosh's workers
                              args=(config, corpus, chunk, version, paths, build_id, queue,
                                    os.getpid()))
                  for chunk in chunks if chunk]
