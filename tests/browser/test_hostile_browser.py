@@ -52,6 +52,8 @@ audience: buyers
 topic: orders
 last_reviewed: 2026-11-25
 """, BODY)
+    # exists (the build checks images) but does not decode: an onerror would fire
+    (root / "docs/buyers/orders/missing.png").write_bytes(b"not a png")
     site.build(config.load(root), "us", "2026.11", ["latest"], root / "site",
                index_dir=root / "search_index")
     yield root
