@@ -22,11 +22,13 @@ import datetime as _dt
 import json
 import multiprocessing
 import os
+import posixpath
 import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Sequence
+from urllib.parse import unquote
 
 from . import content as content_mod
 from . import mdcode, render, rules, sandbox
@@ -216,9 +218,9 @@ def _draft_findings(config: Config, corpus: content_mod.Corpus) -> Iterable[Find
             if art.draft or not drafts:
                 continue
             here = posixpath.dirname(src)
-            for kind, target, line, col in _targets(body):
+            for kind, target, line, col in rules.targets(body):
                 file_part = unquote(target.partition("#")[0].split("?")[0])
-                if kind != "a" or not file_part or _SCHEME_RE.match(target):
+                if kind != "a" or not file_part or rules._SCHEME_RE.match(target):
                     continue
                 resolved = posixpath.normpath(posixpath.join(here, file_part))
                 if resolved in drafts:
