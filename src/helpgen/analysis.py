@@ -241,12 +241,21 @@ def make_schema(languages: Iterable[str]) -> Schema:
 
 # --------------------------------------------------------------------------- cleaning
 
+_ASCII_BREAKS = str.maketrans("\t\n\x0b\x0c\r", "     ")
+
+
 def clean_text(text: str, max_chars: int | None = None) -> str:
     """Drop NUL/control/format characters, normalise to NFKC, collapse whitespace."""
     if max_chars is not None:
         text = text[: max_chars * 2]
     text = unicodedata.normalize("NFKC", text)
-    text = "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in text)
+    # The common case, checked at C speed: once ASCII tabs and line breaks (category Cc)
+    # are spaces, a printable string holds no other category-C character.
+    spaced = text.translate(_ASCII_BREAKS)
+    if spaced.isprintable():
+        text = spaced
+    else:
+        text = "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in text)
     text = " ".join(text.split())
     return text[:max_chars] if max_chars is not None else text
 

@@ -63,6 +63,7 @@ class BuildState:
     warnings: list[logging.LogRecord] = field(default_factory=list)
     theme_cache: Any = None  # a ThemeCache shared by the builds of one worker process
     theme_scripts: set[str] = field(default_factory=set)  # CSP hashes (see helpgen.csp)
+    nav_once: bool = True  # render each inactive navigation item once (see NavCache)
 
 
 class ThemeCache:
@@ -155,6 +156,7 @@ def hook_config(mkcfg: Any) -> Any:
     mkcfg["theme"]["language"] = market.language
     if state.theme_cache is not None:
         state.theme_cache.attach(mkcfg["theme"])
+    _attach_nav_cache(mkcfg["theme"], state.nav_once)
     features = list(mkcfg["theme"]["features"] or [])
     if config.setting("build.navigation_prune") and "navigation.prune" not in features:
         features.append("navigation.prune")
@@ -326,6 +328,72 @@ def _warning_problem(record: logging.LogRecord, state: BuildState) -> Problem:
                        "(link to an existing .md file, or write the name as plain text)",
                        f"{prefix}/{source}", line)
     return Problem(f"MkDocs: {msg} (building {state.market.code} {state.version})")
+
+
+class NavCache:
+    """The navigation HTML of one build's inactive items, rendered once per build.
+
+    Material renders the whole navigation into every page, so the build grew with
+    pages x navigation size. An item the page is not in renders the same for every page
+    but for its links, which are relative to the page. helpgen's ``partials/nav-item.html``
+    renders such an item once while :meth:`record` is on (the ``helpgen_nav_url`` filter
+    then writes each link as a site-relative placeholder) and :meth:`links` puts in the
+    page's relative links with MkDocs' own ``normalize_url``, so the HTML is
+    byte-identical to Material's rendering of every page.
+    """
+
+    def __init__(self) -> None:
+        self.html: dict[tuple, str] = {}
+        self.recording = 0  # depth of the cached renders under way
+
+    def get(self, key: tuple) -> str | None:
+        return self.html.get(key)
+
+    def record(self) -> str:
+        self.recording += 1
+        return ""
+
+    def put(self, key: tuple, html: str) -> str:
+        self.recording -= 1
+        self.html[key] = str(html)
+        return self.html[key]
+
+    def links(self, html: str, page: Any, base_url: str) -> str:
+        if self.recording:  # inside an outer cached render: keep the placeholders
+            return html
+        from mkdocs.utils import normalize_url
+
+        return _NAV_LINK.sub(lambda m: normalize_url(m[1], page=page, base=base_url), html)
+
+    def url(self, context: Any, value: Any) -> str:
+        """The ``helpgen_nav_url`` filter: MkDocs' ``url``, or a placeholder to record."""
+        if self.recording:
+            return f"\x00{value}\x01"
+        from mkdocs.utils.templates import url_filter
+
+        return url_filter(context, value)
+
+
+_NAV_LINK = re.compile("\x00([^\x00\x01]*)\x01")
+
+
+def _attach_nav_cache(theme: Any, enabled: bool) -> None:
+    """Give every Jinja environment of this build's ``theme`` its own :class:`NavCache`
+    (``enabled=False``: only the filter, which then is MkDocs' ``url``)."""
+    import jinja2
+
+    make_env = theme.get_env
+
+    def get_env() -> Any:
+        env = make_env()
+        cache = NavCache()
+        env.filters["helpgen_nav_url"] = jinja2.pass_context(
+            lambda context, value: cache.url(context, value))
+        if enabled:
+            env.globals["helpgen_nav_cache"] = cache
+        return env
+
+    theme.get_env = get_env
 
 
 def run_mkdocs(state: BuildState, out_dir: Path) -> None:
