@@ -1016,7 +1016,8 @@ def _stage_index_child(config: Config, state: BuildState, stage: Path, build_id:
 
     _die_with_parent(parent_pid)
     try:
-        index.build_market(config, state.rendered, stage, build_id)
+        # one analysing process: MkDocs has the other core, and a daemon may not fork
+        index.build_market(config, state.rendered, stage, build_id, procs=1)
         queue.put((None, None))
     except BaseException as exc:  # reported, never swallowed
         queue.put(_child_problems(exc, "while indexing"))
@@ -1040,7 +1041,7 @@ def _worker(config: Config, corpus: content_mod.Corpus, markets: list[str], vers
             state = prepare(config, code, version, corpus, templates, theme_cache, budget)
             run_mkdocs(state, site_stage)
             _write_build_file(site_stage, build_id, code, version)
-            index.build_market(config, state.rendered, index_stage, build_id)
+            index.build_market(config, state.rendered, index_stage, build_id, procs=1)
             queue.put((code, len(state.rendered.pages), time.perf_counter() - t0, None, None))
         except BaseException as exc:  # reported, never swallowed
             problems, exit_code = _child_problems(exc, "")
