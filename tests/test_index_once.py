@@ -70,3 +70,12 @@ def test_awkward_text_indexes_identically(tmp_path, language):
             for i in range(18)]
     joined, once = _both(tmp_path, docs, "xx", language)
     assert once == joined
+
+
+def test_words_is_the_spelling_analyzer():
+    from helpgen import analysis
+
+    spell = analysis.spell_analyzer()
+    for text in ["", "Rückerstattung, für: Bestellungen!", "注文の返金について。配送", "注",
+                 "การคืนเงิน ค่าส่ง", "ＡＢＣ１２３ x_y e-mail 3.14", "MiXeD 注文abc注文 ß"]:
+        assert analysis.words(text) == [t.text for t in spell(text, mode="index")]

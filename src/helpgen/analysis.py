@@ -122,6 +122,19 @@ class ScriptTokenizer(Tokenizer):
                 yield t
 
 
+def words(value: str) -> list[str]:
+    """What ``ScriptTokenizer() | LowercaseFilter()`` yields for ``value``, as a list (the
+    index's analyse-once path; the tests compare the two)."""
+    out: list[str] = []
+    for m in TOKEN_RE.finditer(value):
+        run = m.group(0)
+        if m.group("word") is not None or len(run) == 1:
+            out.append(run.lower())
+        else:
+            out.extend(run[i:i + 2].lower() for i in range(len(run) - 1))
+    return out
+
+
 _ENGLISH_STOP = frozenset(stopwords_for_language("en"))
 
 

@@ -231,23 +231,42 @@ class _Analysis:
     """
 
     def __init__(self, schema: object, languages: tuple[str, ...]) -> None:
-        self.words = schema["spell"].analyzer  # type: ignore[index]
+        from whoosh.analysis import LowercaseFilter
+
+        spell = schema["spell"].analyzer  # type: ignore[index]
+        head = list(spell.items)
+        self.fast = [type(i) for i in head] == [analysis.ScriptTokenizer, LowercaseFilter]
+        self.words = spell
         self.filters: dict[str, list] = {}
+        # word -> its terms: the filters work token by token, so each word once per build
+        self.terms: dict[str, dict[str, tuple[str, ...]]] = {}
         for lang in languages:
             items = list(schema[f"all_{lang}"].analyzer.items)  # type: ignore[index]
-            head = len(self.words.items)
-            if items[:head] != list(self.words.items):
+            if items[:len(head)] != head:
                 raise HelpgenError(f"the {lang} analyzer does not begin with the spelling "
                                    "field's tokenizer")
-            self.filters[lang] = items[head:]
+            self.filters[lang] = items[len(head):]
+            self.terms[lang] = {}
+
+    def _terms_of(self, word: str, lang: str) -> tuple[str, ...]:
+        gen: Iterable = entoken([word], mode="index")
+        for f in self.filters[lang]:
+            gen = f(gen)
+        got = self.terms[lang][word] = tuple(t.text for t in gen if not t.stopped)
+        return got
 
     def tokens(self, text: str, lang: str) -> tuple[list[str], list[str]]:
         """(spelling words, ``lang`` terms) of ``text``, stop words dropped."""
-        words = [t.text for t in self.words(text, mode="index") if not t.stopped]
-        gen: Iterable = entoken(words, mode="index")
-        for f in self.filters[lang]:
-            gen = f(gen)
-        return words, [t.text for t in gen if not t.stopped]
+        if self.fast:
+            words = analysis.words(text)
+        else:
+            words = [t.text for t in self.words(text, mode="index") if not t.stopped]
+        memo = self.terms[lang]
+        terms: list[str] = []
+        for w in words:
+            got = memo.get(w)
+            terms.extend(got if got is not None else self._terms_of(w, lang))
+        return words, terms
 
     def fields(self, doc: IndexDoc, languages: tuple[str, ...]) -> dict:
         lang = doc.language if doc.language in languages else "en"
