@@ -79,3 +79,19 @@ def test_words_is_the_spelling_analyzer():
     for text in ["", "Rückerstattung, für: Bestellungen!", "注文の返金について。配送", "注",
                  "การคืนเงิน ค่าส่ง", "ＡＢＣ１２３ x_y e-mail 3.14", "MiXeD 注文abc注文 ß"]:
         assert analysis.words(text) == [t.text for t in spell(text, mode="index")]
+
+
+def test_inline_text_skips_only_patterns_that_cannot_match():
+    import random
+
+    def every_pattern(text: str) -> str:
+        for pattern, repl in index._INLINE:
+            text = pattern.sub(repl, text)
+        return text
+
+    rnd = random.Random(5)
+    alphabet = list("ab _*`[]()!<>{}#:.^ \\") + ["**", "__", "![x](y)", "[a](b)", "[^1]",
+                                                  "{: .c}", "<b>"]
+    for _ in range(20000):
+        text = "".join(rnd.choice(alphabet) for _ in range(rnd.randrange(0, 16)))
+        assert index.inline_text(text) == every_pattern(text), repr(text)

@@ -87,9 +87,16 @@ _LIST = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
 _TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$")
 
 
+#: What each of :data:`_INLINE`'s patterns cannot match without (one of these strings):
+#: the pattern is skipped when the text has none of them, which gives the same text.
+_INLINE_NEEDS = (("![",), ("[",), ("[",), ("<",), ("{",), ("**", "__"), ("*", "_"), ("`",),
+                 ("[^",))
+
+
 def inline_text(text: str) -> str:
-    for pattern, repl in _INLINE:
-        text = pattern.sub(repl, text)
+    for (pattern, repl), needs in zip(_INLINE, _INLINE_NEEDS):
+        if any(n in text for n in needs):
+            text = pattern.sub(repl, text)
     return text
 
 
