@@ -95,3 +95,36 @@ def test_inline_text_skips_only_patterns_that_cannot_match():
     for _ in range(20000):
         text = "".join(rnd.choice(alphabet) for _ in range(rnd.randrange(0, 16)))
         assert index.inline_text(text) == every_pattern(text), repr(text)
+
+
+def test_build_child_indexes_a_large_market(tmp_path):
+    """The forked, daemonic index child of ``helpgen build`` indexes a market of at least
+    ``PARALLEL_MIN_DOCS`` articles (a daemon may not start Whoosh's analysing processes)."""
+    import multiprocessing
+    import os
+
+    from projectkit import copy_project, write_article
+
+    root = copy_project(tmp_path / "project")
+    for i in range(index.PARALLEL_MIN_DOCS):
+        write_article(root, f"partners/registration/bulk-{i:04d}.md",
+                      f"id: bulk-{i:04d}\ntitle: Bulk article {i}\nsummary: Generated.\n"
+                      "audience: partners\ntopic: registration\nlast_reviewed: 2026-11-25",
+                      f"# Bulk article {i}\n\nRefund and shipping {i}.\n")
+    cfg = config_mod.load(root)
+    state = site.prepare(cfg, "us", cfg.version)
+    assert len(state.rendered.searchable()) >= index.PARALLEL_MIN_DOCS
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    child = ctx.Process(target=site._stage_index_child,
+                        args=(cfg, state, tmp_path / "stage", "b1", queue, os.getpid()),
+                        daemon=True)
+    child.start()
+    assert queue.get(timeout=300) == (None, None)
+    child.join(timeout=60)
+    assert child.exitcode == 0
+    ix = whoosh_index.open_dir(str(tmp_path / "stage" / "us" / cfg.version))
+    try:
+        assert ix.doc_count() >= index.PARALLEL_MIN_DOCS
+    finally:
+        ix.close()
