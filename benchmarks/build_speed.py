@@ -5,6 +5,14 @@ against a baseline built by the same script on the same machine.
     hooks removed: target overhead < 1.5x.
 (b) ``helpgen build --all`` (12 markets) vs one market: target <= 5x; and
     ``--jobs 2`` vs ``--jobs 1``: the speed-up.
+(d) "same pages and nav": ``helpgen build`` of one market (site, search index, publishing)
+    vs a plain ``mkdocs build`` with Material given exactly the pages and navigation
+    settings helpgen renders (the rendered Markdown, helpgen's nav and navigation
+    grouping, navigation.prune, language and version selectors), and vs that plus
+    Pagefind's indexer (``pip install 'pagefind[extended]'``; left out when missing);
+    CPU beside wall and peak memory, interleaved runs, at 200 / 2,000 / 5,000 articles.
+(p) a profile of one market at ``--profile-size`` articles: where MkDocs' time goes
+    (cProfile, the site in-process) and the index (one analysing process).
 (c) a synthetic corpus of 500 / 1,000 / 2,000 articles: time and peak memory
     (``ru_maxrss`` of the build process and its children) with Material's
     ``navigation.prune`` vs without, to show the growth curve; and ``helpgen check``
@@ -16,6 +24,8 @@ included on both sides). Usage::
     python benchmarks/build_speed.py                 # everything (about 10 minutes)
     python benchmarks/build_speed.py --only a,b      # the real docs only
     python benchmarks/build_speed.py --only c --sizes 500,1000,2000 --unpruned-max 2000
+    python benchmarks/build_speed.py --only d --sizes 200,2000,5000 --repeat 3
+    python benchmarks/build_speed.py --only p --profile-size 2000
 """
 
 from __future__ import annotations
@@ -223,13 +233,152 @@ def bench_synthetic(sizes: list[int], unpruned_max: int, repeat: int) -> list[di
     return rows
 
 
+# --------------------------------------------------------------------------- (d)
+
+EXPORT = r"""
+import json, sys, html
+from pathlib import Path
+import yaml
+from helpgen import config, site
+cfg = config.load('.')
+state = site.prepare(cfg, 'us', cfg.version)
+mk = yaml.safe_load(Path(cfg.mkdocs_file).read_text(encoding='utf-8'))
+mk.pop('hooks', None)
+docs = Path('same_docs')
+for src, rp in state.rendered.pages.items():
+    out = docs / src
+    out.parent.mkdir(parents=True, exist_ok=True)
+    meta = {'title': html.escape(rp.title, quote=False)}
+    if rp.summary:
+        meta['description'] = html.escape(rp.summary, quote=False).replace('"', '&quot;')
+    out.write_text('---\n' + yaml.safe_dump(meta, allow_unicode=True) + '---\n' + rp.markdown,
+                   encoding='utf-8')
+market = state.market
+features = list(mk['theme'].get('features') or [])
+if cfg.setting('build.navigation_prune') and 'navigation.prune' not in features:
+    features.append('navigation.prune')
+mk['theme'].update(language=market.language, features=features)
+mk.update(docs_dir='same_docs', site_dir='same_site', nav=state.nav,
+          site_name=f"{mk['site_name']} · {market.name}")
+mk['extra']['version'] = {'provider': 'mike', 'default': cfg.default_alias, 'alias': True}
+mk['extra']['alternate'] = [
+    {'name': f'{m.name} ({m.language_name})', 'link': f'../../{m.code}/', 'lang': m.language}
+    for m in cfg.markets.values()]
+Path('mkdocs-same.yml').write_text(yaml.safe_dump(mk, sort_keys=False, allow_unicode=True),
+                                    encoding='utf-8')
+print(len(state.rendered.pages))
+"""
+
+
+def have_pagefind() -> bool:
+    probe = subprocess.run([sys.executable, "-m", "pagefind", "--version"],
+                           capture_output=True, text=True)
+    return probe.returncode == 0
+
+
+def bench_same_pages(sizes: list[int], repeat: int) -> list[dict]:
+    """Interleaved runs: helpgen, plain Material, plain Material + Pagefind, per round."""
+    rows = []
+    pagefind = have_pagefind()
+    for n in sizes:
+        work = Path(tempfile.mkdtemp(prefix=f"helpgen-same-{n}-"))
+        try:
+            root = copy_project(work / "project")
+            synthetic_corpus(root, n)
+            set_prune(root, True)
+            subprocess.run([sys.executable, "-c", EXPORT], cwd=root, env=ENV, check=True,
+                           stdout=subprocess.DEVNULL)
+            plain = [sys.executable, "-m", "mkdocs", "build", "-q", "-f", "mkdocs-same.yml"]
+            cmds = {
+                "helpgen": (helpgen("build", "--market", "us"),
+                            [root / "site", root / "search_index"]),
+                "material": (plain, [root / "same_site"]),
+            }
+            if pagefind:
+                both = (f"{' '.join(plain)} && {sys.executable} -m pagefind --site same_site "
+                        "--output-subdir pagefind --silent")
+                cmds["material_pagefind"] = (["sh", "-c", both], [root / "same_site"])
+            runs: dict[str, list[tuple[float, int, float]]] = {k: [] for k in cmds}
+            for _ in range(repeat):
+                for name, (cmd, clean) in cmds.items():
+                    for path in clean:
+                        shutil.rmtree(path, ignore_errors=True)
+                    runs[name].append(run(cmd, root))
+            row: dict = {"articles": n, "load_1min": round(os.getloadavg()[0], 2)}
+            for name, got in runs.items():
+                row[name] = {"wall_s": round(statistics.median(g[0] for g in got), 2),
+                             "cpu_s": round(statistics.median(g[2] for g in got), 2),
+                             "peak_rss_mb": round(max(g[1] for g in got) / 1024, 1)}
+            for peer in [k for k in runs if k != "helpgen"]:
+                row[f"vs_{peer}"] = {
+                    key: round(row["helpgen"][key] / row[peer][key], 2)
+                    for key in ("wall_s", "cpu_s", "peak_rss_mb")}
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    return rows
+
+
+# --------------------------------------------------------------------------- (p)
+
+PROFILE = r"""
+import cProfile, io, pstats, sys, time
+from pathlib import Path
+from helpgen import config, index, site
+cfg = config.load('.')
+state = site.prepare(cfg, 'us', cfg.version)
+prof = cProfile.Profile(time.process_time)  # CPU: the machine may be busy
+t = time.process_time()
+prof.enable()
+site.run_mkdocs(state, Path('profile_site'))
+prof.disable()
+site_cpu = time.process_time() - t
+t = time.process_time()
+idx = cProfile.Profile(time.process_time)
+idx.enable()
+index.write(index.documents(state.rendered, cfg), Path('profile_index'), 'us', cfg.version,
+            state.market.language, procs=1)
+idx.disable()
+print(f'site CPU {site_cpu:.1f} s (under cProfile), index CPU '
+      f'{time.process_time() - t:.1f} s (one process, under cProfile)')
+WANT = ('nav.html', 'nav-item.html', 'toc.html', 'markdown/core.py:322', 'search/plugin.py',
+        '_build_page', '_populate_page', 'write_redirects', 'clean_directory', 'copy_file',
+        'sitemap', 'get_files', 'add_document', 'commit', 'clean_text', '_fields',
+        'markdown_to_text', 'base.html:4(root)')
+for name, p in (('site', prof), ('index', idx)):
+    out = io.StringIO()
+    pstats.Stats(p, stream=out).sort_stats('cumulative').print_stats(400)
+    print(f'--- {name}: cumulative CPU seconds (under cProfile) of the parts that matter')
+    for line in out.getvalue().splitlines():
+        if any(w in line for w in WANT) and '(' in line:
+            cols = line.split(None, 5)
+            if len(cols) == 6:
+                print(f'{float(cols[3]):7.2f} s  {cols[5][-90:]}')
+"""
+
+
+def bench_profile(n: int) -> None:
+    work = Path(tempfile.mkdtemp(prefix=f"helpgen-profile-{n}-"))
+    try:
+        root = copy_project(work / "project")
+        synthetic_corpus(root, n)
+        set_prune(root, True)
+        subprocess.run([sys.executable, "-c", PROFILE], cwd=root, env=ENV, check=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--only", default="a,b,c", help="parts to run: a,b,c (a and b run together)")
+    ap.add_argument("--only", default="a,b,c",
+                    help="parts to run: a,b,c,d,p (a and b run together)")
     ap.add_argument("--sizes", default="500,1000,2000", help="synthetic corpus sizes")
     ap.add_argument("--unpruned-max", type=int, default=2000,
                     help="largest corpus also built without navigation.prune")
     ap.add_argument("--repeat", type=int, default=3, help="runs per measurement (median)")
+    ap.add_argument("--profile-size", type=int, default=2000,
+                    help="articles of the profiled market (part p)")
     args = ap.parse_args()
     parts = set(args.only.split(","))
     out: dict = {"python": sys.version.split()[0], "cpus": os.cpu_count(),
@@ -240,6 +389,11 @@ def main() -> None:
     if "c" in parts:
         sizes = [int(s) for s in args.sizes.split(",")]
         out["synthetic"] = bench_synthetic(sizes, args.unpruned_max, max(1, args.repeat - 2))
+    if "d" in parts:
+        out["same_pages"] = bench_same_pages([int(s) for s in args.sizes.split(",")],
+                                             args.repeat)
+    if "p" in parts:
+        bench_profile(args.profile_size)
     print(json.dumps(out, indent=2))
 
 

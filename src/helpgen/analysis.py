@@ -122,6 +122,19 @@ class ScriptTokenizer(Tokenizer):
                 yield t
 
 
+def words(value: str) -> list[str]:
+    """What ``ScriptTokenizer() | LowercaseFilter()`` yields for ``value``, as a list (the
+    index's analyse-once path; the tests compare the two)."""
+    out: list[str] = []
+    for m in TOKEN_RE.finditer(value):
+        run = m.group(0)
+        if m.group("word") is not None or len(run) == 1:
+            out.append(run.lower())
+        else:
+            out.extend(run[i:i + 2].lower() for i in range(len(run) - 1))
+    return out
+
+
 _ENGLISH_STOP = frozenset(stopwords_for_language("en"))
 
 
@@ -241,12 +254,21 @@ def make_schema(languages: Iterable[str]) -> Schema:
 
 # --------------------------------------------------------------------------- cleaning
 
+_ASCII_BREAKS = str.maketrans("\t\n\x0b\x0c\r", "     ")
+
+
 def clean_text(text: str, max_chars: int | None = None) -> str:
     """Drop NUL/control/format characters, normalise to NFKC, collapse whitespace."""
     if max_chars is not None:
         text = text[: max_chars * 2]
     text = unicodedata.normalize("NFKC", text)
-    text = "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in text)
+    # The common case, checked at C speed: once ASCII tabs and line breaks (category Cc)
+    # are spaces, a printable string holds no other category-C character.
+    spaced = text.translate(_ASCII_BREAKS)
+    if spaced.isprintable():
+        text = spaced
+    else:
+        text = "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in text)
     text = " ".join(text.split())
     return text[:max_chars] if max_chars is not None else text
 

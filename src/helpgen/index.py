@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Sequence
 
 from whoosh import index as whoosh_index
+from whoosh.analysis import entoken
 
 from . import analysis, atomic
 from .errors import HelpgenError
@@ -86,9 +87,16 @@ _LIST = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
 _TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$")
 
 
+#: What each of :data:`_INLINE`'s patterns cannot match without (one of these strings):
+#: the pattern is skipped when the text has none of them, which gives the same text.
+_INLINE_NEEDS = (("![",), ("[",), ("[",), ("<",), ("{",), ("**", "__"), ("*", "_"), ("`",),
+                 ("[^",))
+
+
 def inline_text(text: str) -> str:
-    for pattern, repl in _INLINE:
-        text = pattern.sub(repl, text)
+    for (pattern, repl), needs in zip(_INLINE, _INLINE_NEEDS):
+        if any(n in text for n in needs):
+            text = pattern.sub(repl, text)
     return text
 
 
@@ -218,9 +226,89 @@ def load_synonyms(path: Path) -> list[list[str]]:
 
 # --------------------------------------------------------------------------- writing
 
+class _Analysis:
+    """Each article's text analysed once, every field fed from that analysis.
+
+    A language's analyzer is the spelling field's (script tokenizer and lower case)
+    followed by per-token filters (stop words, stems, accents), so each piece of text is
+    tokenised once: the spelling field takes those words, the language's filters run once
+    over them, and ``title_*``, ``all_*`` etc. get pre-tokenised values (lists, which
+    Whoosh indexes as given). The field separators (`` . ``, spaces) end every token,
+    so the terms and counts are those of analysing each field's joined text.
+    """
+
+    def __init__(self, schema: object, languages: tuple[str, ...]) -> None:
+        from whoosh.analysis import LowercaseFilter
+
+        spell = schema["spell"].analyzer  # type: ignore[index]
+        head = list(spell.items)
+        self.fast = [type(i) for i in head] == [analysis.ScriptTokenizer, LowercaseFilter]
+        self.words = spell
+        self.filters: dict[str, list] = {}
+        # word -> its terms: the filters work token by token, so each word once per build
+        self.terms: dict[str, dict[str, tuple[str, ...]]] = {}
+        for lang in languages:
+            items = list(schema[f"all_{lang}"].analyzer.items)  # type: ignore[index]
+            if items[:len(head)] != head:
+                raise HelpgenError(f"the {lang} analyzer does not begin with the spelling "
+                                   "field's tokenizer")
+            self.filters[lang] = items[len(head):]
+            self.terms[lang] = {}
+
+    def _terms_of(self, word: str, lang: str) -> tuple[str, ...]:
+        gen: Iterable = entoken([word], mode="index")
+        for f in self.filters[lang]:
+            gen = f(gen)
+        got = self.terms[lang][word] = tuple(t.text for t in gen if not t.stopped)
+        return got
+
+    def tokens(self, text: str, lang: str) -> tuple[list[str], list[str]]:
+        """(spelling words, ``lang`` terms) of ``text``, stop words dropped."""
+        if self.fast:
+            words = analysis.words(text)
+        else:
+            words = [t.text for t in self.words(text, mode="index") if not t.stopped]
+        memo = self.terms[lang]
+        terms: list[str] = []
+        for w in words:
+            got = memo.get(w)
+            terms.extend(got if got is not None else self._terms_of(w, lang))
+        return words, terms
+
+    def fields(self, doc: IndexDoc, languages: tuple[str, ...]) -> dict:
+        lang = doc.language if doc.language in languages else "en"
+        # analysed text is NFKC-normalised like queries are (full-width letters and digits)
+        title, summary, body = (analysis.clean_text(t)
+                                for t in (doc.title, doc.summary, doc.body))
+        keywords = " . ".join(analysis.clean_text(k) for k in doc.keywords)
+        headings = " . ".join(analysis.clean_text(h) for h in doc.headings)
+        spell: list[str] = []
+        terms: dict[str, list[str]] = {}
+        for name, text in (("title", title), ("summary", summary), ("keywords", keywords),
+                           ("headings", headings), ("body", body)):
+            words, terms[name] = self.tokens(text, lang)
+            spell += words
+        t, k = terms["title"], terms["keywords"]
+        return {
+            "id": doc.id, "url": doc.url, "source": doc.source, "language": doc.language,
+            "audience": doc.audience, "topic": doc.topic,
+            "ticket_categories": ",".join(doc.ticket_categories),
+            "title": doc.title, "summary": doc.summary, "text": doc.body, "keywords": keywords,
+            "spell": spell,
+            f"title_{lang}": t,
+            f"keywords_{lang}": k,
+            f"headings_{lang}": terms["headings"],
+            f"summary_{lang}": terms["summary"],
+            f"body_{lang}": terms["body"],
+            # title and keywords twice: the first pass already leans towards them
+            f"all_{lang}": t + t + k + k + terms["headings"] + terms["summary"] + terms["body"],
+        }
+
+
 def _fields(doc: IndexDoc, languages: tuple[str, ...]) -> dict:
+    """The field values of ``doc`` as joined text, analysed by Whoosh field by field
+    (the reference :class:`_Analysis` must match; tests compare the two indexes)."""
     lang = doc.language if doc.language in languages else "en"
-    # analysed text is NFKC-normalised like queries are (full-width letters and digits)
     title, summary, body = (analysis.clean_text(t) for t in (doc.title, doc.summary, doc.body))
     keywords = " . ".join(analysis.clean_text(k) for k in doc.keywords)
     headings = " . ".join(analysis.clean_text(h) for h in doc.headings)
@@ -235,7 +323,6 @@ def _fields(doc: IndexDoc, languages: tuple[str, ...]) -> dict:
         f"headings_{lang}": headings,
         f"summary_{lang}": summary,
         f"body_{lang}": body,
-        # title and keywords twice: the first pass already leans towards them
         f"all_{lang}": " . ".join([title, title, keywords, keywords, headings, summary, body]),
     }
 
@@ -257,7 +344,7 @@ def install(staging: Path, mdir: Path, version: str) -> Path:
 def write(docs: Iterable[IndexDoc], index_dir: Path | str, market: str, version: str,
           language: str, *, audiences: Iterable[str] = (), topics: Iterable[str] = (),
           synonyms: list[list[str]] | None = None, procs: int | None = None,
-          build_id: str | None = None) -> IndexInfo:
+          build_id: str | None = None, analyse_once: bool = True) -> IndexInfo:
     """Index ``docs`` as ``<index_dir>/<market>/<version>/``, atomically.
 
     The index is written into a temporary folder beside the destination and renamed
@@ -265,6 +352,8 @@ def write(docs: Iterable[IndexDoc], index_dir: Path | str, market: str, version:
     ``procs``: analysing processes (one segment each); by default two for a list of at
     least :data:`PARALLEL_MIN_DOCS` documents on a machine with two or more cores.
     ``build_id`` is recorded in the meta file, the same id as the site's ``build.json``.
+    ``analyse_once=False`` lets Whoosh analyse each field's text itself (the reference
+    the tests compare :class:`_Analysis` with).
     """
     if procs is None:
         many = isinstance(docs, Sequence) and len(docs) >= PARALLEL_MIN_DOCS
@@ -276,14 +365,16 @@ def write(docs: Iterable[IndexDoc], index_dir: Path | str, market: str, version:
     staging = Path(tempfile.mkdtemp(prefix=f".staging-{version}-", dir=mdir))
     count = chars = 0
     try:
-        ix = whoosh_index.create_in(str(staging), analysis.make_schema(languages))
+        schema = analysis.make_schema(languages)
+        ix = whoosh_index.create_in(str(staging), schema)
+        fields = _Analysis(schema, languages).fields if analyse_once else _fields
         if procs > 1:
             writer = ix.writer(limitmb=128, procs=procs, multisegment=True)
         else:
             writer = ix.writer(limitmb=128)
         try:
             for doc in docs:
-                writer.add_document(**_fields(doc, languages))
+                writer.add_document(**fields(doc, languages))
                 count += 1
                 chars += len(doc.title) + len(doc.summary) + len(doc.body)
         except BaseException:
@@ -318,12 +409,14 @@ def write(docs: Iterable[IndexDoc], index_dir: Path | str, market: str, version:
 
 
 def build_market(config: Config, rendered: RenderedMarket, index_dir: Path | str,
-                 build_id: str | None = None) -> IndexInfo:
-    """Index one rendered market build (into a staging tree ``site.build`` publishes)."""
+                 build_id: str | None = None, procs: int | None = None) -> IndexInfo:
+    """Index one rendered market build (into a staging tree ``site.build`` publishes).
+
+    ``procs``: see :func:`write`; a daemonic build child passes 1 (it may not fork)."""
     synonyms = project_synonyms(config, rendered.market.language)
     return write(documents(rendered, config), index_dir, rendered.market.code, rendered.version,
                  rendered.market.language, audiences=config.audiences, topics=config.topics,
-                 synonyms=synonyms, build_id=build_id)
+                 synonyms=synonyms, build_id=build_id, procs=procs)
 
 
 def write_aliases(index_dir: Path | str, market: str, versions: list[dict]) -> dict[str, str]:

@@ -66,6 +66,7 @@ class BuildState:
     #: what helpgen's rules found in the rendered pages; :func:`run_mkdocs` raises them
     #: after MkDocs ran (so a preview can still show the site with the problems)
     problems: list[Problem] = field(default_factory=list)
+    nav_once: bool = True  # render each inactive navigation item once (see NavCache)
 
 
 class ThemeCache:
@@ -162,6 +163,7 @@ def hook_config(mkcfg: Any) -> Any:
     mkcfg["theme"]["language"] = market.language
     if state.theme_cache is not None:
         state.theme_cache.attach(mkcfg["theme"])
+    _attach_nav_cache(mkcfg["theme"], state.nav_once)
     features = list(mkcfg["theme"]["features"] or [])
     if config.setting("build.navigation_prune") and "navigation.prune" not in features:
         features.append("navigation.prune")
@@ -333,6 +335,72 @@ def _warning_problem(record: logging.LogRecord, state: BuildState) -> Problem:
                        "(link to an existing .md file, or write the name as plain text)",
                        f"{prefix}/{source}", line, col)
     return Problem(f"MkDocs: {msg} (building {state.market.code} {state.version})")
+
+
+class NavCache:
+    """The navigation HTML of one build's inactive items, rendered once per build.
+
+    Material renders the whole navigation into every page, so the build grew with
+    pages x navigation size. An item the page is not in renders the same for every page
+    but for its links, which are relative to the page. helpgen's ``partials/nav-item.html``
+    renders such an item once while :meth:`record` is on (the ``helpgen_nav_url`` filter
+    then writes each link as a site-relative placeholder) and :meth:`links` puts in the
+    page's relative links with MkDocs' own ``normalize_url``, so the HTML is
+    byte-identical to Material's rendering of every page.
+    """
+
+    def __init__(self) -> None:
+        self.html: dict[tuple, str] = {}
+        self.recording = 0  # depth of the cached renders under way
+
+    def get(self, key: tuple) -> str | None:
+        return self.html.get(key)
+
+    def record(self) -> str:
+        self.recording += 1
+        return ""
+
+    def put(self, key: tuple, html: str) -> str:
+        self.recording -= 1
+        self.html[key] = str(html)
+        return self.html[key]
+
+    def links(self, html: str, page: Any, base_url: str) -> str:
+        if self.recording:  # inside an outer cached render: keep the placeholders
+            return html
+        from mkdocs.utils import normalize_url
+
+        return _NAV_LINK.sub(lambda m: normalize_url(m[1], page=page, base=base_url), html)
+
+    def url(self, context: Any, value: Any) -> str:
+        """The ``helpgen_nav_url`` filter: MkDocs' ``url``, or a placeholder to record."""
+        if self.recording:
+            return f"\x00{value}\x01"
+        from mkdocs.utils.templates import url_filter
+
+        return url_filter(context, value)
+
+
+_NAV_LINK = re.compile("\x00([^\x00\x01]*)\x01")
+
+
+def _attach_nav_cache(theme: Any, enabled: bool) -> None:
+    """Give every Jinja environment of this build's ``theme`` its own :class:`NavCache`
+    (``enabled=False``: only the filter, which then is MkDocs' ``url``)."""
+    import jinja2
+
+    make_env = theme.get_env
+
+    def get_env() -> Any:
+        env = make_env()
+        cache = NavCache()
+        env.filters["helpgen_nav_url"] = jinja2.pass_context(
+            lambda context, value: cache.url(context, value))
+        if enabled:
+            env.globals["helpgen_nav_cache"] = cache
+        return env
+
+    theme.get_env = get_env
 
 
 def run_mkdocs(state: BuildState, out_dir: Path) -> None:
@@ -989,7 +1057,8 @@ def _stage_index_child(config: Config, state: BuildState, stage: Path, build_id:
 
     _die_with_parent(parent_pid)
     try:
-        index.build_market(config, state.rendered, stage, build_id)
+        # one analysing process: MkDocs has the other core, and a daemon may not fork
+        index.build_market(config, state.rendered, stage, build_id, procs=1)
         queue.put((None, None))
     except BaseException as exc:  # reported, never swallowed
         queue.put(_child_problems(exc, "while indexing"))
@@ -1013,7 +1082,7 @@ def _worker(config: Config, corpus: content_mod.Corpus, markets: list[str], vers
             state = prepare(config, code, version, corpus, templates, theme_cache, budget)
             run_mkdocs(state, site_stage)
             _write_build_file(site_stage, build_id, code, version)
-            index.build_market(config, state.rendered, index_stage, build_id)
+            index.build_market(config, state.rendered, index_stage, build_id, procs=1)
             queue.put((code, len(state.rendered.pages), time.perf_counter() - t0, None, None))
         except BaseException as exc:  # reported, never swallowed
             problems, exit_code = _child_problems(exc, "")

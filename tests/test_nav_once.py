@@ -1,0 +1,131 @@
+"""The navigation rendered once per build (helpgen's partials/nav-item.html and
+helpgen.site.NavCache) gives byte-identical pages to Material's per-page rendering."""
+
+from __future__ import annotations
+
+import random
+import unicodedata
+from pathlib import Path
+
+import pytest
+
+from helpgen import analysis, config as config_mod, site
+
+from projectkit import copy_project, write_article
+
+MATERIAL_HEAD = "{#-\n  This file was automatically generated - do not edit\n-#}\n"
+OURS = site.THEME_DIR / "partials" / "nav-item.html"
+
+
+def _material_nav_item() -> str:
+    import material
+
+    return (Path(material.__file__).parent / "templates/partials/nav-item.html").read_text(
+        encoding="utf-8")
+
+
+def test_nav_item_is_materials_own_with_the_cache_around_it():
+    """An upgrade of Material that changes nav-item.html fails here: derive ours again."""
+    theirs = _material_nav_item()
+    assert theirs.startswith(MATERIAL_HEAD)
+    expected = (theirs[len(MATERIAL_HEAD):]
+                .replace("{% macro render(nav_item, path, level, parent) %}",
+                         "{% macro render_uncached(nav_item, path, level, parent) %}")
+                .replace("| url }}", "| helpgen_nav_url }}"))
+    ours = OURS.read_text(encoding="utf-8")
+    body = ours[ours.index("-#}\n") + 4: ours.index("{% macro render(nav_item")]
+    assert body == expected
+    assert "| url }}" not in body
+
+
+def _site_files(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _build_both(root: Path, markets: tuple[str, ...]) -> tuple[int, list[str], int]:
+    """(files compared, files that differ, cached items) of each market built with the
+    navigation rendered per page (Material) and once (helpgen)."""
+    cfg = config_mod.load(root)
+    compared, differ, cached = 0, [], 0
+    for market in markets:
+        out = {}
+        for once in (False, True):
+            state = site.prepare(cfg, market, "2026.11")
+            state.nav_once = once
+            site.run_mkdocs(state, root / f"out-{once}" / market)
+            out[once] = _site_files(root / f"out-{once}" / market)
+        assert sorted(out[True]) == sorted(out[False])
+        compared += len(out[True])
+        differ += [f"{market}/{rel}" for rel in out[True] if out[True][rel] != out[False][rel]]
+        cached += sum(b.count(b"md-nav__item") for rel, b in out[True].items()
+                      if rel.endswith(".html"))
+    return compared, differ, cached
+
+
+def test_real_project_pages_are_byte_identical(tmp_path):
+    root = copy_project(tmp_path / "project")
+    compared, differ, items = _build_both(root, ("us", "de", "jp"))
+    assert differ == []
+    assert compared > 100 and items > 1000
+
+
+@pytest.mark.parametrize("prune", [True, False])
+def test_grouped_navigation_is_byte_identical(tmp_path, prune):
+    """Alphabetical groups (nested sections), pruned and unpruned, index pages."""
+    root = copy_project(tmp_path / "project")
+    rnd = random.Random(3)
+    for i in range(45):
+        topic, audience = rnd.choice([("registration", "partners"), ("account", "partners"),
+                                      ("support-channels", "sellers")])
+        write_article(root, f"{audience}/{topic}/gen-{i:02d}.md",
+                      f"id: gen-{i:02d}\ntitle: {rnd.choice('ABCDEFGH')} generated {i}\n"
+                      f"summary: Generated.\naudience: {audience}\ntopic: {topic}\n"
+                      "last_reviewed: 2026-11-25",
+                      f"# Generated {i}\n\nText.\n\n## Part\n\nMore [home](../../index.md).\n")
+    with (root / "helpgen.yml").open("a", encoding="utf-8") as fh:
+        fh.write(f"build: {{navigation_prune: {str(prune).lower()}, nav_max_items: 6}}\n")
+    compared, differ, _ = _build_both(root, ("us",))
+    assert differ == []
+    page = (root / "out-True/us/partners/registration/gen-00/index.html").read_text("utf-8")
+    assert "md-nav__link--active" in page and "md-nav__item--active" in page
+
+
+def test_navigation_cache_is_used(tmp_path):
+    """The cached rendering is actually taken: fewer navigation renders than pages x items."""
+    root = copy_project(tmp_path / "project")
+    cfg = config_mod.load(root)
+    state = site.prepare(cfg, "us", "2026.11")
+    caches: list[site.NavCache] = []
+    real = site.NavCache.__init__
+
+    def remember(self):
+        real(self)
+        caches.append(self)
+
+    site.NavCache.__init__ = remember
+    try:
+        site.run_mkdocs(state, root / "out")
+    finally:
+        site.NavCache.__init__ = real
+    html = [c for c in caches if c.html]
+    assert len(html) == 1 and html[0].recording == 0
+    # each inactive item rendered once per build, not once per page
+    pages = len(list((root / "out").rglob("index.html")))
+    assert 0 < len(html[0].html) < pages * 3
+
+
+def _clean_reference(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text)
+    text = "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in text)
+    return " ".join(text.split())
+
+
+def test_clean_text_fast_path_matches_the_character_scan():
+    rnd = random.Random(11)
+    alphabet = ("abc Zß\t\n\r\x0b\x0c\x00\x1f\x7f\u00a0\u00ad\u200b\u2028\u3000ｱ１"
+                "é\u0301\ufeff\U0001f600\ue000")
+    for _ in range(3000):
+        text = "".join(rnd.choice(alphabet) for _ in range(rnd.randrange(0, 30)))
+        assert analysis.clean_text(text) == _clean_reference(text), repr(text)
+    assert analysis.clean_text("a\tb\nc", 3) == "a b"
