@@ -1,4 +1,4 @@
-"""Build speed benchmarks (issues 3 and 7), run by hand; every ratio is measured here,
+"""Build speed benchmarks, run by hand; every ratio is measured here,
 against a baseline built by the same script on the same machine.
 
 (a) ``helpgen build`` of one market vs a plain ``mkdocs build`` of the same docs with the

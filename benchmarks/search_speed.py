@@ -13,7 +13,7 @@ analyzers as a real build), then, warm and in-process, times:
 It also prints the index size on disk next to the text indexed, the build time, and the
 cold ``helpgen search`` process time next to ``python -c "import whoosh"``, and checks
 with ``python -X importtime`` that the search path imports no MkDocs, Material or Jinja.
-Targets (issue 4): p50 <= 2x floor, p99 <= 3x floor, cold <= import whoosh + 0.3 s.
+Targets: p50 <= 2x floor, p99 <= 3x floor, cold <= import whoosh + 0.3 s.
 """
 
 from __future__ import annotations

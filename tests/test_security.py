@@ -500,10 +500,10 @@ def test_helpgen_yml_anchors_are_refused_at_their_line(project):
 GOLDEN = REPO / "tests" / "data" / "golden-build-2026.11.json"
 #: What changed on purpose since the snapshot: redirect pages carry one constant script
 #: (allowed by one CSP hash), a summary holding '>' is escaped in <meta content>, and
-#: helpgen's own search script (did-you-mean words, published-markets filter).
+#: helpgen's own scripts (did-you-mean words, published-markets filter, comments).
 INTENDED = re.compile(r"^(us|de|jp)/2026\.11/(a/[^/]+/index\.html$"
                       r"|partners/account/manage-login-email-phone-password/index\.html$"
-                      r"|assets/helpgen/search\.js$)")
+                      r"|assets/helpgen/(?:search|deflect)\.js$)")
 
 
 @pytest.mark.slow
@@ -523,7 +523,7 @@ def test_existing_content_builds_byte_identical_apart_from_intended_fixes(tmp_pa
     assert missing == []
     unexpected = [rel for rel in changed if not INTENDED.match(rel)]
     assert unexpected == [], unexpected
-    assert len(changed) == 3 * 18 + 3 + 3  # permalinks, the escaped summary, search.js
+    assert len(changed) == 3 * 18 + 3 + 6  # permalinks, the escaped summary, our 2 scripts
     page = (root / "site/us/2026.11/partners/account/manage-login-email-phone-password/"
             "index.html").read_text("utf-8")
     assert "My Account &gt;&gt; Profile" in page

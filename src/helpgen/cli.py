@@ -64,7 +64,7 @@ def _out(args: argparse.Namespace, text: str) -> None:
         print(text, flush=True)
 
 
-# --------------------------------------------------------------------------- build (issue 3)
+# --------------------------------------------------------------------------- build
 
 def _cmd_build(args: argparse.Namespace) -> int:
     from . import site
@@ -80,7 +80,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
     every = args.all or args.market == ["all"]
     codes = list(cfg.markets) if every else (args.market or [cfg.default_market])
     fault = _fault()
-    display = _BuildDisplay(args, cfg, codes, args.version or cfg.version)  # issue 7
+    display = _BuildDisplay(args, cfg, codes, args.version or cfg.version)
     with display:
         if len(codes) > 1:
             results = site.build_all(cfg, args.version, aliases, site_dir, jobs=args.jobs,
@@ -160,7 +160,7 @@ def _register_remove(sub) -> None:
     p.set_defaults(func=_cmd_remove)
 
 
-# --------------------------------------------------------------------------- deflection (issue 5)
+# --------------------------------------------------------------------------- deflection
 
 def _read_ticket(args: argparse.Namespace) -> dict:
     """The ticket from the options, or a JSON object on stdin when ``-`` is given."""
@@ -340,7 +340,7 @@ def _register_eval(sub) -> None:
     p.set_defaults(func=_cmd_eval)
 
 
-# --------------------------------------------------------------------------- search (issue 4)
+# --------------------------------------------------------------------------- search
 
 def _cmd_search(args: argparse.Namespace) -> int:
     import json
@@ -438,7 +438,7 @@ def _register_search_eval(sub) -> None:
     p.set_defaults(func=_cmd_search_eval)
 
 
-# --------------------------------------------------------------------------- server (issue 6)
+# --------------------------------------------------------------------------- server
 
 SERVE_ENV = {"host": "HELPGEN_HOST", "port": "HELPGEN_PORT", "workers": "HELPGEN_WORKERS",
              "site_dir": "HELPGEN_SITE_DIR", "index_dir": "HELPGEN_INDEX_DIR",
@@ -524,7 +524,7 @@ def _register_serve(sub) -> None:
     p.set_defaults(func=_cmd_serve)
 
 
-# --------------------------------------------------------------------------- editors and CI (issue 7)
+# --------------------------------------------------------------------------- editors and CI
 
 class _BuildDisplay:
     """Build progress: a rich bar on a terminal, plain log lines in CI, then a summary."""
@@ -745,10 +745,10 @@ def _register_reference(sub) -> None:
 # --------------------------------------------------------------------------- registry
 
 REGISTRARS: list[Callable] = [_register_build, _register_remove]
-REGISTRARS += [_register_suggest, _register_report, _register_eval]  # issue 5
-REGISTRARS += [_register_search, _register_search_eval]  # issue 4
-REGISTRARS += [_register_check, _register_new, _register_preview, _register_reference]  # issue 7
-REGISTRARS += [_register_serve]  # issue 6
+REGISTRARS += [_register_suggest, _register_report, _register_eval]
+REGISTRARS += [_register_search, _register_search_eval]
+REGISTRARS += [_register_check, _register_new, _register_preview, _register_reference]
+REGISTRARS += [_register_serve]
 
 
 def make_parser() -> argparse.ArgumentParser:

@@ -76,7 +76,7 @@ SETTINGS: tuple[Setting, ...] = (
             "Lowest mean reciprocal rank the search evaluation accepts, on each split."),
     Setting("search.eval_min_lead_over_lunr", 0.15,
             "How far helpgen's hit@3 must lead Material's lunr search on the same questions."),
-    # ---- server (issue 6)
+    # ---- server
     Setting("server.host", "127.0.0.1",
             "Interface `helpgen serve` listens on (0.0.0.0 for every interface)."),
     Setting("server.port", 8000, "TCP port `helpgen serve` listens on (0 picks a free one)."),
@@ -130,7 +130,7 @@ SETTINGS: tuple[Setting, ...] = (
             "Public URL of the site (e.g. https://help.example.com); sitemaps, the market "
             "switch and API html_url links use it. Empty: relative URLs, and the Host "
             "header is never used."),
-    # ---- editors and CI (issue 7)
+    # ---- editors and CI
     Setting("check.max_review_age_days", 365,
             "`helpgen check` warns about articles whose last_reviewed date is older than this "
             "many days (0 turns the warning off)."),
@@ -138,7 +138,7 @@ SETTINGS: tuple[Setting, ...] = (
             "Build output: `auto` (a progress bar on a terminal, plain log lines when output "
             "is not a terminal or CI=true), `bar`, or `plain`.",
             choices=("auto", "bar", "plain")),
-    # ---- deflection (issue 5)
+    # ---- deflection
     Setting("deflection.min_confidence", 0.6,
             "Suggestions below this confidence (0-1) are dropped, so a ticket the help center "
             "cannot answer gets none. Chosen on the tune split of evals/tickets.yml "

@@ -241,7 +241,7 @@ def hook_post_build(mkcfg: Any) -> None:
             state.theme_scripts |= set(csp.inline_script_hashes(
                 page.read_text(encoding="utf-8")))
     csp.write_manifest(Path(mkcfg["site_dir"]), state.theme_scripts)
-    from . import deflect  # issue 5: the ticket page's static suggestions, in the staged build
+    from . import deflect  # the ticket page's static suggestions, in the staged build
 
     deflect.write_static(state.config, state.rendered, Path(mkcfg["site_dir"]))
 
@@ -854,7 +854,7 @@ def remove(config: Config, site_dir: Path, market: str, name: str, force: bool =
 
 def _remove(config: Config, site_dir: Path, market: str, name: str, force: bool,
             index_dir: Path) -> str:
-    from . import index  # issue 4
+    from . import index
 
     config.market(market)
     market_dir = site_dir / market

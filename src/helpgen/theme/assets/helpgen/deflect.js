@@ -1,4 +1,4 @@
-/* helpgen ticket deflection (issue 5): live suggestions on the "Submit a ticket" page
+/* helpgen ticket deflection: live suggestions on the "Submit a ticket" page
  * and a "Was this helpful?" vote under every article.
  *
  * Suggestions come from POST /api/suggest when the site is served by `helpgen serve`;
