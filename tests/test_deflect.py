@@ -127,9 +127,7 @@ def test_limit_and_version_alias(indexed):
     {"subject": "😡😡 refund 💸", "description": "🙏" * 500},
     {"subject": "\x00\x01\x1b[31m", "description": "nul\x00byte \u200b\ufeff"},
     {"subject": "refund " * 2000, "description": "x" * 10_000, "title": "y" * 10_000},
-    {"subject": "", "description": ""},
     {"subject": "!!!", "description": "?!... ---"},
-    {},
 ])
 def test_hostile_input_never_raises(indexed, ticket):
     result = _suggest(indexed, **ticket)
@@ -142,12 +140,72 @@ def test_hostile_input_never_raises(indexed, ticket):
 
 def test_invalid_ticket_fields_are_usage_errors_naming_allowed_values(indexed):
     with pytest.raises(HelpgenError) as info:
-        _suggest(indexed, category="billing", audience="robots", subject=42, secret="x")
+        _suggest(indexed, category=["billing"], audience="robots", subject=42, secret="x")
     msg = str(info.value)
     assert info.value.exit_code == 2
-    assert "'category' 'billing'" in msg and "ticket-submission" in msg
+    assert "'category' must be a text" in msg
     assert "'audience' 'robots'" in msg and "sellers, partners, buyers" in msg
     assert "'subject' must be a text" in msg and "unknown field(s) 'secret'" in msg
+
+
+def test_any_category_is_accepted_and_other_systems_names_are_ignored(indexed, cfg):
+    text = {"subject": "How do I submit a ticket?"}
+    plain = _suggest(indexed, **text)
+    payout = _suggest(indexed, category="Payout", **text)
+    assert payout.ticket.category == "" and payout.ticket.category_ignored == "Payout"
+    assert [(s.id, s.confidence) for s in payout.candidates] == \
+        [(s.id, s.confidence) for s in plain.candidates]
+    # our own codes and titles, in any case and with or without accents, are ours
+    code = next(iter(cfg.ticket_categories))
+    for name in (code, code.upper(), cfg.ticket_categories[code].upper(),
+                 cfg.ticket_categories[code].replace("e", "é")):
+        assert deflect.resolve_category(name, cfg.ticket_categories, {}) == (code, "")
+    assert deflect.resolve_category("Pay-out", cfg.ticket_categories,
+                                    {"PAY OUT": code}) == (code, "")
+    assert deflect.resolve_category("Ärger", cfg.ticket_categories,
+                                    {"arger": code}) == (code, "")
+    assert deflect.resolve_category("Login", cfg.ticket_categories, {}) == ("", "Login")
+
+
+def test_category_map_setting_maps_and_is_validated(tmp_path):
+    root = copy_project(tmp_path / "project")
+    cfg_file = root / "helpgen.yml"
+    original = cfg_file.read_text(encoding="utf-8")
+    cfg_file.write_text(original + "\ndeflection:\n  category_map:\n    Payout: support-channel\n"
+                        "    Réfund: return-refund\n", encoding="utf-8")
+    cfg = config_mod.load(root)
+    assert deflect.resolve_category("PAYOUT", cfg.ticket_categories,
+                                    cfg.setting("deflection.category_map")) \
+        == ("support-channel", "")
+    assert deflect.resolve_category("refund", cfg.ticket_categories,
+                                    cfg.setting("deflection.category_map")) \
+        == ("return-refund", "")
+    cfg_file.write_text(original + "\ndeflection:\n  category_map:\n    Payout: payouts\n"
+                        "    Refund: return-refund\n    REFUND: return-refund\n",
+                        encoding="utf-8")
+    with pytest.raises(HelpgenError) as info:
+        config_mod.load(root)
+    msg = str(info.value)
+    assert "helpgen.yml:" in msg
+    assert "'Payout' maps to 'payouts', which is not a ticket category" in msg
+    assert "'REFUND' and 'Refund' are the same name" in msg
+
+
+def test_empty_input_is_a_usage_error_but_a_category_alone_lists_its_articles(indexed, cfg):
+    for ticket in ({}, {"subject": "  \u200b ", "description": "\x00\x01"}):
+        with pytest.raises(HelpgenError, match="empty ticket") as info:
+            _suggest(indexed, **ticket)
+        assert info.value.exit_code == 2
+        with pytest.raises(HelpgenError, match="empty ticket"):
+            deflect.suggest_payload(ticket, cfg, indexed / "search_index")
+    out = deflect.suggest_payload({"category": "ticket-submission", "limit": 10}, cfg,
+                                  indexed / "search_index")
+    corpus = content.load(cfg)
+    declared = {a.id for a in corpus.articles if "ticket-submission" in a.ticket_categories}
+    assert out["results"] and {r["id"] for r in out["results"]} <= declared
+    assert all(r["category_match"] for r in out["results"])
+    out = deflect.suggest_payload({"category": "Payout"}, cfg, indexed / "search_index")
+    assert out["results"] == [] and out["category_ignored"] == "Payout"
 
 
 # --------------------------------------------------------------------------- markets
@@ -280,7 +338,8 @@ def test_suggest_payload_uses_the_servers_open_searcher(indexed, cfg):
     ({"limit": "3"}, "'limit'"),
     ({"draft_id": "my whole ticket text"}, "'draft_id'"),
     ({"version": "../../etc"}, "'version'"),
-    ({"category": "nope"}, "'category' 'nope'"),
+    ({"category": 7}, "'category' must be a text"),
+    ({"subject": "", "title": " "}, "empty ticket"),
     ({"description": ["a"]}, "'description' must be a text"),
     ({"email": "jo@example.com"}, "unknown field(s) 'email'"),
 ])
@@ -329,8 +388,10 @@ def test_cli_suggest_reads_a_json_ticket_from_stdin(indexed, capsys, monkeypatch
 
 
 def test_cli_suggest_usage_errors(indexed, tmp_path, capsys):
-    assert _run(indexed, "suggest", "--category", "nope", "--subject", "x") == 2
-    assert "allowed: ticket-submission" in capsys.readouterr().err
+    assert _run(indexed, "suggest", "--category", "Payout", "--subject", "submit a ticket") == 0
+    assert "category 'Payout' is none of this project's" in capsys.readouterr().err
+    assert _run(indexed, "suggest") == 2
+    assert "empty ticket" in capsys.readouterr().err
     assert _run(indexed, "suggest", "--market", "zz", "--subject", "refund") == 2
     assert _run(indexed, "suggest", "--subject", "refund", "--index-dir",
                 str(tmp_path / "none")) == 2

@@ -192,6 +192,10 @@ def _cmd_suggest(args: argparse.Namespace) -> int:
     ticket.pop("market", None), ticket.pop("version", None), ticket.pop("limit", None)
     result = deflect.suggest(ticket, market, version, limit=limit,
                              index_dir=_index_dir(args, cfg), config=cfg)
+    if result.ticket.category_ignored:
+        _out_err(args, f"note: category {result.ticket.category_ignored!r} is none of this "
+                       "project's ticket categories, so it was ignored (map it with "
+                       "deflection.category_map)")
     if args.json:
         print(json.dumps([s.as_dict() for s in result.suggestions], ensure_ascii=False, indent=2))
         return EXIT_OK
@@ -218,8 +222,9 @@ def _register_suggest(sub) -> None:
     p.add_argument("--market", metavar="CODE", help="market code (default: default_market)")
     p.add_argument("--version", metavar="NAME", help="version or alias (default: default_alias)")
     p.add_argument("--subject", help="the ticket's subject line")
-    p.add_argument("--category", metavar="CODE", help="ticket category code (helpgen.yml "
-                   "ticket_categories)")
+    p.add_argument("--category", metavar="NAME", help="ticket category: one of helpgen.yml "
+                   "ticket_categories, or any name deflection.category_map maps (other names "
+                   "are ignored, with a note)")
     p.add_argument("--title", help="the ticket's title")
     p.add_argument("--description", help="the ticket's description (long free text)")
     p.add_argument("--audience", help="sellers, partners or buyers: only suggest their articles")
@@ -241,7 +246,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
         cfg.market(args.market)
     since = events.parse_since(args.since) if args.since else None
     path = Path(args.events_db) if args.events_db else cfg.root / cfg.setting("events.db")
-    rep = events.report(events.EventLog(path), args.market, since, limit=args.limit)
+    rep = events.report(events.EventLog(path), args.market, since, limit=args.limit,
+                        known_categories=cfg.ticket_categories)
     if args.format == "json":
         print(json.dumps(rep.as_dict(), ensure_ascii=False, indent=2))
     elif args.format == "csv":

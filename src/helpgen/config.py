@@ -141,6 +141,10 @@ SETTINGS: tuple[Setting, ...] = (
             "(`helpgen eval --sweep`)."),
     Setting("deflection.category_boost", 0.25,
             "Confidence added to an article whose front matter lists the ticket's category."),
+    Setting("deflection.category_map", {},
+            "Another ticket system's category names mapped to ours (`Payout: payouts`), "
+            "compared case- and accent-insensitively. A category that is none of ours and "
+            "not mapped is accepted but ignored when ranking, and listed by `helpgen report`."),
     Setting("deflection.max_field_chars", 4000,
             "Ticket fields are trimmed to this many characters before matching (subject and "
             "title to a tenth of it)."),
@@ -566,6 +570,8 @@ def _validate(loc: yamlpos.Located, root: Path, rel: str) -> Config:
                 f"https://help.example.com (no query or fragment), got {value!r}",
                 section, name, value=True)
             continue
+        if s.key == "deflection.category_map":
+            value = _category_map(value, categories, bad)
         settings[s.key] = value.rstrip("/") if s.key == "server.base_url" else value
 
     raise_if(problems)
@@ -583,3 +589,30 @@ def _validate(loc: yamlpos.Located, root: Path, rel: str) -> Config:
         categories=MappingProxyType(categories),
         warnings=tuple(warnings),
     )
+
+
+def _category_map(value: dict, categories: Mapping[str, Category], bad: Any) -> dict:
+    """Validate ``deflection.category_map``: every key a text, every value one of our
+    category codes, no two keys alike once case and accents are folded."""
+    from .deflect import fold
+
+    out: dict[str, str] = {}
+    folded: dict[str, str] = {}
+    for name, code in value.items():
+        if not isinstance(name, str) or not fold(name):
+            bad(f"deflection.category_map: {name!r} must be a category name with letters or "
+                "digits", "deflection", "category_map")
+            continue
+        if code not in categories:
+            bad(f"deflection.category_map: {name!r} maps to {code!r}, which is not a ticket "
+                f"category; allowed: {_allowed(categories) if categories else '(none declared)'}",
+                "deflection", "category_map")
+            continue
+        key = fold(name)
+        if key in folded:
+            bad(f"deflection.category_map: {name!r} and {folded[key]!r} are the same name "
+                "once case and accents are ignored; keep one", "deflection", "category_map")
+            continue
+        folded[key] = name
+        out[name] = code
+    return MappingProxyType(out)

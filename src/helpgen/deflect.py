@@ -14,7 +14,11 @@ What a ticket has that a search query lacks, and how it is used:
   :data:`DESCRIPTION_WEIGHT` each in the coverage below.
 * **The category** picked in the form: articles whose front matter lists it in
   ``ticket_categories`` gain ``deflection.category_boost`` confidence (people pick the
-  wrong category too, so it is a signal, not a filter).
+  wrong category too, so it is a signal, not a filter). The form may be another
+  system's, so any text is accepted: :func:`resolve_category` maps it to one of ours
+  (``deflection.category_map``, our codes and titles, compared case- and
+  accent-insensitively); anything else is ignored by the scorer and echoed back as
+  ``category_ignored``.
 
 Confidence (0-1) is *coverage*: the IDF-weighted share of the ticket's words that an
 article matches (each word looked up alone, with synonyms), so a ticket about things
@@ -63,6 +67,7 @@ DEFAULTS: Mapping[str, Any] = {
     "deflection.min_confidence": 0.6,
     "deflection.category_boost": 0.25,
     "deflection.max_field_chars": 4000,
+    "deflection.category_map": {},
 }
 
 
@@ -77,6 +82,7 @@ class Ticket:
     title: str = ""
     description: str = ""
     audience: str = ""
+    category_ignored: str = ""  # the category as sent when it is none of ours
 
     @property
     def head(self) -> str:
@@ -90,12 +96,14 @@ class Ticket:
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], categories: Mapping[str, str] | tuple = (),
                      audiences: Mapping[str, Any] | tuple = (), max_chars: int = 4000,
-                     ignore: tuple[str, ...] = ()) -> Ticket:
+                     ignore: tuple[str, ...] = (),
+                     category_map: Mapping[str, str] | None = None) -> Ticket:
         """Validate and clean an untrusted mapping; raises one error listing every field.
 
-        Unknown keys, non-text values, an unknown ``category`` or ``audience`` are usage
-        errors (exit code 2) naming the allowed values. Text is cleaned and trimmed:
-        ``description`` to ``max_chars``, the other fields to a tenth of it.
+        Unknown keys, non-text values or an unknown ``audience`` are usage errors (exit
+        code 2) naming the allowed values. Any ``category`` text is accepted and resolved
+        with :func:`resolve_category`. Text is cleaned and trimmed: ``description`` to
+        ``max_chars``, the other fields to a tenth of it.
         """
         if not isinstance(data, Mapping):
             raise HelpgenError("a ticket must be a JSON object with subject, category, title, "
@@ -115,10 +123,9 @@ class Ticket:
                 value = ""
             limit = max_chars if name == "description" else max(max_chars // 10, 20)
             values[name] = clean(value, limit)
-        category = values["category"]
-        if category and categories and category not in categories:
-            problems.append(f"'category' {category!r} is not a ticket category; allowed: "
-                            f"{', '.join(categories)}")
+        if values["category"]:
+            values["category"], values["category_ignored"] = resolve_category(
+                values["category"], categories, category_map or {})
         audience = values["audience"]
         if audience and audiences and audience not in audiences:
             problems.append(f"'audience' {audience!r} is not an audience; allowed: "
@@ -162,6 +169,42 @@ class Suggestions:
     suggestions: tuple[Suggestion, ...]  # confident ones, best first, at most ``limit``
     min_confidence: float
     candidates: tuple[Suggestion, ...] = field(default=(), repr=False)  # all, for evaluation
+
+
+# --------------------------------------------------------------------------- categories
+
+def fold(text: str) -> str:
+    """``text`` for comparing category names: accents dropped, case folded, every run
+    of other characters one space (``"Zahlungen & Auszahlung"`` ~ ``"zahlungen auszahlung"``)."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return " ".join(_WORD_RE.findall(unicodedata.normalize("NFKC", bare).casefold()))
+
+
+def resolve_category(raw: str, categories: Mapping[str, Any] | tuple,
+                     category_map: Mapping[str, str]) -> tuple[str, str]:
+    """``(our category code, "")`` for a category sent by any ticket form, or
+    ``("", raw)`` when it is none of ours.
+
+    Tried in order: our code as is; ``category_map`` (an outside name -> our code);
+    our codes and English titles. The last two compare :func:`fold`-ed text, so
+    ``"PAYOUT"``, ``"payout"`` and ``"Pay-out"`` are one name. Without any declared
+    categories every text is ignored.
+    """
+    if not raw:
+        return "", ""
+    if raw in categories:
+        return raw, ""
+    key = fold(raw)
+    if key:
+        for name, code in category_map.items():
+            if fold(name) == key and code in categories:
+                return code, ""
+        titles = categories if isinstance(categories, Mapping) else {c: c for c in categories}
+        for code, title in titles.items():
+            if key in (fold(code), fold(str(title))):
+                return code, ""
+    return "", raw
 
 
 # --------------------------------------------------------------------------- cleaning
@@ -215,7 +258,12 @@ def suggest_with(searcher: Any, ticket: Ticket, limit: int = 3, *,
                            exit_code=2)
     market, version = searcher.market, searcher.version
     if ticket.empty:
-        return Suggestions(ticket, market, version, (), min_confidence)
+        if not ticket.category:
+            return Suggestions(ticket, market, version, (), min_confidence)
+        return Suggestions(ticket, market, version, tuple(
+            _from_hit(h, 1.0, f"answers category {ticket.category!r}", True)
+            for h in searcher.category_hits(ticket.category, limit,
+                                            ticket.audience or None).hits), min_confidence)
     audience = ticket.audience or None
 
     # 1. the head like a search query (spelling corrected), then the whole ticket
@@ -284,6 +332,23 @@ def suggest_with(searcher: Any, ticket: Ticket, limit: int = 3, *,
     return Suggestions(ticket, market, version, chosen, min_confidence, tuple(ranked))
 
 
+def _from_hit(hit: Any, confidence: float, reason: str, category_match: bool,
+              score: float | None = None) -> Suggestion:
+    return Suggestion(
+        id=hit.id, title=hit.title, url=hit.url, source=hit.source, snippet=hit.snippet,
+        summary=hit.summary, audience=hit.audience, topic=hit.topic, language=hit.language,
+        score=hit.score if score is None else score, confidence=confidence, reason=reason,
+        category_match=category_match)
+
+
+def require_input(ticket: Ticket) -> None:
+    """Refuse a draft with nothing to match: no subject, title, description or category
+    left after cleaning (exit code 2; the server answers 400)."""
+    if ticket.empty and not ticket.category and not ticket.category_ignored:
+        raise HelpgenError("empty ticket: give a subject, title, description or category "
+                           "(nothing was left after cleaning)", exit_code=2)
+
+
 def is_slip(typed: str, known: str) -> bool:
     """Whether ``typed`` is ``known`` with a letter left out, doubled or two swapped.
 
@@ -326,7 +391,9 @@ def suggest(ticket: Mapping[str, Any] | Ticket, market: str, version: str = "lat
         ticket = Ticket.from_mapping(
             ticket, config.ticket_categories if config is not None else (),
             config.audiences if config is not None else (),
-            settings["deflection.max_field_chars"])
+            settings["deflection.max_field_chars"],
+            category_map=settings["deflection.category_map"])
+    require_input(ticket)
     if config is not None:
         config.market(market)
     threshold = settings["deflection.min_confidence"] if min_confidence is None else min_confidence
@@ -377,11 +444,17 @@ def suggest_payload(body: Any, config: Any, index_dir: str | Path,
         ticket = Ticket.from_mapping(
             body, config.ticket_categories, config.audiences,
             settings["deflection.max_field_chars"], ignore=("market", "version", "limit",
-                                                            "draft_id"))
+                                                            "draft_id"),
+            category_map=settings["deflection.category_map"])
     except HelpgenError as exc:
         problems.append(exc.problem.msg.removeprefix("invalid ticket: "))
-        ticket = Ticket()
-    if problems:
+        ticket = None
+    if ticket is not None:
+        try:
+            require_input(ticket)
+        except HelpgenError as exc:
+            problems.append(exc.problem.msg)
+    if problems or ticket is None:
         raise HelpgenError("invalid request: " + "; ".join(problems), exit_code=2)
     if open_searcher is None:
         from .search import Searcher
@@ -401,6 +474,8 @@ def suggest_payload(body: Any, config: Any, index_dir: str | Path,
         results.append(record)
     out: dict[str, Any] = {"results": results, "market": market, "version": version,
                            "resolved_version": result.version}
+    if ticket.category_ignored:
+        out["category_ignored"] = ticket.category_ignored
     if draft_id:
         out["draft_id"] = draft_id
     return out

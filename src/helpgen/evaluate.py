@@ -169,7 +169,8 @@ def load(config: Config, path: Path) -> list[EvalTicket]:
         try:
             ticket = deflect.Ticket.from_mapping(
                 {k: e.get(k) for k in deflect.TICKET_FIELDS}, config.ticket_categories,
-                config.audiences, max_chars)
+                config.audiences, max_chars,
+                category_map=config.settings.get("deflection.category_map", {}))
         except HelpgenError as exc:
             bad(exc.problem.msg)
             continue

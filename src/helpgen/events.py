@@ -69,6 +69,8 @@ MIGRATIONS: Mapping[int, tuple[str, ...]] = {
 }
 DRAFT_ID_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+#: A stored category: our code, or another system's name slugified (letters of any script).
+CATEGORY_RE = re.compile(r"^[^\W_A-Z]+(?:-[^\W_A-Z]+)*$")
 VERSION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 MARKET_RE = re.compile(r"^[a-z][a-z0-9-]{0,63}$")
 TS_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?Z$")
@@ -99,14 +101,18 @@ def make_event(
     payload: Mapping[str, Any],
     *,
     markets: Iterable[str],
-    categories: Iterable[str] = (),
+    categories: Mapping[str, str] | Iterable[str] = (),
     query_max_chars: int = 100,
     now: str | None = None,
+    category_map: Mapping[str, str] | None = None,
 ) -> Event:
     """Validate an untrusted event (e.g. a ``POST /api/events`` body) into an :class:`Event`.
 
     Raises :class:`HelpgenError` (exit code 2) naming each bad field and what is
-    allowed. Unknown fields are refused, so ticket text cannot be smuggled in.
+    allowed. Unknown fields are refused, so ticket text cannot be smuggled in. Any
+    ``category`` text is accepted (the form may be another system's): one of ours, or
+    mapped to one by ``category_map``, is stored as our code; any other is stored as
+    :func:`category_slug` so ``helpgen report`` can list it for mapping.
     """
     if not isinstance(payload, Mapping):
         raise HelpgenError("an event must be a JSON object", exit_code=2)
@@ -133,9 +139,12 @@ def make_event(
     if draft_id is not None and (not isinstance(draft_id, str) or not DRAFT_ID_RE.match(draft_id)):
         problems.append("'draft_id' must be a random token of 8-64 letters, digits, '-' or '_'")
     category = payload.get("category") or None
-    categories = tuple(categories)
-    if category is not None and category not in categories:
-        problems.append(f"'category' must be one of {', '.join(categories)}; got {category!r}")
+    if category is not None:
+        if not isinstance(category, str):
+            problems.append(f"'category' must be a text; got {type(category).__name__}")
+            category = None
+        else:
+            category = store_category(category, categories, category_map or {})
     query = payload.get("query")
     if query is not None and not isinstance(query, str):
         problems.append("'query' must be a text")
@@ -151,6 +160,31 @@ def make_event(
         query=mask(query, query_max_chars) if query else None, results=results,
         ts=now or _now(),
     )
+
+
+CATEGORY_MAX_CHARS = 40
+
+
+def category_slug(text: str) -> str | None:
+    """A category name from any ticket form as a stored slug: masked (no e-mail
+    addresses or numbers survive), accents dropped, lower case, words joined by ``-``,
+    at most :data:`CATEGORY_MAX_CHARS` characters (``"Orders & Shipping"`` ->
+    ``orders-shipping``; ``"返品・返金"`` -> ``返品-返金``). None when nothing is left."""
+    from .deflect import fold
+
+    slug = "-".join(fold(mask(text[:400], 200)).split())[:CATEGORY_MAX_CHARS].strip("-")
+    return slug or None
+
+
+def store_category(raw: str, categories: Mapping[str, str] | Iterable[str],
+                   category_map: Mapping[str, str]) -> str | None:
+    """What is stored for the category ``raw``: our code, or :func:`category_slug`."""
+    from .deflect import clean, resolve_category
+
+    raw = clean(raw, 400)
+    known = categories if isinstance(categories, Mapping) else tuple(categories)
+    code, _ = resolve_category(raw, known, category_map)
+    return code or category_slug(raw)
 
 
 class _SchemaLost(HelpgenError):
@@ -178,7 +212,7 @@ def check_row(event: Event, query_max_chars: int = 100) -> tuple[Any, ...]:
                lambda v: v is None or isinstance(v, str) and DRAFT_ID_RE.match(v)),
               ("category", event.category,
                lambda v: v is None or isinstance(v, str) and len(v) <= 100
-               and SLUG_RE.match(v)),
+               and CATEGORY_RE.match(v)),
               ("query", event.query, lambda v: v is None or isinstance(v, str)),
               ("results", event.results,
                lambda v: v is None or isinstance(v, int) and not isinstance(v, bool)),
@@ -422,19 +456,25 @@ class Report:
     categories: list[dict[str, Any]]  # category, drafts, solved, submitted_anyway, rate
     top_searches: list[dict[str, Any]]  # query, searches
     no_answer_searches: list[dict[str, Any]]  # query, searches
+    #: categories sent by ticket forms that are none of ours (category, drafts): the
+    #: names to add to deflection.category_map
+    unmapped_categories: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
 def report(log: EventLog, market: str | None = None, since: str | None = None,
-           limit: int = 10) -> Report:
+           limit: int = 10, known_categories: Iterable[str] | None = None) -> Report:
     """Aggregate the events of ``market`` (all markets when None) from ``since``.
 
-    A file that does not exist yet gives an empty report (and is not created).
+    With ``known_categories`` (our category codes), the other categories recorded are
+    listed as ``unmapped_categories``. A file that does not exist yet gives an empty
+    report (and is not created).
     """
+    known = None if known_categories is None else frozenset(known_categories)
     if not log.path.exists():
-        return Report(market, since, 0, 0, 0, 0, None, {}, [], [], [], [], [], [])
+        return Report(market, since, 0, 0, 0, 0, None, {}, [], [], [], [], [], [], [])
     where, args = _where(market, since)
     w = where or " WHERE 1=1"
 
@@ -493,6 +533,9 @@ def report(log: EventLog, market: str | None = None, since: str | None = None,
             top_deflecting=top_deflecting, top_irrelevant=top_irrelevant,
             helpfulness=helpfulness, categories=categories, top_searches=top_searches,
             no_answer_searches=no_answer,
+            unmapped_categories=[] if known is None else [
+                {"category": c["category"], "drafts": c["drafts"]} for c in categories
+                if c["category"] not in known],
         )
 
     return log._run(work)
@@ -530,6 +573,8 @@ def report_table(rep: Report, source: str = "") -> str:
     table("Was this helpful?", rep.helpfulness, ("article_id", "helpful", "not_helpful"))
     table("Categories (content gaps first: drafts filed anyway)", rep.categories,
           ("category", "drafts", "solved", "submitted_anyway", "rate"))
+    table("Categories that are none of ours (map them with deflection.category_map)",
+          rep.unmapped_categories, ("category", "drafts"))
     table("Searches with no answer (write these next)", rep.no_answer_searches,
           ("query", "searches"))
     table("Top searches", rep.top_searches, ("query", "searches"))
@@ -557,6 +602,7 @@ def report_csv(rep: Report) -> str:
                                 ("category_drafts", "category", "drafts"),
                                 ("category_solved", "category", "solved"),
                                 ("category_submitted_anyway", "category", "submitted_anyway"),
+                                ("unmapped_categories", "category", "drafts"),
                                 ("top_searches", "query", "searches"),
                                 ("no_answer_searches", "query", "searches")):
         source = {"helpful": rep.helpfulness, "not_helpful": rep.helpfulness,

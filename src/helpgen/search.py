@@ -216,6 +216,26 @@ class Searcher:
             plan = self._plan(words, cleaned)
             return self._run(text, plan, limit, filt, None)
 
+    def category_hits(self, category: str, limit: int = 10,
+                      audience: str | None = None) -> SearchResult:
+        """The articles that declare ticket category ``category`` (a draft with nothing
+        typed yet): articles in the market's language first, then by title; score 0,
+        the summary as snippet."""
+        import html
+
+        filt = self._filter(audience, None, [category])
+        limit = _check_limit(limit)
+        with self._lock:
+            docs = [(d, self._searcher.stored_fields(d))
+                    for d in self._searcher.docs_for_query(filt)]
+        docs.sort(key=lambda x: (x[0] not in self._native, x[1]["title"], x[1]["id"]))
+        hits = tuple(Hit(id=f["id"], title=f["title"], url=f"/{self.market}/{self.version}/{f['url']}",
+                         path=f["url"], source=f["source"], score=0.0,
+                         snippet=html.escape(f.get("summary", "")),
+                         summary=f.get("summary", ""), audience=f["audience"],
+                         topic=f["topic"], language=f["language"]) for _, f in docs[:limit])
+        return SearchResult(category, hits, None, len(docs), self.market, self.version)
+
     # -- validation
     def _filter(self, audience: str | None, topic: str | None,
                 categories: Sequence[str] | None) -> Query | None:
