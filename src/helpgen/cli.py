@@ -283,7 +283,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     cfg = _project(args)
     path = Path(args.file) if args.file else cfg.root / "evals" / "tickets.yml"
     outcome = evaluate.run(cfg, path, _index_dir(args, cfg), search=not args.no_search,
-                           sweep=args.sweep)
+                           sweep=args.sweep, final=args.final, fit=args.fit)
     if args.json:
         print(json.dumps(outcome.as_dict(), ensure_ascii=False, indent=2))
     else:
@@ -300,8 +300,10 @@ def _register_eval(sub) -> None:
                        description="Run the ticket evaluation set (evals/tickets.yml) and, when "
                        "present, the search evaluation set against the built indexes. Prints "
                        "hit@1, hit@3 and MRR for answerable drafts and the share of unanswerable "
-                       "drafts given no suggestion, per split (tune/holdout). Exits 1 under "
-                       "deflection.eval_min_hit3 or deflection.eval_min_unanswerable.",
+                       "drafts given no suggestion, per split (tune/holdout), next to two "
+                       "baselines: search(subject + title) and search_text(subject + title + "
+                       "description). Exits 1 under deflection.eval_min_hit3 or "
+                       "deflection.eval_min_unanswerable on tune or holdout.",
                        epilog=EXIT_CODES_HELP)
     p.add_argument("--file", metavar="YAML", help="ticket eval set (default: evals/tickets.yml)")
     p.add_argument("--index-dir", metavar="DIR", help="search index folder "
@@ -309,6 +311,11 @@ def _register_eval(sub) -> None:
     p.add_argument("--sweep", action="store_true", help="also print how hit@3 and the "
                    "unanswerable share change with min_confidence on the tune split, and the "
                    "threshold it recommends")
+    p.add_argument("--fit", action="store_true", help="refit the deflection model on the tune "
+                   "split (5-fold cross-validation picks the threshold) and write it to "
+                   "deflection.model (evals/deflection-model.json) before scoring")
+    p.add_argument("--final", action="store_true", help="also score the final split (never "
+                   "tune on it) and print the commit it ran on")
     p.add_argument("--no-search", action="store_true", help="skip the search evaluation set")
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
     p.add_argument("-v", "--verbose", action="store_true", help="list every draft's outcome")

@@ -135,12 +135,15 @@ SETTINGS: tuple[Setting, ...] = (
             "is not a terminal or CI=true), `bar`, or `plain`.",
             choices=("auto", "bar", "plain")),
     # ---- deflection (issue 5)
-    Setting("deflection.min_confidence", 0.6,
-            "Suggestions below this confidence (0-1) are dropped, so a ticket the help center "
-            "cannot answer gets none. Chosen on the tune split of evals/tickets.yml "
-            "(`helpgen eval --sweep`)."),
+    Setting("deflection.model", "evals/deflection-model.json",
+            "The fitted deflection model (coefficients and threshold; written by `helpgen "
+            "eval --fit`), relative to the project. Without the file, the model shipped with "
+            "helpgen is used."),
+    Setting("deflection.min_confidence", 0.0,
+            "Deprecated: 0 (the default) uses the model's fitted threshold. Above 0 it "
+            "overrides that threshold, on the model's probability scale (0-1)."),
     Setting("deflection.category_boost", 0.25,
-            "Confidence added to an article whose front matter lists the ticket's category."),
+            "Deprecated and unused: category agreement is a feature of the fitted model."),
     Setting("deflection.category_map", {},
             "Another ticket system's category names mapped to ours (`Payout: payouts`), "
             "compared case- and accent-insensitively. A category that is none of ours and "
@@ -552,6 +555,14 @@ def _validate(loc: yamlpos.Located, root: Path, rel: str) -> Config:
                 allowed = sorted(k.split(".", 1)[1] for k in declared if k.startswith(section + "."))
                 bad(f"unknown setting {section}.{name}; allowed: {_allowed(allowed)}",
                     section, name)
+    given_deflection = data.get("deflection") if isinstance(data.get("deflection"), dict) else {}
+    for name, why in (("min_confidence", "it now overrides the fitted model's threshold, a "
+                       "probability; remove it to use the threshold `helpgen eval --fit` chose"),
+                      ("category_boost", "it is no longer used: category agreement is a "
+                       "feature of the fitted model (`helpgen eval --fit`); remove it")):
+        if name in given_deflection:
+            line, col = loc.where("deflection", name)
+            warnings.append(Problem(f"deflection.{name} is deprecated: {why}", rel, line, col))
     for s in SETTINGS:
         section, name = s.key.split(".", 1)
         given = data.get(section) if isinstance(data.get(section), dict) else {}

@@ -64,7 +64,8 @@ _WORD_RE = re.compile(r"[^\W_]+", re.U)
 _CJK_RE = re.compile("[\u0e00-\u0e7f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
                      "\uac00-\ud7af\uff66-\uff9f]")
 DEFAULTS: Mapping[str, Any] = {
-    "deflection.min_confidence": 0.6,
+    "deflection.min_confidence": 0.0,
+    "deflection.model": "evals/deflection-model.json",
     "deflection.category_boost": 0.25,
     "deflection.max_field_chars": 4000,
     "deflection.category_map": {},
@@ -152,6 +153,7 @@ class Suggestion:
     confidence: float  # 0-1, compared with deflection.min_confidence
     reason: str
     category_match: bool = False
+    features: tuple[float, ...] = field(default=(), repr=False)  # the model's inputs
 
     def as_dict(self) -> dict[str, Any]:
         return {"id": self.id, "title": self.title, "url": self.url, "source": self.source,
@@ -216,6 +218,19 @@ def clean(text: str, max_chars: int) -> str:
     return " ".join(text.split())[:max_chars]
 
 
+def load_model(config: Any) -> Any:
+    """The project's fitted model (``deflection.model``, relative to the project), or
+    the one shipped in the package when the project has none."""
+    from . import deflect_model
+
+    if config is not None:
+        path = Path(config.root) / str(config.settings.get("deflection.model",
+                                                          DEFAULTS["deflection.model"]))
+        if path.is_file():
+            return deflect_model.load(path)
+    return deflect_model.load()
+
+
 def _settings(config: Any) -> dict[str, Any]:
     out = dict(DEFAULTS)
     if config is not None:
@@ -250,20 +265,31 @@ def _words(text: str, limit: int, seen: set[str]) -> list[str]:
 
 
 def suggest_with(searcher: Any, ticket: Ticket, limit: int = 3, *,
-                 min_confidence: float = DEFAULTS["deflection.min_confidence"],
-                 category_boost: float = DEFAULTS["deflection.category_boost"]) -> Suggestions:
-    """Rank the articles of an open searcher's market for ``ticket`` (see module doc)."""
+                 min_confidence: float | None = None,
+                 category_boost: float | None = None,
+                 model: Any = None) -> Suggestions:
+    """Rank the articles of an open searcher's market for ``ticket`` (see module doc).
+
+    ``model`` is a :class:`helpgen.deflect_model.Model` (default: the one shipped in
+    the package); ``min_confidence`` overrides its threshold when given and above 0.
+    ``category_boost`` is accepted for compatibility and not used: category agreement
+    is one of the model's features.
+    """
+    from . import deflect_model
+
     if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_LIMIT:
         raise HelpgenError(f"limit must be a whole number from 1 to {MAX_LIMIT}, got {limit!r}",
                            exit_code=2)
+    model = model or deflect_model.load()
+    threshold = min_confidence if min_confidence else model.threshold
     market, version = searcher.market, searcher.version
     if ticket.empty:
         if not ticket.category:
-            return Suggestions(ticket, market, version, (), min_confidence)
+            return Suggestions(ticket, market, version, (), threshold)
         return Suggestions(ticket, market, version, tuple(
             _from_hit(h, 1.0, f"answers category {ticket.category!r}", True)
             for h in searcher.category_hits(ticket.category, limit,
-                                            ticket.audience or None).hits), min_confidence)
+                                            ticket.audience or None).hits), threshold)
     audience = ticket.audience or None
 
     # 1. the head like a search query (spelling corrected), then the whole ticket
@@ -276,7 +302,7 @@ def suggest_with(searcher: Any, ticket: Ticket, limit: int = 3, *,
         head_hits = res.hits
     full = " ".join(t for t in (corrected, ticket.description) if t)
     if not _has_words(full):
-        return Suggestions(ticket, market, version, (), min_confidence)
+        return Suggestions(ticket, market, version, (), threshold)
     whole = searcher.search_text(full, limit=CANDIDATES, audience=audience)
     in_category: set[str] = set()
     if ticket.category:
@@ -287,10 +313,13 @@ def suggest_with(searcher: Any, ticket: Ticket, limit: int = 3, *,
     total_docs = max(int(searcher.meta.get("documents", 0) or 0), 1)
     seen: set[str] = set()
     words = [_Word(w, 1.0) for w in _words(corrected, MAX_HEAD_WORDS, seen)]
+    head_count = len(words)
     words += [_Word(w, DESCRIPTION_WEIGHT)
               for w in _words(ticket.description, MAX_DESCRIPTION_WORDS, seen)]
     stop = _stop_words(searcher)
+    head_words = [w for w in words[:head_count] if w.text not in stop]
     words = [w for w in words if w.text not in stop]
+    unknown = 0.0
     for w in words:
         res = searcher.search_text(w.text, limit=WORD_HITS, audience=audience)
         credit = 1.0
@@ -300,45 +329,81 @@ def suggest_with(searcher: Any, ticket: Ticket, limit: int = 3, *,
                 res, credit = fixed, CORRECTED_CREDIT
                 w.text = fixed.suggestion.lower()
         w.idf = math.log(1 + total_docs / (res.total + UNKNOWN_DF))  # unknown words weigh most
-        if res.total == 0 and w.weight < 1.0:
-            w.weight *= UNKNOWN_DESCRIPTION_FACTOR
+        if res.total == 0:
+            unknown += w.idf * w.weight
+            if w.weight < 1.0:
+                w.weight *= UNKNOWN_DESCRIPTION_FACTOR
         for h in res.hits:
             w.matched[h.id] = credit
     denominator = sum(w.idf * w.weight for w in words) or 1.0
+    head_denominator = sum(w.idf for w in head_words) or 1.0
+    unknown_share = min(1.0, unknown / denominator) if words else 0.0
 
-    # 3. candidates ranked by coverage + category + BM25 share
+    # 3. features per candidate -> the model's probability
     hits = {h.id: h for h in head_hits}
     hits.update({h.id: h for h in whole.hits})
-    best_bm25 = max((h.score for h in whole.hits), default=0.0) or 1.0
-    bm25 = {h.id: h.score / best_bm25 for h in whole.hits}
+    text_rank = {h.id: i for i, h in enumerate(whole.hits)}
+    head_rank = {h.id: i for i, h in enumerate(head_hits)}
+    best_text = max((h.score for h in whole.hits), default=0.0) or 1.0
+    best_head = max((h.score for h in head_hits), default=0.0) or 1.0
+    coverages = {}
+    for doc_id in hits:
+        matched = [w for w in words if doc_id in w.matched and w.weight]
+        coverages[doc_id] = (sum(w.idf * w.weight * w.matched[doc_id] for w in matched)
+                             / denominator, matched)
+    best_coverage = max((c for c, _ in coverages.values()), default=0.0)
     ranked: list[Suggestion] = []
     for doc_id, hit in hits.items():
-        matched = [w for w in words if doc_id in w.matched and w.weight]
-        coverage = sum(w.idf * w.weight * w.matched[doc_id] for w in matched) / denominator
+        coverage, matched = coverages[doc_id]
+        head_cov = sum(w.idf * w.matched[doc_id] for w in head_words
+                       if doc_id in w.matched) / head_denominator if head_words else 0.0
         in_cat = doc_id in in_category
-        confidence = min(1.0, coverage + (category_boost if in_cat else 0.0))
-        score = confidence + BM25_WEIGHT * bm25.get(doc_id, 0.0)
+        ti = text_rank.get(doc_id)
+        if ti is None:
+            text_share = text_margin = text_rr = 0.0
+        else:
+            text_share = whole.hits[ti].score / best_text
+            following = whole.hits[ti + 1].score if ti + 1 < len(whole.hits) else 0.0
+            text_margin = (whole.hits[ti].score - following) / best_text
+            text_rr = 1.0 / (ti + 1)
+        hi = head_rank.get(doc_id)
+        head_share = head_hits[hi].score / best_head if hi is not None else 0.0
+        head_rr = 1.0 / (hi + 1) if hi is not None else 0.0
+        x = (text_share, text_rr, text_margin, head_share, head_rr, coverage, head_cov,
+             _title_match(hit.title, head_words), 1.0 if in_cat else 0.0,
+             1.0 if ticket.category and not in_cat else 0.0, unknown_share, best_coverage)
+        confidence = model.probability(x)
         top_words = [w.text for w in sorted(matched, key=lambda w: -w.idf * w.weight)][:5]
         reason = (f"matches {', '.join(repr(t) for t in top_words) or 'nothing'}"
                   f" ({coverage:.0%} of the ticket's key words)")
         if in_cat:
             reason += f"; answers category {ticket.category!r}"
-        ranked.append(Suggestion(
-            id=hit.id, title=hit.title, url=hit.url, source=hit.source, snippet=hit.snippet,
-            summary=hit.summary, audience=hit.audience, topic=hit.topic, language=hit.language,
-            score=score, confidence=confidence, reason=reason, category_match=in_cat))
-    ranked.sort(key=lambda s: (-s.score, s.id))
-    chosen = tuple(s for s in ranked if s.confidence >= min_confidence)[:limit]
-    return Suggestions(ticket, market, version, chosen, min_confidence, tuple(ranked))
+        ranked.append(_from_hit(hit, confidence, reason, in_cat, score=confidence,
+                                features=x))
+    ranked.sort(key=lambda s: (-s.confidence, s.id))
+    chosen = tuple(s for s in ranked if s.confidence >= threshold)[:limit]
+    return Suggestions(ticket, market, version, chosen, threshold, tuple(ranked))
+
+
+def _title_match(title: str, words: list[_Word]) -> float:
+    """Share of the subject/title words found in an article's title (a word counts when
+    it shares its first five letters with a title word; CJK words as substrings)."""
+    if not words:
+        return 0.0
+    low = title.lower()
+    stems = {t[:5] for t in _WORD_RE.findall(low)}
+    found = sum(1 for w in words if (w.text in low if _CJK_RE.match(w.text)
+                                     else w.text[:5] in stems))
+    return found / len(words)
 
 
 def _from_hit(hit: Any, confidence: float, reason: str, category_match: bool,
-              score: float | None = None) -> Suggestion:
+              score: float | None = None, features: tuple[float, ...] = ()) -> Suggestion:
     return Suggestion(
         id=hit.id, title=hit.title, url=hit.url, source=hit.source, snippet=hit.snippet,
         summary=hit.summary, audience=hit.audience, topic=hit.topic, language=hit.language,
         score=hit.score if score is None else score, confidence=confidence, reason=reason,
-        category_match=category_match)
+        category_match=category_match, features=features)
 
 
 def require_input(ticket: Ticket) -> None:
@@ -399,7 +464,7 @@ def suggest(ticket: Mapping[str, Any] | Ticket, market: str, version: str = "lat
     threshold = settings["deflection.min_confidence"] if min_confidence is None else min_confidence
     with Searcher(index_dir, market, version) as searcher:
         return suggest_with(searcher, ticket, limit, min_confidence=threshold,
-                            category_boost=settings["deflection.category_boost"])
+                            model=load_model(config))
 
 
 # --------------------------------------------------------------------------- HTTP API
@@ -462,11 +527,11 @@ def suggest_payload(body: Any, config: Any, index_dir: str | Path,
         with Searcher(index_dir, market, version) as searcher:
             result = suggest_with(searcher, ticket, limit,
                                   min_confidence=settings["deflection.min_confidence"],
-                                  category_boost=settings["deflection.category_boost"])
+                                  model=load_model(config))
     else:
         result = suggest_with(open_searcher(market, version), ticket, limit,
                               min_confidence=settings["deflection.min_confidence"],
-                              category_boost=settings["deflection.category_boost"])
+                              model=load_model(config))
     results = []
     for s in result.suggestions:
         record = s.as_dict()
