@@ -20,14 +20,16 @@ What a ticket has that a search query lacks, and how it is used:
   accent-insensitively); anything else is ignored by the scorer and echoed back as
   ``category_ignored``.
 
-Confidence (0-1) is *coverage*: the IDF-weighted share of the ticket's words that an
-article matches (each word looked up alone, with synonyms), so a ticket about things
-the help center never mentions ("VAT invoice", "HTTP 429 rate limit") covers little of
-any article, however long it is. Raw BM25 scores grow with the length of the ticket and
-cannot be compared across tickets; coverage can. Candidates are ranked by coverage,
-the category signal and the BM25 score of the whole ticket; those under
-``deflection.min_confidence`` (chosen on the tune split of ``evals/tickets.yml`` with
-``helpgen eval --sweep``) are dropped, so an unanswerable ticket gets nothing.
+Confidence (0-1) is the probability, from a small fitted logistic model
+(:mod:`helpgen.deflect_model`), that a candidate answers the ticket. Its features are
+the candidate's whole-ticket score (share of the best, rank, margin to the next hit),
+its score and rank for subject + title alone, *coverage* (the IDF-weighted share of
+the ticket's key words it matches, each word looked up alone, with synonyms, so a
+ticket about things the help center never mentions covers little of any article), the
+share of subject/title words in its title, category agreement, and how much of the
+ticket no article mentions. Candidates are ranked by it; those under the model's
+threshold (chosen by ``helpgen eval --fit`` with cross-validation on the tune split of
+``evals/tickets.yml``) are dropped, so an unanswerable ticket gets nothing.
 
 Input is untrusted: every field is cleaned and trimmed to a documented maximum
 (``deflection.max_field_chars``; subject and title a tenth of it); markup, query
