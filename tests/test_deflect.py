@@ -92,6 +92,20 @@ def test_category_is_a_strong_signal_but_not_a_filter(indexed):
     assert with_cat["submit-a-ticket"].confidence < plain["submit-a-ticket"].confidence
 
 
+@pytest.mark.parametrize("market, word", [("us", "payout"), ("us", "ticket"), ("us", "refund"),
+                                          ("de", "rückerstattung"), ("jp", "返信"),
+                                          ("us", "zzzqqq")])
+def test_word_lookups_match_search_text_without_building_hits(indexed, market, word):
+    from helpgen.search import Searcher
+
+    with Searcher(indexed / "search_index", market) as s:
+        ids, total = s.matching_ids(word, limit=24)
+        res = s.search_text(word, limit=24)
+        assert set(ids) == {h.id for h in res.hits} and total == res.total
+        assert s.correction(word) == s.search(word).suggestion
+        assert s.correction("pasword") == s.search("pasword").suggestion == "password"
+
+
 def test_misspelt_ticket_still_finds_its_article(indexed):
     result = _suggest(indexed, subject="pasword", title="how to chnage my pasword",
                       description="the verfication code never arives")

@@ -157,6 +157,48 @@ def test_report_lists_categories_that_are_none_of_ours(tmp_path):
     assert events.report(log).unmapped_categories == []
 
 
+def test_no_suggestion_is_stored_once_per_draft_in_its_last_state(tmp_path):
+    log = events.EventLog(tmp_path / "e.sqlite3")
+
+    def sent(query, category=None):
+        return events.make_event({"type": "no_suggestion", "market": "us",
+                                  "draft_id": "draft0001", "category": category,
+                                  "query": query}, markets=MARKETS, categories=CATEGORIES)
+
+    log.record(sent("VAT"))
+    log.record(sent("VAT invoice for order 576123456, mail jo@example.com VAT", "Billing"))
+    log.record(events.make_event({"type": "no_suggestion", "market": "us",
+                                  "draft_id": "draft0002", "query": "ads billing"},
+                                 markets=MARKETS))
+    stored = [e for e in log.events() if e.type == "no_suggestion"]
+    assert [(e.draft_id, e.category, e.query) for e in stored] == [
+        ("draft0001", "billing", "vat invoice for order [number] mail [email]"),
+        ("draft0002", None, "ads billing")]
+    rep = events.report(log)
+    assert {(r["category"], r["query"], r["drafts"]) for r in rep.no_suggestion} == {
+        ("billing", "vat invoice for order [number] mail [email]", 1),
+        (None, "ads billing", 1)}
+    assert "Drafts that got no suggestion" in events.report_table(rep)
+    assert "no_suggestion,ads billing,1" in events.report_csv(rep)
+    with pytest.raises(HelpgenError, match="'draft_id' is required"):
+        events.make_event({"type": "no_suggestion", "market": "us", "query": "x"},
+                          markets=MARKETS)
+
+
+def test_a_v2_events_file_migrates_to_v3_keeping_its_rows(tmp_path):
+    path = tmp_path / "e.sqlite3"
+    conn = sqlite3.connect(path)
+    events.migrate(conn, path, target=2)
+    conn.execute("INSERT INTO events (ts, type, market, draft_id) VALUES "
+                 "('2026-11-25T10:00:00Z', 'solved', 'us', 'draft0001')")
+    conn.commit()
+    conn.close()
+    log = events.EventLog(path)
+    log.record(events.Event("no_suggestion", "us", draft_id="draft0009", query="vat"))
+    assert log.schema_version() == 3
+    assert [e.type for e in log.events()] == ["solved", "no_suggestion"]
+
+
 def test_make_event_masks_the_query():
     event = events.make_event({"type": "search_no_answer", "market": "de",
                                "query": "Bestellung 576123456789 fehlt, mail a@b.de"},

@@ -308,8 +308,8 @@ def suggest_with(searcher: Any, ticket: Ticket, limit: int = 3, *,
     whole = searcher.search_text(full, limit=CANDIDATES, audience=audience)
     in_category: set[str] = set()
     if ticket.category:
-        in_category = {h.id for h in searcher.search_text(
-            full, limit=CANDIDATES * 4, audience=audience, categories=[ticket.category]).hits}
+        in_category = set(searcher.matching_ids(full, limit=CANDIDATES * 4, audience=audience,
+                                                categories=[ticket.category])[0])
 
     # 2. coverage: each key word alone, IDF-weighted
     total_docs = max(int(searcher.meta.get("documents", 0) or 0), 1)
@@ -323,20 +323,22 @@ def suggest_with(searcher: Any, ticket: Ticket, limit: int = 3, *,
     words = [w for w in words if w.text not in stop]
     unknown = 0.0
     for w in words:
-        res = searcher.search_text(w.text, limit=WORD_HITS, audience=audience)
+        ids, total = searcher.matching_ids(w.text, limit=WORD_HITS, audience=audience)
         credit = 1.0
-        if res.total == 0:  # unknown: a misspelling of a word the articles use?
-            fixed = searcher.search(w.text, limit=WORD_HITS, audience=audience)
-            if fixed.suggestion and fixed.hits and is_slip(w.text, fixed.suggestion.lower()):
-                res, credit = fixed, CORRECTED_CREDIT
-                w.text = fixed.suggestion.lower()
-        w.idf = math.log(1 + total_docs / (res.total + UNKNOWN_DF))  # unknown words weigh most
-        if res.total == 0:
+        if total == 0:  # unknown: a misspelling of a word the articles use?
+            fix = searcher.correction(w.text)
+            if fix and is_slip(w.text, fix.lower()):
+                fixed = searcher.matching_ids(fix, limit=WORD_HITS, audience=audience)
+                if fixed[1]:
+                    (ids, total), credit = fixed, CORRECTED_CREDIT
+                    w.text = fix.lower()
+        w.idf = math.log(1 + total_docs / (total + UNKNOWN_DF))  # unknown words weigh most
+        if total == 0:
             unknown += w.idf * w.weight
             if w.weight < 1.0:
                 w.weight *= UNKNOWN_DESCRIPTION_FACTOR
-        for h in res.hits:
-            w.matched[h.id] = credit
+        for doc_id in ids:
+            w.matched[doc_id] = credit
     denominator = sum(w.idf * w.weight for w in words) or 1.0
     head_denominator = sum(w.idf for w in head_words) or 1.0
     unknown_share = min(1.0, unknown / denominator) if words else 0.0

@@ -1,21 +1,22 @@
 """``helpgen eval``: measure ticket deflection (and search) against a built index.
 
 The ticket set (``evals/tickets.yml``) holds drafts with the article ids that answer
-them (``expect``) or ``expect: []`` for drafts nothing answers, each in the ``tune`` or
-``holdout`` split. For every split this reports, over the suggestions actually shown
-(after ``deflection.min_confidence``):
+them (``expect``) or ``expect: []`` for drafts nothing answers, each in the ``tune``,
+``holdout`` or ``final`` split. For every split scored this reports, over the
+suggestions actually shown (after the model's threshold):
 
 * answerable drafts: hit@1, hit@3 (an expected article among the first 1/3) and MRR;
 * unanswerable drafts: the share given no suggestion at all;
-* the baseline: plain ``helpgen search`` on the ticket's title (hit@3, and the share of
-  unanswerable titles that find nothing).
+* ties: the share of pairs among a draft's first three candidates that share a
+  confidence while one is right and the other wrong;
+* two baselines, top 3 each: ``search(subject + " " + title)`` and
+  ``search_text(subject + title + description)``.
 
-``sweep`` recomputes the tune split for a range of thresholds from the same runs and
-recommends the one that maximises the mean of hit@3 and the unanswerable share; of
-a plateau of equally good thresholds (steps of 0.01) it takes the middle, the one
-farthest from both kinds of mistake. The gate fails when hit@3 is under
-``deflection.eval_min_hit3`` or the unanswerable share under
-``deflection.eval_min_unanswerable`` on any split.
+A plain run scores tune and holdout; ``final=True`` adds the final split (never a gate)
+and records the commit. ``fit=True`` refits :mod:`helpgen.deflect_model` on the tune
+split with k-fold cross-validation (:func:`fit_model`) and writes it to
+``deflection.model``. The gate fails when hit@3 is under ``deflection.eval_min_hit3``
+or the unanswerable share under ``deflection.eval_min_unanswerable`` on tune or holdout.
 """
 
 from __future__ import annotations

@@ -51,8 +51,13 @@ EVENT_TYPES: Mapping[str, str] = {
     "not_helpful": "\"Was this helpful?\" no, at the end of an article",
     "search": "a search (query masked and truncated) and its number of results",
     "search_no_answer": "a search that found nothing (query masked and truncated)",
+    "no_suggestion": "a draft that got no suggestion, in its last state when it was handed "
+                     "off or the page was left: category and masked key terms (in query), "
+                     "once per draft_id",
 }
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+#: Key terms kept of a no_suggestion event's query.
+MAX_KEY_TERMS = 12
 #: version -> statements that bring a file from ``version - 1`` to ``version``.
 MIGRATIONS: Mapping[int, tuple[str, ...]] = {
     1: (
@@ -65,6 +70,10 @@ MIGRATIONS: Mapping[int, tuple[str, ...]] = {
         "ALTER TABLE events ADD COLUMN category TEXT",
         "ALTER TABLE events ADD COLUMN results INTEGER",
         "CREATE INDEX events_market_ts ON events(market, ts)",
+    ),
+    3: (  # no_suggestion: one row per draft, its last state (record() replaces it)
+        "CREATE UNIQUE INDEX events_no_suggestion_draft ON events(draft_id) "
+        "WHERE type = 'no_suggestion'",
     ),
 }
 DRAFT_ID_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
@@ -148,6 +157,11 @@ def make_event(
     query = payload.get("query")
     if query is not None and not isinstance(query, str):
         problems.append("'query' must be a text")
+    if etype == "no_suggestion":
+        if draft_id is None:
+            problems.append("'draft_id' is required for a no_suggestion event")
+        if isinstance(query, str):
+            query = key_terms(query, query_max_chars)
     results = payload.get("results")
     if results is not None and (not isinstance(results, int) or isinstance(results, bool)
                                 or results < 0):
@@ -163,6 +177,18 @@ def make_event(
 
 
 CATEGORY_MAX_CHARS = 40
+
+
+def key_terms(text: str, max_chars: int = 100) -> str:
+    """A draft's key terms as stored for ``no_suggestion``: masked first, then its
+    distinct words of two or more letters, lower case, at most :data:`MAX_KEY_TERMS`."""
+    seen: list[str] = []
+    for word in re.findall(r"\[[a-z]+\]|[^\W_]{2,}", mask(text[:2000], 2000).lower()):
+        if word not in seen and not word.isdigit():
+            seen.append(word)
+        if len(seen) >= MAX_KEY_TERMS:
+            break
+    return " ".join(seen)[:max_chars].strip()
 
 
 def category_slug(text: str) -> str | None:
@@ -339,7 +365,8 @@ class EventLog:
         """Store ``events`` (each checked by :func:`check_row`); returns how many."""
         rows = [check_row(e, self.query_max_chars) for e in events]
         self._run(lambda conn: conn.executemany(
-            "INSERT INTO events (ts, type, market, version, article_id, draft_id, category,"
+            "INSERT OR REPLACE INTO events (ts, type, market, version, article_id, draft_id,"
+            " category,"
             " query, results) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows))
         return len(rows)
 
@@ -459,6 +486,9 @@ class Report:
     #: categories sent by ticket forms that are none of ours (category, drafts): the
     #: names to add to deflection.category_map
     unmapped_categories: list[dict[str, Any]] = field(default_factory=list)
+    #: drafts that got no suggestion (category, query = masked key terms, drafts): content
+    #: gaps, from no_suggestion events
+    no_suggestion: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -526,6 +556,10 @@ def report(log: EventLog, market: str | None = None, since: str | None = None,
             f"SELECT query, COUNT(*) AS searches FROM events{w} AND (type = "
             "'search_no_answer' OR (type = 'search' AND results = 0)) AND query IS NOT NULL "
             "GROUP BY query ORDER BY searches DESC, query LIMIT ?", limit)
+        no_suggestion = rows(
+            f"SELECT category, query, COUNT(DISTINCT draft_id) AS drafts FROM events{w} AND "
+            "type = 'no_suggestion' GROUP BY category, query "
+            "ORDER BY drafts DESC, category, query LIMIT ?", limit)
         return Report(
             market=market, since=since, events=total, drafts_with_suggestions=shown,
             drafts_solved=solved, drafts_submitted_anyway=anyway,
@@ -533,6 +567,7 @@ def report(log: EventLog, market: str | None = None, since: str | None = None,
             top_deflecting=top_deflecting, top_irrelevant=top_irrelevant,
             helpfulness=helpfulness, categories=categories, top_searches=top_searches,
             no_answer_searches=no_answer,
+            no_suggestion=no_suggestion,
             unmapped_categories=[] if known is None else [
                 {"category": c["category"], "drafts": c["drafts"]} for c in categories
                 if c["category"] not in known],
@@ -575,6 +610,8 @@ def report_table(rep: Report, source: str = "") -> str:
           ("category", "drafts", "solved", "submitted_anyway", "rate"))
     table("Categories that are none of ours (map them with deflection.category_map)",
           rep.unmapped_categories, ("category", "drafts"))
+    table("Drafts that got no suggestion (content gaps: write these next)",
+          rep.no_suggestion, ("category", "query", "drafts"))
     table("Searches with no answer (write these next)", rep.no_answer_searches,
           ("query", "searches"))
     table("Top searches", rep.top_searches, ("query", "searches"))
@@ -603,6 +640,7 @@ def report_csv(rep: Report) -> str:
                                 ("category_solved", "category", "solved"),
                                 ("category_submitted_anyway", "category", "submitted_anyway"),
                                 ("unmapped_categories", "category", "drafts"),
+                                ("no_suggestion", "query", "drafts"),
                                 ("top_searches", "query", "searches"),
                                 ("no_answer_searches", "query", "searches")):
         source = {"helpful": rep.helpfulness, "not_helpful": rep.helpfulness,

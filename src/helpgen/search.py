@@ -174,6 +174,7 @@ class Searcher:
                                exit_code=2) from None
         self._lock = threading.Lock()
         self._token_cache: dict[str, dict[str, tuple[str, ...]]] = {}
+        self._plan_cache: dict[str, list] = {}  # matching_ids: cleaned text -> plan
         self._de_reversed: list[str] | None = None
         self._dictionaries: dict[str, Set[str]] | None = None
 
@@ -215,6 +216,47 @@ class Searcher:
             words = self._words(cleaned, MAX_TEXT_TERMS)
             plan = self._plan(words, cleaned)
             return self._run(text, plan, limit, filt, None)
+
+    def matching_ids(self, text: str, limit: int = 10, audience: str | None = None,
+                     categories: Sequence[str] | None = None) -> tuple[tuple[str, ...], int]:
+        """The ids of :meth:`search_text`'s top ``limit`` hits and its total, without
+        building hits or snippets (deflection looks up every key word of a ticket)."""
+        cleaned = analysis.clean_text(text or "", 20_000)
+        if not cleaned:
+            return (), 0
+        filt = self._filter(audience, None, categories)
+        limit = _check_limit(limit)
+        with self._lock:
+            plan = self._plan_cache.get(cleaned)
+            if plan is None:
+                if len(self._plan_cache) > 20_000:
+                    self._plan_cache.clear()
+                plan = self._plan_cache[cleaned] = self._plan(
+                    self._words(cleaned, MAX_TEXT_TERMS), cleaned)
+            if not plan:
+                return (), 0
+            if all(len(parts) == 1 and not parts[0].loose for alts in plan for parts in alts):
+                # one word and its single-word synonyms: phase 1 alone ranks them, and
+                # every document it finds matches (no all-words alternative to check)
+                docnums, total = self._candidates(plan, filt, limit)
+                ids = tuple(self._searcher.stored_fields(d)["id"] for d in docnums)
+                return ids, total
+            pool = max(CANDIDATES, limit + 5)
+            docnums, total = self._candidates(plan, filt, pool)
+            scores = self._rescore(plan, docnums)
+            total = len(scores) if len(docnums) < pool else max(len(scores), total)
+            best = sorted(scores.items(), key=lambda x: (-x[1], x[0]))[:limit]
+            return tuple(self._searcher.stored_fields(d)["id"] for d, _ in best), total
+
+    def correction(self, query: str) -> str | None:
+        """The query with misspelt words corrected, as :meth:`search` would search it
+        (None when nothing needs correcting), without running the search."""
+        text = analysis.clean_text(query or "", MAX_QUERY_CHARS)
+        if not text:
+            return None
+        with self._lock:
+            _, suggestion, _ = self._correct(self._words(text, MAX_QUERY_TERMS), text)
+        return suggestion
 
     def category_hits(self, category: str, limit: int = 10,
                       audience: str | None = None) -> SearchResult:
