@@ -38,6 +38,7 @@ syntax, SQL, emoji or 10,000 characters are plain text and never raise.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from collections import Counter
@@ -299,13 +300,13 @@ def suggest_with(searcher: Any, ticket: Ticket, limit: int = 3, *,
     corrected = head
     head_hits: tuple = ()
     if _has_words(head):
-        res = searcher.search(head, limit=CANDIDATES, audience=audience)
+        res = searcher.search(head, limit=CANDIDATES, audience=audience, snippets=False)
         corrected = res.suggestion or head
         head_hits = res.hits
     full = " ".join(t for t in (corrected, ticket.description) if t)
     if not _has_words(full):
         return Suggestions(ticket, market, version, (), threshold)
-    whole = searcher.search_text(full, limit=CANDIDATES, audience=audience)
+    whole = searcher.search_text(full, limit=CANDIDATES, audience=audience, snippets=False)
     in_category: set[str] = set()
     if ticket.category:
         in_category = set(searcher.matching_ids(full, limit=CANDIDATES * 4, audience=audience,
@@ -386,6 +387,16 @@ def suggest_with(searcher: Any, ticket: Ticket, limit: int = 3, *,
                                 features=x))
     ranked.sort(key=lambda s: (-s.confidence, s.id))
     chosen = tuple(s for s in ranked if s.confidence >= threshold)[:limit]
+    if chosen:  # snippets only for what is shown: the same queries again, highlighted
+        snippets = {}
+        if any(s.id in head_rank and s.id not in text_rank for s in chosen):
+            snippets.update({h.id: h.snippet for h in searcher.search(
+                head, limit=CANDIDATES, audience=audience).hits})
+        if any(s.id in text_rank for s in chosen):
+            snippets.update({h.id: h.snippet for h in searcher.search_text(
+                full, limit=CANDIDATES, audience=audience).hits})
+        chosen = tuple(dataclasses.replace(s, snippet=snippets.get(s.id, s.snippet))
+                       for s in chosen)
     return Suggestions(ticket, market, version, chosen, threshold, tuple(ranked))
 
 

@@ -191,7 +191,7 @@ class Searcher:
 
     # -- public queries
     def search(self, query: str, limit: int = 10, audience: str | None = None,
-               topic: str | None = None) -> SearchResult:
+               topic: str | None = None, *, snippets: bool = True) -> SearchResult:
         """Ranked hits for a query typed by a person; see the module docstring."""
         if not isinstance(query, str) or not analysis.clean_text(query[:4 * MAX_QUERY_CHARS]):
             raise HelpgenError("empty query: type a few words to search for", exit_code=2)
@@ -202,11 +202,14 @@ class Searcher:
             words = self._words(text, MAX_QUERY_TERMS)
             words, suggestion, corrections = self._correct(words, text)
             plan = self._plan(words, text if suggestion is None else suggestion)
-            return self._run(query, plan, limit, filt, suggestion, corrections)
+            return self._run(query, plan, limit, filt, suggestion, corrections,
+                             snippets=snippets)
 
     def search_text(self, text: str, limit: int = 10, audience: str | None = None,
-                    categories: Sequence[str] | None = None) -> SearchResult:
-        """Any-word search over a long text (a ticket); see the class docstring."""
+                    categories: Sequence[str] | None = None, *,
+                    snippets: bool = True) -> SearchResult:
+        """Any-word search over a long text (a ticket); see the class docstring.
+        ``snippets=False`` leaves every hit's snippet empty (cheaper)."""
         cleaned = analysis.clean_text(text or "", 20_000)
         if not cleaned:
             raise HelpgenError("empty text: nothing to search for", exit_code=2)
@@ -215,7 +218,7 @@ class Searcher:
         with self._lock:
             words = self._words(cleaned, MAX_TEXT_TERMS)
             plan = self._plan(words, cleaned)
-            return self._run(text, plan, limit, filt, None)
+            return self._run(text, plan, limit, filt, None, snippets=snippets)
 
     def matching_ids(self, text: str, limit: int = 10, audience: str | None = None,
                      categories: Sequence[str] | None = None) -> tuple[tuple[str, ...], int]:
@@ -641,7 +644,8 @@ class Searcher:
 
     def _run(self, original: str, plan: list[list[list[_Part]]], limit: int,
              filt: Query | None, suggestion: str | None,
-             corrections: tuple[Correction, ...] = ()) -> SearchResult:
+             corrections: tuple[Correction, ...] = (), snippets: bool = True
+             ) -> SearchResult:
         if not plan:
             return SearchResult(original, (), suggestion, 0, self.market, self.version,
                                 corrections)
@@ -659,14 +663,17 @@ class Searcher:
         for docnum, score in best:
             stored = self._searcher.stored_fields(docnum)
             lang = stored["language"] if stored["language"] in self.languages else "en"
-            if lang not in highlight:
+            if not snippets:
+                highlight.setdefault(lang, ((), None, None))
+            elif lang not in highlight:
                 terms = frozenset(t for alts in plan for parts in alts for p in parts
                                   for t in p.tokens.get(lang, ()))
                 highlight[lang] = (terms, self._word_tokens(lang),
                                    _candidate_pattern(terms, hints) if terms else None)
             terms, tokens_of, pattern = highlight[lang]
-            snippet = make_snippet(stored.get("text", ""), terms, tokens_of, pattern=pattern)
-            if "<mark>" not in snippet and stored.get("summary"):
+            snippet = (make_snippet(stored.get("text", ""), terms, tokens_of, pattern=pattern)
+                       if snippets else "")
+            if snippets and "<mark>" not in snippet and stored.get("summary"):
                 alt = make_snippet(stored["summary"], terms, tokens_of, pattern=pattern)
                 snippet = alt if "<mark>" in alt else snippet
             hits.append(Hit(id=stored["id"], title=stored["title"],
