@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import threading
 from pathlib import Path
@@ -106,14 +107,96 @@ def test_stored_queries_are_masked_even_when_recorded_directly(tmp_path):
 def test_make_event_validates_every_field_and_names_the_allowed_values():
     with pytest.raises(HelpgenError) as info:
         events.make_event({"type": "clicked", "market": "xx", "draft_id": "my ticket text!",
-                           "article_id": "<b>", "category": "nope", "results": -1,
+                           "article_id": "<b>", "category": 7, "results": -1,
                            "description": "secret"}, markets=MARKETS, categories=CATEGORIES)
     msg = str(info.value)
     for part in ("unknown field(s) 'description'", "'type' must be one of suggestion_shown",
                  "'market' must be one of us, de, jp", "'draft_id'", "'article_id'",
-                 "'category' must be one of ticket-submission", "'results'"):
+                 "'category' must be a text", "'results'"):
         assert part in msg
     assert info.value.exit_code == 2
+
+
+@pytest.mark.parametrize("sent, stored", [
+    ("ticket-submission", "ticket-submission"),
+    ("Payout", "payout"),
+    ("Orders & Shipping", "orders-shipping"),
+    ("Rückerstattung / Réclamation", "ruckerstattung-reclamation"),
+    ("返品・返金", "返品-返金"),
+    ("Refund for jo@example.com order 576123456", "refund-for-email-order-number"),
+    ("x" * 300, "x" * 40),
+    ("PAYOUT", "ticket-submission"),  # mapped by category_map
+])
+def test_any_category_is_accepted_and_stored_as_a_short_slug(tmp_path, sent, stored):
+    event = events.make_event({"type": "ticket_submitted_anyway", "market": "us",
+                               "draft_id": "draft0001", "category": sent},
+                              markets=MARKETS, categories=CATEGORIES,
+                              category_map={"payout ": "ticket-submission"}
+                              if sent == "PAYOUT" else None)
+    assert event.category == stored
+    log = events.EventLog(tmp_path / "e.sqlite3")
+    log.record(event)
+    assert log.events()[-1].category == stored
+    assert events.make_event({"type": "solved", "market": "us", "category": "!!!"},
+                             markets=MARKETS).category is None
+
+
+def test_report_lists_categories_that_are_none_of_ours(tmp_path):
+    log = events.EventLog(tmp_path / "e.sqlite3")
+    for draft, category in (("draft0001", "Payout"), ("draft0002", "Payout"),
+                            ("draft0003", "ticket-submission"), ("draft0004", "Login")):
+        log.record(events.make_event({"type": "ticket_submitted_anyway", "market": "us",
+                                      "draft_id": draft, "category": category},
+                                     markets=MARKETS, categories=CATEGORIES))
+    rep = events.report(log, known_categories=CATEGORIES)
+    assert rep.unmapped_categories == [{"category": "payout", "drafts": 2},
+                                       {"category": "login", "drafts": 1}]
+    assert re.search(r"none of ours.*\n.*\n  payout +2", events.report_table(rep))
+    assert "unmapped_categories,payout,2" in events.report_csv(rep)
+    assert rep.as_dict()["unmapped_categories"][0]["category"] == "payout"
+    assert events.report(log).unmapped_categories == []
+
+
+def test_no_suggestion_is_stored_once_per_draft_in_its_last_state(tmp_path):
+    log = events.EventLog(tmp_path / "e.sqlite3")
+
+    def sent(query, category=None):
+        return events.make_event({"type": "no_suggestion", "market": "us",
+                                  "draft_id": "draft0001", "category": category,
+                                  "query": query}, markets=MARKETS, categories=CATEGORIES)
+
+    log.record(sent("VAT"))
+    log.record(sent("VAT invoice for order 576123456, mail jo@example.com VAT", "Billing"))
+    log.record(events.make_event({"type": "no_suggestion", "market": "us",
+                                  "draft_id": "draft0002", "query": "ads billing"},
+                                 markets=MARKETS))
+    stored = [e for e in log.events() if e.type == "no_suggestion"]
+    assert [(e.draft_id, e.category, e.query) for e in stored] == [
+        ("draft0001", "billing", "vat invoice for order [number] mail [email]"),
+        ("draft0002", None, "ads billing")]
+    rep = events.report(log)
+    assert {(r["category"], r["query"], r["drafts"]) for r in rep.no_suggestion} == {
+        ("billing", "vat invoice for order [number] mail [email]", 1),
+        (None, "ads billing", 1)}
+    assert "Drafts that got no suggestion" in events.report_table(rep)
+    assert "no_suggestion,ads billing,1" in events.report_csv(rep)
+    with pytest.raises(HelpgenError, match="'draft_id' is required"):
+        events.make_event({"type": "no_suggestion", "market": "us", "query": "x"},
+                          markets=MARKETS)
+
+
+def test_a_v2_events_file_migrates_to_v3_keeping_its_rows(tmp_path):
+    path = tmp_path / "e.sqlite3"
+    conn = sqlite3.connect(path)
+    events.migrate(conn, path, target=2)
+    conn.execute("INSERT INTO events (ts, type, market, draft_id) VALUES "
+                 "('2026-11-25T10:00:00Z', 'solved', 'us', 'draft0001')")
+    conn.commit()
+    conn.close()
+    log = events.EventLog(path)
+    log.record(events.Event("no_suggestion", "us", draft_id="draft0009", query="vat"))
+    assert log.schema_version() == 3
+    assert [e.type for e in log.events()] == ["solved", "no_suggestion"]
 
 
 def test_make_event_masks_the_query():
@@ -356,7 +439,7 @@ def test_every_stored_text_column_is_a_masked_query_or_a_slug(tmp_path):
                             "type", "version"]
     rows = conn.execute(f"SELECT {', '.join(text_columns)} FROM events").fetchall()
     conn.close()
-    rules = {"article_id": events.SLUG_RE, "category": events.SLUG_RE,
+    rules = {"article_id": events.SLUG_RE, "category": events.CATEGORY_RE,
              "draft_id": events.DRAFT_ID_RE, "market": events.MARKET_RE, "ts": events.TS_RE,
              "version": events.VERSION_RE}
     stored_queries = []

@@ -352,11 +352,17 @@ def test_suggest_answers_a_ticket_draft_with_served_articles(app):
 
 
 def test_suggest_validation_errors_are_400_naming_the_field(app, served):
-    r = post_json(app, "/api/suggest", {"category": "nope", "subject": "x"})
+    r = post_json(app, "/api/suggest", {"category": 7, "subject": "x"})
     assert r.status == 400
     err = error_of(r)
     assert err["code"] == "bad_ticket" and "category" in err["message"]
     assert_no_leak(r, served)
+    r = post_json(app, "/api/suggest", {"subject": " ", "description": "\u200b"})
+    assert r.status == 400 and "empty ticket" in error_of(r)["message"]
+    r = post_json(app, "/api/suggest", {"category": "Payout", "subject": "submit a ticket"})
+    assert r.status == 200 and r.json()["category_ignored"] == "Payout"
+    r = post_json(app, "/api/suggest", {"category": "ticket-submission"})
+    assert r.status == 200 and r.json()["results"]
     assert post_json(app, "/api/suggest", {"market": "zz", "subject": "x"}).status == 400
     r = post_json(app, "/api/suggest", {"market": "us", "version": "1999.01", "subject": "x"})
     assert r.status == 404 and error_of(r)["code"] == "unknown_version"

@@ -201,6 +201,10 @@ def _cmd_suggest(args: argparse.Namespace) -> int:
     ticket.pop("market", None), ticket.pop("version", None), ticket.pop("limit", None)
     result = deflect.suggest(ticket, market, version, limit=limit,
                              index_dir=_index_dir(args, cfg), config=cfg)
+    if result.ticket.category_ignored:
+        _out_err(args, f"note: category {result.ticket.category_ignored!r} is none of this "
+                       "project's ticket categories, so it was ignored (map it with "
+                       "deflection.category_map)")
     if args.json:
         print(json.dumps([s.as_dict() for s in result.suggestions], ensure_ascii=False, indent=2))
         return EXIT_OK
@@ -227,8 +231,9 @@ def _register_suggest(sub) -> None:
     p.add_argument("--market", metavar="CODE", help="market code (default: default_market)")
     p.add_argument("--version", metavar="NAME", help="version or alias (default: default_alias)")
     p.add_argument("--subject", help="the ticket's subject line")
-    p.add_argument("--category", metavar="CODE", help="ticket category code (helpgen.yml "
-                   "ticket_categories)")
+    p.add_argument("--category", metavar="NAME", help="ticket category: one of helpgen.yml "
+                   "ticket_categories, or any name deflection.category_map maps (other names "
+                   "are ignored, with a note)")
     p.add_argument("--title", help="the ticket's title")
     p.add_argument("--description", help="the ticket's description (long free text)")
     p.add_argument("--audience", help="sellers, partners or buyers: only suggest their articles")
@@ -250,7 +255,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
         cfg.market(args.market)
     since = events.parse_since(args.since) if args.since else None
     path = Path(args.events_db) if args.events_db else cfg.root / cfg.setting("events.db")
-    rep = events.report(events.EventLog(path), args.market, since, limit=args.limit)
+    rep = events.report(events.EventLog(path), args.market, since, limit=args.limit,
+                        known_categories=cfg.ticket_categories)
     if args.format == "json":
         print(json.dumps(rep.as_dict(), ensure_ascii=False, indent=2))
     elif args.format == "csv":
@@ -287,7 +293,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     path = Path(args.file) if args.file else cfg.root / "evals" / "tickets.yml"
     _require_eval_indexes(cfg, path, _index_dir(args, cfg), search=not args.no_search)
     outcome = evaluate.run(cfg, path, _index_dir(args, cfg), search=not args.no_search,
-                           sweep=args.sweep)
+                           sweep=args.sweep, final=args.final, fit=args.fit)
     if args.json:
         print(json.dumps(outcome.as_dict(), ensure_ascii=False, indent=2))
     else:
@@ -325,8 +331,10 @@ def _register_eval(sub) -> None:
                        description="Run the ticket evaluation set (evals/tickets.yml) and, when "
                        "present, the search evaluation set against the built indexes. Prints "
                        "hit@1, hit@3 and MRR for answerable drafts and the share of unanswerable "
-                       "drafts given no suggestion, per split (tune/holdout). Exits 1 under "
-                       "deflection.eval_min_hit3 or deflection.eval_min_unanswerable.",
+                       "drafts given no suggestion, per split (tune/holdout), next to two "
+                       "baselines: search(subject + title) and search_text(subject + title + "
+                       "description). Exits 1 under deflection.eval_min_hit3 or "
+                       "deflection.eval_min_unanswerable on tune or holdout.",
                        epilog=EXIT_CODES_HELP)
     p.add_argument("--file", metavar="YAML", help="ticket eval set (default: evals/tickets.yml)")
     p.add_argument("--index-dir", metavar="DIR", help="search index folder "
@@ -334,6 +342,11 @@ def _register_eval(sub) -> None:
     p.add_argument("--sweep", action="store_true", help="also print how hit@3 and the "
                    "unanswerable share change with min_confidence on the tune split, and the "
                    "threshold it recommends")
+    p.add_argument("--fit", action="store_true", help="refit the deflection model on the tune "
+                   "split (5-fold cross-validation picks the threshold) and write it to "
+                   "deflection.model (evals/deflection-model.json) before scoring")
+    p.add_argument("--final", action="store_true", help="also score the final split (never "
+                   "tune on it) and print the commit it ran on")
     p.add_argument("--no-search", action="store_true", help="skip the search evaluation set")
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
     p.add_argument("-v", "--verbose", action="store_true", help="list every draft's outcome")

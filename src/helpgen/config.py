@@ -139,12 +139,19 @@ SETTINGS: tuple[Setting, ...] = (
             "is not a terminal or CI=true), `bar`, or `plain`.",
             choices=("auto", "bar", "plain")),
     # ---- deflection
-    Setting("deflection.min_confidence", 0.6,
-            "Suggestions below this confidence (0-1) are dropped, so a ticket the help center "
-            "cannot answer gets none. Chosen on the tune split of evals/tickets.yml "
-            "(`helpgen eval --sweep`)."),
+    Setting("deflection.model", "evals/deflection-model.json",
+            "The fitted deflection model (coefficients and threshold; written by `helpgen "
+            "eval --fit`), relative to the project. Without the file, the model shipped with "
+            "helpgen is used."),
+    Setting("deflection.min_confidence", 0.0,
+            "Deprecated: 0 (the default) uses the model's fitted threshold. Above 0 it "
+            "overrides that threshold, on the model's probability scale (0-1)."),
     Setting("deflection.category_boost", 0.25,
-            "Confidence added to an article whose front matter lists the ticket's category."),
+            "Deprecated and unused: category agreement is a feature of the fitted model."),
+    Setting("deflection.category_map", {},
+            "Another ticket system's category names mapped to ours (`Payout: payouts`), "
+            "compared case- and accent-insensitively. A category that is none of ours and "
+            "not mapped is accepted but ignored when ranking, and listed by `helpgen report`."),
     Setting("deflection.max_field_chars", 4000,
             "Ticket fields are trimmed to this many characters before matching (subject and "
             "title to a tenth of it)."),
@@ -558,6 +565,14 @@ def _validate(loc: yamlpos.Located, root: Path, rel: str) -> Config:
                 allowed = sorted(k.split(".", 1)[1] for k in declared if k.startswith(section + "."))
                 bad(f"unknown setting {section}.{name}; allowed: {_allowed(allowed)}",
                     section, name)
+    given_deflection = data.get("deflection") if isinstance(data.get("deflection"), dict) else {}
+    for name, why in (("min_confidence", "it now overrides the fitted model's threshold, a "
+                       "probability; remove it to use the threshold `helpgen eval --fit` chose"),
+                      ("category_boost", "it is no longer used: category agreement is a "
+                       "feature of the fitted model (`helpgen eval --fit`); remove it")):
+        if name in given_deflection:
+            line, col = loc.where("deflection", name)
+            warnings.append(Problem(f"deflection.{name} is deprecated: {why}", rel, line, col))
     for s in SETTINGS:
         section, name = s.key.split(".", 1)
         given = data.get(section) if isinstance(data.get(section), dict) else {}
@@ -576,6 +591,8 @@ def _validate(loc: yamlpos.Located, root: Path, rel: str) -> Config:
                 f"https://help.example.com (no query or fragment), got {value!r}",
                 section, name, value=True)
             continue
+        if s.key == "deflection.category_map":
+            value = _category_map(value, categories, bad)
         settings[s.key] = value.rstrip("/") if s.key == "server.base_url" else value
 
     raise_if(problems)
@@ -593,3 +610,30 @@ def _validate(loc: yamlpos.Located, root: Path, rel: str) -> Config:
         categories=MappingProxyType(categories),
         warnings=tuple(warnings),
     )
+
+
+def _category_map(value: dict, categories: Mapping[str, Category], bad: Any) -> dict:
+    """Validate ``deflection.category_map``: every key a text, every value one of our
+    category codes, no two keys alike once case and accents are folded."""
+    from .deflect import fold
+
+    out: dict[str, str] = {}
+    folded: dict[str, str] = {}
+    for name, code in value.items():
+        if not isinstance(name, str) or not fold(name):
+            bad(f"deflection.category_map: {name!r} must be a category name with letters or "
+                "digits", "deflection", "category_map")
+            continue
+        if code not in categories:
+            bad(f"deflection.category_map: {name!r} maps to {code!r}, which is not a ticket "
+                f"category; allowed: {_allowed(categories) if categories else '(none declared)'}",
+                "deflection", "category_map")
+            continue
+        key = fold(name)
+        if key in folded:
+            bad(f"deflection.category_map: {name!r} and {folded[key]!r} are the same name "
+                "once case and accents are ignored; keep one", "deflection", "category_map")
+            continue
+        folded[key] = name
+        out[name] = code
+    return MappingProxyType(out)

@@ -14,16 +14,22 @@ What a ticket has that a search query lacks, and how it is used:
   :data:`DESCRIPTION_WEIGHT` each in the coverage below.
 * **The category** picked in the form: articles whose front matter lists it in
   ``ticket_categories`` gain ``deflection.category_boost`` confidence (people pick the
-  wrong category too, so it is a signal, not a filter).
+  wrong category too, so it is a signal, not a filter). The form may be another
+  system's, so any text is accepted: :func:`resolve_category` maps it to one of ours
+  (``deflection.category_map``, our codes and titles, compared case- and
+  accent-insensitively); anything else is ignored by the scorer and echoed back as
+  ``category_ignored``.
 
-Confidence (0-1) is *coverage*: the IDF-weighted share of the ticket's words that an
-article matches (each word looked up alone, with synonyms), so a ticket about things
-the help center never mentions ("VAT invoice", "HTTP 429 rate limit") covers little of
-any article, however long it is. Raw BM25 scores grow with the length of the ticket and
-cannot be compared across tickets; coverage can. Candidates are ranked by coverage,
-the category signal and the BM25 score of the whole ticket; those under
-``deflection.min_confidence`` (chosen on the tune split of ``evals/tickets.yml`` with
-``helpgen eval --sweep``) are dropped, so an unanswerable ticket gets nothing.
+Confidence (0-1) is the probability, from a small fitted logistic model
+(:mod:`helpgen.deflect_model`), that a candidate answers the ticket. Its features are
+the candidate's whole-ticket score (share of the best, rank, margin to the next hit),
+its score and rank for subject + title alone, *coverage* (the IDF-weighted share of
+the ticket's key words it matches, each word looked up alone, with synonyms, so a
+ticket about things the help center never mentions covers little of any article), the
+share of subject/title words in its title, category agreement, and how much of the
+ticket no article mentions. Candidates are ranked by it; those under the model's
+threshold (chosen by ``helpgen eval --fit`` with cross-validation on the tune split of
+``evals/tickets.yml``) are dropped, so an unanswerable ticket gets nothing.
 
 Input is untrusted: every field is cleaned and trimmed to a documented maximum
 (``deflection.max_field_chars``; subject and title a tenth of it); markup, query
@@ -32,6 +38,7 @@ syntax, SQL, emoji or 10,000 characters are plain text and never raise.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from collections import Counter
@@ -60,9 +67,11 @@ _WORD_RE = re.compile(r"[^\W_]+", re.U)
 _CJK_RE = re.compile("[\u0e00-\u0e7f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
                      "\uac00-\ud7af\uff66-\uff9f]")
 DEFAULTS: Mapping[str, Any] = {
-    "deflection.min_confidence": 0.6,
+    "deflection.min_confidence": 0.0,
+    "deflection.model": "evals/deflection-model.json",
     "deflection.category_boost": 0.25,
     "deflection.max_field_chars": 4000,
+    "deflection.category_map": {},
 }
 
 
@@ -77,6 +86,7 @@ class Ticket:
     title: str = ""
     description: str = ""
     audience: str = ""
+    category_ignored: str = ""  # the category as sent when it is none of ours
 
     @property
     def head(self) -> str:
@@ -90,12 +100,14 @@ class Ticket:
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], categories: Mapping[str, str] | tuple = (),
                      audiences: Mapping[str, Any] | tuple = (), max_chars: int = 4000,
-                     ignore: tuple[str, ...] = ()) -> Ticket:
+                     ignore: tuple[str, ...] = (),
+                     category_map: Mapping[str, str] | None = None) -> Ticket:
         """Validate and clean an untrusted mapping; raises one error listing every field.
 
-        Unknown keys, non-text values, an unknown ``category`` or ``audience`` are usage
-        errors (exit code 2) naming the allowed values. Text is cleaned and trimmed:
-        ``description`` to ``max_chars``, the other fields to a tenth of it.
+        Unknown keys, non-text values or an unknown ``audience`` are usage errors (exit
+        code 2) naming the allowed values. Any ``category`` text is accepted and resolved
+        with :func:`resolve_category`. Text is cleaned and trimmed: ``description`` to
+        ``max_chars``, the other fields to a tenth of it.
         """
         if not isinstance(data, Mapping):
             raise HelpgenError("a ticket must be a JSON object with subject, category, title, "
@@ -115,10 +127,9 @@ class Ticket:
                 value = ""
             limit = max_chars if name == "description" else max(max_chars // 10, 20)
             values[name] = clean(value, limit)
-        category = values["category"]
-        if category and categories and category not in categories:
-            problems.append(f"'category' {category!r} is not a ticket category; allowed: "
-                            f"{', '.join(categories)}")
+        if values["category"]:
+            values["category"], values["category_ignored"] = resolve_category(
+                values["category"], categories, category_map or {})
         audience = values["audience"]
         if audience and audiences and audience not in audiences:
             problems.append(f"'audience' {audience!r} is not an audience; allowed: "
@@ -145,6 +156,7 @@ class Suggestion:
     confidence: float  # 0-1, compared with deflection.min_confidence
     reason: str
     category_match: bool = False
+    features: tuple[float, ...] = field(default=(), repr=False)  # the model's inputs
 
     def as_dict(self) -> dict[str, Any]:
         return {"id": self.id, "title": self.title, "url": self.url, "source": self.source,
@@ -164,6 +176,42 @@ class Suggestions:
     candidates: tuple[Suggestion, ...] = field(default=(), repr=False)  # all, for evaluation
 
 
+# --------------------------------------------------------------------------- categories
+
+def fold(text: str) -> str:
+    """``text`` for comparing category names: accents dropped, case folded, every run
+    of other characters one space (``"Zahlungen & Auszahlung"`` ~ ``"zahlungen auszahlung"``)."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return " ".join(_WORD_RE.findall(unicodedata.normalize("NFKC", bare).casefold()))
+
+
+def resolve_category(raw: str, categories: Mapping[str, Any] | tuple,
+                     category_map: Mapping[str, str]) -> tuple[str, str]:
+    """``(our category code, "")`` for a category sent by any ticket form, or
+    ``("", raw)`` when it is none of ours.
+
+    Tried in order: our code as is; ``category_map`` (an outside name -> our code);
+    our codes and English titles. The last two compare :func:`fold`-ed text, so
+    ``"PAYOUT"``, ``"payout"`` and ``"Pay-out"`` are one name. Without any declared
+    categories every text is ignored.
+    """
+    if not raw:
+        return "", ""
+    if raw in categories:
+        return raw, ""
+    key = fold(raw)
+    if key:
+        for name, code in category_map.items():
+            if fold(name) == key and code in categories:
+                return code, ""
+        titles = categories if isinstance(categories, Mapping) else {c: c for c in categories}
+        for code, title in titles.items():
+            if key in (fold(code), fold(str(title))):
+                return code, ""
+    return "", raw
+
+
 # --------------------------------------------------------------------------- cleaning
 
 def clean(text: str, max_chars: int) -> str:
@@ -171,6 +219,19 @@ def clean(text: str, max_chars: int) -> str:
     text = unicodedata.normalize("NFKC", text[: max_chars * 2])
     text = "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in text)
     return " ".join(text.split())[:max_chars]
+
+
+def load_model(config: Any) -> Any:
+    """The project's fitted model (``deflection.model``, relative to the project), or
+    the one shipped in the package when the project has none."""
+    from . import deflect_model
+
+    if config is not None:
+        path = Path(config.root) / str(config.settings.get("deflection.model",
+                                                          DEFAULTS["deflection.model"]))
+        if path.is_file():
+            return deflect_model.load(path)
+    return deflect_model.load()
 
 
 def _settings(config: Any) -> dict[str, Any]:
@@ -207,15 +268,31 @@ def _words(text: str, limit: int, seen: set[str]) -> list[str]:
 
 
 def suggest_with(searcher: Any, ticket: Ticket, limit: int = 3, *,
-                 min_confidence: float = DEFAULTS["deflection.min_confidence"],
-                 category_boost: float = DEFAULTS["deflection.category_boost"]) -> Suggestions:
-    """Rank the articles of an open searcher's market for ``ticket`` (see module doc)."""
+                 min_confidence: float | None = None,
+                 category_boost: float | None = None,
+                 model: Any = None) -> Suggestions:
+    """Rank the articles of an open searcher's market for ``ticket`` (see module doc).
+
+    ``model`` is a :class:`helpgen.deflect_model.Model` (default: the one shipped in
+    the package); ``min_confidence`` overrides its threshold when given and above 0.
+    ``category_boost`` is accepted for compatibility and not used: category agreement
+    is one of the model's features.
+    """
+    from . import deflect_model
+
     if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_LIMIT:
         raise HelpgenError(f"limit must be a whole number from 1 to {MAX_LIMIT}, got {limit!r}",
                            exit_code=2)
+    model = model or deflect_model.load()
+    threshold = min_confidence if min_confidence else model.threshold
     market, version = searcher.market, searcher.version
     if ticket.empty:
-        return Suggestions(ticket, market, version, (), min_confidence)
+        if not ticket.category:
+            return Suggestions(ticket, market, version, (), threshold)
+        return Suggestions(ticket, market, version, tuple(
+            _from_hit(h, 1.0, f"answers category {ticket.category!r}", True)
+            for h in searcher.category_hits(ticket.category, limit,
+                                            ticket.audience or None).hits), threshold)
     audience = ticket.audience or None
 
     # 1. the head like a search query (spelling corrected), then the whole ticket
@@ -223,65 +300,133 @@ def suggest_with(searcher: Any, ticket: Ticket, limit: int = 3, *,
     corrected = head
     head_hits: tuple = ()
     if _has_words(head):
-        res = searcher.search(head, limit=CANDIDATES, audience=audience)
+        res = searcher.search(head, limit=CANDIDATES, audience=audience, snippets=False)
         corrected = res.suggestion or head
         head_hits = res.hits
     full = " ".join(t for t in (corrected, ticket.description) if t)
     if not _has_words(full):
-        return Suggestions(ticket, market, version, (), min_confidence)
-    whole = searcher.search_text(full, limit=CANDIDATES, audience=audience)
+        return Suggestions(ticket, market, version, (), threshold)
+    whole = searcher.search_text(full, limit=CANDIDATES, audience=audience, snippets=False)
     in_category: set[str] = set()
     if ticket.category:
-        in_category = {h.id for h in searcher.search_text(
-            full, limit=CANDIDATES * 4, audience=audience, categories=[ticket.category]).hits}
+        in_category = set(searcher.matching_ids(full, limit=CANDIDATES * 4, audience=audience,
+                                                categories=[ticket.category])[0])
 
     # 2. coverage: each key word alone, IDF-weighted
     total_docs = max(int(searcher.meta.get("documents", 0) or 0), 1)
     seen: set[str] = set()
     words = [_Word(w, 1.0) for w in _words(corrected, MAX_HEAD_WORDS, seen)]
+    head_count = len(words)
     words += [_Word(w, DESCRIPTION_WEIGHT)
               for w in _words(ticket.description, MAX_DESCRIPTION_WORDS, seen)]
     stop = _stop_words(searcher)
+    head_words = [w for w in words[:head_count] if w.text not in stop]
     words = [w for w in words if w.text not in stop]
+    unknown = 0.0
     for w in words:
-        res = searcher.search_text(w.text, limit=WORD_HITS, audience=audience)
+        ids, total = searcher.matching_ids(w.text, limit=WORD_HITS, audience=audience)
         credit = 1.0
-        if res.total == 0:  # unknown: a misspelling of a word the articles use?
-            fixed = searcher.search(w.text, limit=WORD_HITS, audience=audience)
-            if fixed.suggestion and fixed.hits and is_slip(w.text, fixed.suggestion.lower()):
-                res, credit = fixed, CORRECTED_CREDIT
-                w.text = fixed.suggestion.lower()
-        w.idf = math.log(1 + total_docs / (res.total + UNKNOWN_DF))  # unknown words weigh most
-        if res.total == 0 and w.weight < 1.0:
-            w.weight *= UNKNOWN_DESCRIPTION_FACTOR
-        for h in res.hits:
-            w.matched[h.id] = credit
+        if total == 0:  # unknown: a misspelling of a word the articles use?
+            fix = searcher.correction(w.text)
+            if fix and is_slip(w.text, fix.lower()):
+                fixed = searcher.matching_ids(fix, limit=WORD_HITS, audience=audience)
+                if fixed[1]:
+                    (ids, total), credit = fixed, CORRECTED_CREDIT
+                    w.text = fix.lower()
+        w.idf = math.log(1 + total_docs / (total + UNKNOWN_DF))  # unknown words weigh most
+        if total == 0:
+            unknown += w.idf * w.weight
+            if w.weight < 1.0:
+                w.weight *= UNKNOWN_DESCRIPTION_FACTOR
+        for doc_id in ids:
+            w.matched[doc_id] = credit
     denominator = sum(w.idf * w.weight for w in words) or 1.0
+    head_denominator = sum(w.idf for w in head_words) or 1.0
+    unknown_share = min(1.0, unknown / denominator) if words else 0.0
 
-    # 3. candidates ranked by coverage + category + BM25 share
+    # 3. features per candidate -> the model's probability
     hits = {h.id: h for h in head_hits}
     hits.update({h.id: h for h in whole.hits})
-    best_bm25 = max((h.score for h in whole.hits), default=0.0) or 1.0
-    bm25 = {h.id: h.score / best_bm25 for h in whole.hits}
+    text_rank = {h.id: i for i, h in enumerate(whole.hits)}
+    head_rank = {h.id: i for i, h in enumerate(head_hits)}
+    best_text = max((h.score for h in whole.hits), default=0.0) or 1.0
+    best_head = max((h.score for h in head_hits), default=0.0) or 1.0
+    coverages = {}
+    for doc_id in hits:
+        matched = [w for w in words if doc_id in w.matched and w.weight]
+        coverages[doc_id] = (sum(w.idf * w.weight * w.matched[doc_id] for w in matched)
+                             / denominator, matched)
+    best_coverage = max((c for c, _ in coverages.values()), default=0.0)
     ranked: list[Suggestion] = []
     for doc_id, hit in hits.items():
-        matched = [w for w in words if doc_id in w.matched and w.weight]
-        coverage = sum(w.idf * w.weight * w.matched[doc_id] for w in matched) / denominator
+        coverage, matched = coverages[doc_id]
+        head_cov = sum(w.idf * w.matched[doc_id] for w in head_words
+                       if doc_id in w.matched) / head_denominator if head_words else 0.0
         in_cat = doc_id in in_category
-        confidence = min(1.0, coverage + (category_boost if in_cat else 0.0))
-        score = confidence + BM25_WEIGHT * bm25.get(doc_id, 0.0)
+        ti = text_rank.get(doc_id)
+        if ti is None:
+            text_share = text_margin = text_rr = 0.0
+        else:
+            text_share = whole.hits[ti].score / best_text
+            following = whole.hits[ti + 1].score if ti + 1 < len(whole.hits) else 0.0
+            text_margin = (whole.hits[ti].score - following) / best_text
+            text_rr = 1.0 / (ti + 1)
+        hi = head_rank.get(doc_id)
+        head_share = head_hits[hi].score / best_head if hi is not None else 0.0
+        head_rr = 1.0 / (hi + 1) if hi is not None else 0.0
+        x = (text_share, text_rr, text_margin, head_share, head_rr, coverage, head_cov,
+             _title_match(hit.title, head_words), 1.0 if in_cat else 0.0,
+             1.0 if ticket.category and not in_cat else 0.0, unknown_share, best_coverage)
+        confidence = model.probability(x)
         top_words = [w.text for w in sorted(matched, key=lambda w: -w.idf * w.weight)][:5]
         reason = (f"matches {', '.join(repr(t) for t in top_words) or 'nothing'}"
                   f" ({coverage:.0%} of the ticket's key words)")
         if in_cat:
             reason += f"; answers category {ticket.category!r}"
-        ranked.append(Suggestion(
-            id=hit.id, title=hit.title, url=hit.url, source=hit.source, snippet=hit.snippet,
-            summary=hit.summary, audience=hit.audience, topic=hit.topic, language=hit.language,
-            score=score, confidence=confidence, reason=reason, category_match=in_cat))
-    ranked.sort(key=lambda s: (-s.score, s.id))
-    chosen = tuple(s for s in ranked if s.confidence >= min_confidence)[:limit]
-    return Suggestions(ticket, market, version, chosen, min_confidence, tuple(ranked))
+        ranked.append(_from_hit(hit, confidence, reason, in_cat, score=confidence,
+                                features=x))
+    ranked.sort(key=lambda s: (-s.confidence, s.id))
+    chosen = tuple(s for s in ranked if s.confidence >= threshold)[:limit]
+    if chosen:  # snippets only for what is shown: the same queries again, highlighted
+        snippets = {}
+        if any(s.id in head_rank and s.id not in text_rank for s in chosen):
+            snippets.update({h.id: h.snippet for h in searcher.search(
+                head, limit=CANDIDATES, audience=audience).hits})
+        if any(s.id in text_rank for s in chosen):
+            snippets.update({h.id: h.snippet for h in searcher.search_text(
+                full, limit=CANDIDATES, audience=audience).hits})
+        chosen = tuple(dataclasses.replace(s, snippet=snippets.get(s.id, s.snippet))
+                       for s in chosen)
+    return Suggestions(ticket, market, version, chosen, threshold, tuple(ranked))
+
+
+def _title_match(title: str, words: list[_Word]) -> float:
+    """Share of the subject/title words found in an article's title (a word counts when
+    it shares its first five letters with a title word; CJK words as substrings)."""
+    if not words:
+        return 0.0
+    low = title.lower()
+    stems = {t[:5] for t in _WORD_RE.findall(low)}
+    found = sum(1 for w in words if (w.text in low if _CJK_RE.match(w.text)
+                                     else w.text[:5] in stems))
+    return found / len(words)
+
+
+def _from_hit(hit: Any, confidence: float, reason: str, category_match: bool,
+              score: float | None = None, features: tuple[float, ...] = ()) -> Suggestion:
+    return Suggestion(
+        id=hit.id, title=hit.title, url=hit.url, source=hit.source, snippet=hit.snippet,
+        summary=hit.summary, audience=hit.audience, topic=hit.topic, language=hit.language,
+        score=hit.score if score is None else score, confidence=confidence, reason=reason,
+        category_match=category_match, features=features)
+
+
+def require_input(ticket: Ticket) -> None:
+    """Refuse a draft with nothing to match: no subject, title, description or category
+    left after cleaning (exit code 2; the server answers 400)."""
+    if ticket.empty and not ticket.category and not ticket.category_ignored:
+        raise HelpgenError("empty ticket: give a subject, title, description or category "
+                           "(nothing was left after cleaning)", exit_code=2)
 
 
 def is_slip(typed: str, known: str) -> bool:
@@ -326,13 +471,15 @@ def suggest(ticket: Mapping[str, Any] | Ticket, market: str, version: str = "lat
         ticket = Ticket.from_mapping(
             ticket, config.ticket_categories if config is not None else (),
             config.audiences if config is not None else (),
-            settings["deflection.max_field_chars"])
+            settings["deflection.max_field_chars"],
+            category_map=settings["deflection.category_map"])
+    require_input(ticket)
     if config is not None:
         config.market(market)
     threshold = settings["deflection.min_confidence"] if min_confidence is None else min_confidence
     with Searcher(index_dir, market, version) as searcher:
         return suggest_with(searcher, ticket, limit, min_confidence=threshold,
-                            category_boost=settings["deflection.category_boost"])
+                            model=load_model(config))
 
 
 # --------------------------------------------------------------------------- HTTP API
@@ -377,11 +524,17 @@ def suggest_payload(body: Any, config: Any, index_dir: str | Path,
         ticket = Ticket.from_mapping(
             body, config.ticket_categories, config.audiences,
             settings["deflection.max_field_chars"], ignore=("market", "version", "limit",
-                                                            "draft_id"))
+                                                            "draft_id"),
+            category_map=settings["deflection.category_map"])
     except HelpgenError as exc:
         problems.append(exc.problem.msg.removeprefix("invalid ticket: "))
-        ticket = Ticket()
-    if problems:
+        ticket = None
+    if ticket is not None:
+        try:
+            require_input(ticket)
+        except HelpgenError as exc:
+            problems.append(exc.problem.msg)
+    if problems or ticket is None:
         raise HelpgenError("invalid request: " + "; ".join(problems), exit_code=2)
     if open_searcher is None:
         from .search import Searcher
@@ -389,11 +542,11 @@ def suggest_payload(body: Any, config: Any, index_dir: str | Path,
         with Searcher(index_dir, market, version) as searcher:
             result = suggest_with(searcher, ticket, limit,
                                   min_confidence=settings["deflection.min_confidence"],
-                                  category_boost=settings["deflection.category_boost"])
+                                  model=load_model(config))
     else:
         result = suggest_with(open_searcher(market, version), ticket, limit,
                               min_confidence=settings["deflection.min_confidence"],
-                              category_boost=settings["deflection.category_boost"])
+                              model=load_model(config))
     results = []
     for s in result.suggestions:
         record = s.as_dict()
@@ -401,6 +554,8 @@ def suggest_payload(body: Any, config: Any, index_dir: str | Path,
         results.append(record)
     out: dict[str, Any] = {"results": results, "market": market, "version": version,
                            "resolved_version": result.version}
+    if ticket.category_ignored:
+        out["category_ignored"] = ticket.category_ignored
     if draft_id:
         out["draft_id"] = draft_id
     return out

@@ -1,21 +1,22 @@
 """``helpgen eval``: measure ticket deflection (and search) against a built index.
 
 The ticket set (``evals/tickets.yml``) holds drafts with the article ids that answer
-them (``expect``) or ``expect: []`` for drafts nothing answers, each in the ``tune`` or
-``holdout`` split. For every split this reports, over the suggestions actually shown
-(after ``deflection.min_confidence``):
+them (``expect``) or ``expect: []`` for drafts nothing answers, each in the ``tune``,
+``holdout`` or ``final`` split. For every split scored this reports, over the
+suggestions actually shown (after the model's threshold):
 
 * answerable drafts: hit@1, hit@3 (an expected article among the first 1/3) and MRR;
 * unanswerable drafts: the share given no suggestion at all;
-* the baseline: plain ``helpgen search`` on the ticket's title (hit@3, and the share of
-  unanswerable titles that find nothing).
+* ties: the share of pairs among a draft's first three candidates that share a
+  confidence while one is right and the other wrong;
+* two baselines, top 3 each: ``search(subject + " " + title)`` and
+  ``search_text(subject + title + description)``.
 
-``sweep`` recomputes the tune split for a range of thresholds from the same runs and
-recommends the one that maximises the mean of hit@3 and the unanswerable share; of
-a plateau of equally good thresholds (steps of 0.01) it takes the middle, the one
-farthest from both kinds of mistake. The gate fails when hit@3 is under
-``deflection.eval_min_hit3`` or the unanswerable share under
-``deflection.eval_min_unanswerable`` on any split.
+A plain run scores tune and holdout; ``final=True`` adds the final split (never a gate)
+and records the commit. ``fit=True`` refits :mod:`helpgen.deflect_model` on the tune
+split with k-fold cross-validation (:func:`fit_model`) and writes it to
+``deflection.model``. The gate fails when hit@3 is under ``deflection.eval_min_hit3``
+or the unanswerable share under ``deflection.eval_min_unanswerable`` on tune or holdout.
 """
 
 from __future__ import annotations
@@ -31,7 +32,14 @@ from . import deflect, yamlpos
 from .config import Config
 from .errors import HelpgenError, Problem, raise_if
 
-SPLITS = ("tune", "holdout")
+SPLITS = ("tune", "holdout", "final")
+#: Scored by a plain ``helpgen eval``; ``final`` only with ``--final``.
+DEFAULT_SPLITS = ("tune", "holdout")
+#: The split ``--fit`` learns from (k-fold cross-validated).
+FIT_SPLIT = "tune"
+FOLDS = 5
+#: ``--fit`` picks the lowest threshold giving this share of unanswerable drafts nothing.
+FIT_MIN_UNANSWERABLE = 0.95
 ENTRY_KEYS = ("id", "split", "market", "category", "subject", "title", "description",
               "audience", "expect")
 SWEEP = tuple(round(i * 0.01, 2) for i in range(0, 101))
@@ -55,7 +63,9 @@ class Outcome:
     expect: tuple[str, ...]
     shown: tuple[str, ...]  # suggested ids after the threshold, best first
     candidates: tuple[tuple[str, float], ...]  # (id, confidence) of every candidate
-    baseline: tuple[str, ...]  # `helpgen search` on the title: top ids
+    baseline: tuple[str, ...]  # search(subject + " " + title): top 3 ids
+    baseline_text: tuple[str, ...] = ()  # search_text(subject + title + description): top 3
+    features: tuple[tuple[float, ...], ...] = ()  # the model's inputs, per candidate
 
     @property
     def answerable(self) -> bool:
@@ -63,6 +73,19 @@ class Outcome:
 
     def rank(self, ids: tuple[str, ...]) -> int | None:
         return next((i + 1 for i, x in enumerate(ids) if x in self.expect), None)
+
+    def ties(self) -> tuple[int, int]:
+        """(pairs of candidates sharing a confidence while one is right and the other
+        wrong, all pairs) among the first three candidates and the shown ones."""
+        first = [c for c in self.candidates[:3]]
+        n = bad = 0
+        for i in range(len(first)):
+            for j in range(i + 1, len(first)):
+                n += 1
+                (a, ca), (b, cb) = first[i], first[j]
+                if round(ca, 4) == round(cb, 4) and ((a in self.expect) != (b in self.expect)):
+                    bad += 1
+        return bad, n
 
 
 @dataclass(frozen=True)
@@ -73,8 +96,11 @@ class Figures:
     hit3: float | None
     mrr: float | None
     unanswerable_empty: float | None  # share of unanswerable drafts given nothing
-    baseline_hit3: float | None
+    baseline_hit3: float | None  # search(subject + " " + title)
     baseline_unanswerable_empty: float | None
+    baseline_text_hit3: float | None = None  # search_text(subject + title + description)
+    baseline_text_unanswerable_empty: float | None = None
+    tied_pairs: float | None = None  # share of same-draft pairs tied while right/wrong
 
 
 @dataclass
@@ -89,6 +115,8 @@ class EvalReport:
     recommended: float | None = None
     search: dict[str, Any] | None = None
     search_text: str = ""
+    commit: str = ""  # with --final: the commit the final split was scored on
+    fitted: dict[str, Any] | None = None  # with --fit: cross-validated figures, model file
 
     @property
     def passed(self) -> bool:
@@ -106,6 +134,10 @@ class EvalReport:
             out["recommended_min_confidence"] = self.recommended
         if self.search is not None:
             out["search"] = self.search
+        if self.commit:
+            out["commit"] = self.commit
+        if self.fitted is not None:
+            out["fit"] = self.fitted
         return out
 
 
@@ -169,7 +201,8 @@ def load(config: Config, path: Path) -> list[EvalTicket]:
         try:
             ticket = deflect.Ticket.from_mapping(
                 {k: e.get(k) for k in deflect.TICKET_FIELDS}, config.ticket_categories,
-                config.audiences, max_chars)
+                config.audiences, max_chars,
+                category_map=config.settings.get("deflection.category_map", {}))
         except HelpgenError as exc:
             bad(exc.problem.msg)
             continue
@@ -201,24 +234,44 @@ def _searchers(index_dir: Path) -> Iterator[Any]:
 
 
 def run_tickets(config: Config, tickets: list[EvalTicket], index_dir: Path,
-                min_confidence: float) -> list[Outcome]:
-    boost = config.settings.get("deflection.category_boost",
-                                deflect.DEFAULTS["deflection.category_boost"])
+                min_confidence: float, model: Any = None) -> list[Outcome]:
+    model = model or deflect.load_model(config)
     outcomes = []
     with _searchers(index_dir) as get:
         for t in tickets:
             s = get(t.market)
             result = deflect.suggest_with(s, t.ticket, deflect.MAX_LIMIT,
-                                          min_confidence=min_confidence, category_boost=boost)
+                                          min_confidence=min_confidence, model=model)
             baseline: tuple[str, ...] = ()
-            query = t.ticket.title or t.ticket.subject
+            query = " ".join(x for x in (t.ticket.subject, t.ticket.title) if x)
             if query.strip():
                 with contextlib.suppress(HelpgenError):
                     baseline = tuple(h.id for h in s.search(query, limit=3).hits)
+            baseline_text: tuple[str, ...] = ()
+            text = " ".join(x for x in (t.ticket.subject, t.ticket.title,
+                                        t.ticket.description) if x)
+            if text.strip():
+                with contextlib.suppress(HelpgenError):
+                    baseline_text = tuple(h.id for h in s.search_text(text, limit=3).hits)
             outcomes.append(Outcome(
                 t.id, t.split, t.market, t.expect, tuple(x.id for x in result.suggestions),
-                tuple((x.id, x.confidence) for x in result.candidates), baseline))
+                tuple((x.id, x.confidence) for x in result.candidates), baseline,
+                baseline_text, tuple(x.features for x in result.candidates)))
     return outcomes
+
+
+def rescore(outcomes: list[Outcome], model: Any, threshold: float) -> list[Outcome]:
+    """``outcomes`` with the candidates' confidences from ``model`` (same features)."""
+    out = []
+    for o in outcomes:
+        probs = [model.probability(x) for x in o.features]
+        order = sorted(range(len(probs)), key=lambda i: (-probs[i], o.candidates[i][0]))
+        cands = tuple((o.candidates[i][0], probs[i]) for i in order)
+        feats = tuple(o.features[i] for i in order)
+        shown = tuple(i for i, c in cands if c >= threshold)[:deflect.MAX_LIMIT]
+        out.append(Outcome(o.id, o.split, o.market, o.expect, shown, cands, o.baseline,
+                           o.baseline_text, feats))
+    return out
 
 
 def _ratio(values: list[float]) -> float | None:
@@ -235,6 +288,8 @@ def figures(outcomes: list[Outcome], threshold: float | None = None) -> Figures:
     ans = [o for o in outcomes if o.answerable]
     una = [o for o in outcomes if not o.answerable]
     ranks = [o.rank(shown(o)) for o in ans]
+    ties = [o.ties() for o in outcomes]
+    pairs = sum(n for _, n in ties)
     return Figures(
         answerable=len(ans), unanswerable=len(una),
         hit1=_ratio([1.0 if r == 1 else 0.0 for r in ranks]),
@@ -243,7 +298,69 @@ def figures(outcomes: list[Outcome], threshold: float | None = None) -> Figures:
         unanswerable_empty=_ratio([0.0 if shown(o) else 1.0 for o in una]),
         baseline_hit3=_ratio([1.0 if o.rank(o.baseline) else 0.0 for o in ans]),
         baseline_unanswerable_empty=_ratio([0.0 if o.baseline else 1.0 for o in una]),
+        baseline_text_hit3=_ratio([1.0 if o.rank(o.baseline_text) else 0.0 for o in ans]),
+        baseline_text_unanswerable_empty=_ratio([0.0 if o.baseline_text else 1.0
+                                                 for o in una]),
+        tied_pairs=round(sum(b for b, _ in ties) / pairs, 4) if pairs else None,
     )
+
+
+def fit_model(config: Config, outcomes: list[Outcome], min_unanswerable: float = 0.95
+              ) -> tuple[Any, dict[str, Any]]:
+    """Fit the deflection model on the :data:`FIT_SPLIT` drafts of ``outcomes``.
+
+    :data:`FOLDS`-fold cross-validation (folds grouped by draft) gives pooled
+    out-of-fold probabilities; the threshold is the lowest at which at least
+    ``min_unanswerable`` of the unanswerable drafts get nothing, and the
+    precision/recall curve is computed from them too. The coefficients are then fitted
+    on every drafts of the split. Returns (model, summary for the report)."""
+    from . import deflect_model as dm
+
+    train = [o for o in outcomes if o.split == FIT_SPLIT]
+    drafts = [dm.Draft(o.id, o.features, tuple(int(i in o.expect) for i, _ in o.candidates),
+                       o.answerable) for o in train]
+    oof = dm.cross_validate(drafts, FOLDS)
+    threshold = dm.choose_threshold(drafts, oof, min_unanswerable)
+    coefs, intercept = dm.fit([r for d in drafts for r in d.rows],
+                              [y for d in drafts for y in d.labels])
+    cv = dm.score(drafts, oof, threshold)
+    oof_outcomes = []
+    for o in train:
+        probs = oof[o.id]
+        order = sorted(range(len(probs)), key=lambda i: (-probs[i], o.candidates[i][0]))
+        cands = tuple((o.candidates[i][0], probs[i]) for i in order)
+        oof_outcomes.append(Outcome(o.id, o.split, o.market, o.expect,
+                                    tuple(i for i, c in cands if c >= threshold),
+                                    cands, o.baseline, o.baseline_text))
+    pooled = figures(oof_outcomes)
+    curve = [{k: round(v, 4) for k, v in r.items()} for r in dm.curve(drafts, oof)]
+    info = {"fitted_on": f"{FIT_SPLIT} split, {len(drafts)} drafts, "
+                         f"{sum(len(d.rows) for d in drafts)} candidates",
+            "folds": FOLDS, "l2": dm.L2, "min_unanswerable": min_unanswerable,
+            "cross_validated": {**cv, "baseline_hit3": pooled.baseline_hit3,
+                                "baseline_text_hit3": pooled.baseline_text_hit3,
+                                "hit1": pooled.hit1, "mrr": pooled.mrr,
+                                "tied_pairs": pooled.tied_pairs},
+            "curve": curve}
+    model = dm.Model(coefs, intercept, threshold, info=info)
+    return model, {"pooled": asdict(pooled), **{k: v for k, v in info.items()
+                                                if k != "curve"}}
+
+
+def git_commit(root: Path) -> str:
+    """The commit ``root`` is checked out at (``+dirty`` with uncommitted changes), or
+    ``unknown`` outside a git work tree."""
+    import subprocess
+
+    try:
+        head = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], check=True,
+                              capture_output=True, text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain",
+                                "--untracked-files=no"], check=True, capture_output=True,
+                               text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return head + ("+dirty" if dirty else "")
 
 
 def threshold_sweep(outcomes: list[Outcome]) -> tuple[list[dict[str, float]], float]:
@@ -269,18 +386,40 @@ def threshold_sweep(outcomes: list[Outcome]) -> tuple[list[dict[str, float]], fl
 
 
 def run(config: Config, path: Path, index_dir: Path, *, search: bool = True,
-        sweep: bool = False, min_confidence: float | None = None) -> EvalReport:
-    """Run the ticket set (and the search set when present); see the module docstring."""
+        sweep: bool = False, min_confidence: float | None = None, final: bool = False,
+        fit: bool = False) -> EvalReport:
+    """Run the ticket set (and the search set when present); see the module docstring.
+
+    ``final`` scores the final split too (and records the commit); ``fit`` refits the
+    model on the tune split and writes it to ``deflection.model`` before scoring."""
     tickets = load(config, Path(path))
-    threshold = (config.settings.get("deflection.min_confidence",
-                                     deflect.DEFAULTS["deflection.min_confidence"])
-                 if min_confidence is None else min_confidence)
-    outcomes = run_tickets(config, tickets, Path(index_dir), threshold)
-    splits = {name: figures([o for o in outcomes if o.split == name]) for name in SPLITS}
+    splits_run = SPLITS if final else DEFAULT_SPLITS
+    tickets = [t for t in tickets if t.split in splits_run]
+    configured = (config.settings.get("deflection.min_confidence", 0.0)
+                  if min_confidence is None else min_confidence)
+    model = deflect.load_model(config)
+    outcomes = run_tickets(config, tickets, Path(index_dir), configured, model)
+    fitted = None
+    if fit:
+        import json
+
+        model, fitted = fit_model(config, outcomes, FIT_MIN_UNANSWERABLE)
+        target = config.root / str(config.settings.get("deflection.model",
+                                                       deflect.DEFAULTS["deflection.model"]))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(model.as_dict(), indent=1) + "\n", encoding="utf-8")
+        fitted["model_file"] = str(target)
+        outcomes = rescore(outcomes, model, configured or model.threshold)
+    threshold = configured or model.threshold
+    splits = {name: figures([o for o in outcomes if o.split == name]) for name in splits_run}
     limits = {"hit3": config.settings.get("deflection.eval_min_hit3", 0.9),
               "unanswerable_empty": config.settings.get("deflection.eval_min_unanswerable", 0.9)}
-    report = EvalReport(str(path), threshold, splits, outcomes, limits)
+    report = EvalReport(str(path), threshold, splits, outcomes, limits, fitted=fitted)
+    if final:
+        report.commit = git_commit(config.root)
     for name, f in splits.items():
+        if name == "final":
+            continue  # reported, never a gate: a gate would invite tuning on it
         if f.hit3 is not None and f.hit3 < limits["hit3"]:
             report.failures.append(f"{name}: hit@3 {f.hit3:.3f} is under "
                                    f"deflection.eval_min_hit3 = {limits['hit3']}")
@@ -319,16 +458,30 @@ def _fmt(value: float | None) -> str:
 
 
 def format_text(report: EvalReport, verbose: bool = False) -> str:
-    lines = [f"Ticket deflection: {report.file} (min_confidence {report.min_confidence:g})",
+    lines = [f"Ticket deflection: {report.file} (threshold {report.min_confidence:.4g})",
              f"  {'split':8} {'drafts':>6} {'hit@1':>6} {'hit@3':>6} {'MRR':>6} "
-             f"{'no-answer':>9}   baseline `search <title>`: {'hit@3':>6} {'no-answer':>9}"]
+             f"{'no-answer':>9} {'ties':>6}   baselines hit@3 / no-answer: "
+             "search(subject title)  search_text(all)"]
+
+    def row(name: str, f: Figures) -> str:
+        return (f"  {name:8} {f.answerable:>3}+{f.unanswerable:<2} {_fmt(f.hit1):>6} "
+                f"{_fmt(f.hit3):>6} {_fmt(f.mrr):>6} {_fmt(f.unanswerable_empty):>9} "
+                f"{_fmt(f.tied_pairs):>6}   {'':29}{_fmt(f.baseline_hit3)} / "
+                f"{_fmt(f.baseline_unanswerable_empty)}   {_fmt(f.baseline_text_hit3)} / "
+                f"{_fmt(f.baseline_text_unanswerable_empty)}")
+
     for name, f in report.splits.items():
-        lines.append(f"  {name:8} {f.answerable:>3}+{f.unanswerable:<2} {_fmt(f.hit1):>6} "
-                     f"{_fmt(f.hit3):>6} {_fmt(f.mrr):>6} {_fmt(f.unanswerable_empty):>9}   "
-                     f"{'':26}{_fmt(f.baseline_hit3):>6} "
-                     f"{_fmt(f.baseline_unanswerable_empty):>9}")
+        lines.append(row(name, f))
+    if report.fitted is not None:
+        cv = report.fitted["pooled"]
+        lines.append(row("tune-oof", Figures(**cv)) + "   (pooled out-of-fold, "
+                     f"{report.fitted['folds']} folds)")
+        lines.append(f"  model written to {report.fitted['model_file']}")
     lines.append(f"  thresholds: hit@3 >= {report.thresholds['hit3']}, no-answer >= "
-                 f"{report.thresholds['unanswerable_empty']} on every split")
+                 f"{report.thresholds['unanswerable_empty']} on tune and holdout (final is "
+                 "reported, never gated)")
+    if report.commit:
+        lines.append(f"  final split scored on commit {report.commit}")
     misses = [o for o in report.outcomes if _miss(o)]
     if misses:
         lines.append("  misses:")

@@ -51,8 +51,13 @@ EVENT_TYPES: Mapping[str, str] = {
     "not_helpful": "\"Was this helpful?\" no, at the end of an article",
     "search": "a search (query masked and truncated) and its number of results",
     "search_no_answer": "a search that found nothing (query masked and truncated)",
+    "no_suggestion": "a draft that got no suggestion, in its last state when it was handed "
+                     "off or the page was left: category and masked key terms (in query), "
+                     "once per draft_id",
 }
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+#: Key terms kept of a no_suggestion event's query.
+MAX_KEY_TERMS = 12
 #: version -> statements that bring a file from ``version - 1`` to ``version``.
 MIGRATIONS: Mapping[int, tuple[str, ...]] = {
     1: (
@@ -66,9 +71,15 @@ MIGRATIONS: Mapping[int, tuple[str, ...]] = {
         "ALTER TABLE events ADD COLUMN results INTEGER",
         "CREATE INDEX events_market_ts ON events(market, ts)",
     ),
+    3: (  # no_suggestion: one row per draft, its last state (record() replaces it)
+        "CREATE UNIQUE INDEX events_no_suggestion_draft ON events(draft_id) "
+        "WHERE type = 'no_suggestion'",
+    ),
 }
 DRAFT_ID_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+#: A stored category: our code, or another system's name slugified (letters of any script).
+CATEGORY_RE = re.compile(r"^[^\W_A-Z]+(?:-[^\W_A-Z]+)*$")
 VERSION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 MARKET_RE = re.compile(r"^[a-z][a-z0-9-]{0,63}$")
 TS_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?Z$")
@@ -99,14 +110,18 @@ def make_event(
     payload: Mapping[str, Any],
     *,
     markets: Iterable[str],
-    categories: Iterable[str] = (),
+    categories: Mapping[str, str] | Iterable[str] = (),
     query_max_chars: int = 100,
     now: str | None = None,
+    category_map: Mapping[str, str] | None = None,
 ) -> Event:
     """Validate an untrusted event (e.g. a ``POST /api/events`` body) into an :class:`Event`.
 
     Raises :class:`HelpgenError` (exit code 2) naming each bad field and what is
-    allowed. Unknown fields are refused, so ticket text cannot be smuggled in.
+    allowed. Unknown fields are refused, so ticket text cannot be smuggled in. Any
+    ``category`` text is accepted (the form may be another system's): one of ours, or
+    mapped to one by ``category_map``, is stored as our code; any other is stored as
+    :func:`category_slug` so ``helpgen report`` can list it for mapping.
     """
     if not isinstance(payload, Mapping):
         raise HelpgenError("an event must be a JSON object", exit_code=2)
@@ -133,12 +148,20 @@ def make_event(
     if draft_id is not None and (not isinstance(draft_id, str) or not DRAFT_ID_RE.match(draft_id)):
         problems.append("'draft_id' must be a random token of 8-64 letters, digits, '-' or '_'")
     category = payload.get("category") or None
-    categories = tuple(categories)
-    if category is not None and category not in categories:
-        problems.append(f"'category' must be one of {', '.join(categories)}; got {category!r}")
+    if category is not None:
+        if not isinstance(category, str):
+            problems.append(f"'category' must be a text; got {type(category).__name__}")
+            category = None
+        else:
+            category = store_category(category, categories, category_map or {})
     query = payload.get("query")
     if query is not None and not isinstance(query, str):
         problems.append("'query' must be a text")
+    if etype == "no_suggestion":
+        if draft_id is None:
+            problems.append("'draft_id' is required for a no_suggestion event")
+        if isinstance(query, str):
+            query = key_terms(query, query_max_chars)
     results = payload.get("results")
     if results is not None and (not isinstance(results, int) or isinstance(results, bool)
                                 or results < 0):
@@ -151,6 +174,43 @@ def make_event(
         query=mask(query, query_max_chars) if query else None, results=results,
         ts=now or _now(),
     )
+
+
+CATEGORY_MAX_CHARS = 40
+
+
+def key_terms(text: str, max_chars: int = 100) -> str:
+    """A draft's key terms as stored for ``no_suggestion``: masked first, then its
+    distinct words of two or more letters, lower case, at most :data:`MAX_KEY_TERMS`."""
+    seen: list[str] = []
+    for word in re.findall(r"\[[a-z]+\]|[^\W_]{2,}", mask(text[:2000], 2000).lower()):
+        if word not in seen and not word.isdigit():
+            seen.append(word)
+        if len(seen) >= MAX_KEY_TERMS:
+            break
+    return " ".join(seen)[:max_chars].strip()
+
+
+def category_slug(text: str) -> str | None:
+    """A category name from any ticket form as a stored slug: masked (no e-mail
+    addresses or numbers survive), accents dropped, lower case, words joined by ``-``,
+    at most :data:`CATEGORY_MAX_CHARS` characters (``"Orders & Shipping"`` ->
+    ``orders-shipping``; ``"返品・返金"`` -> ``返品-返金``). None when nothing is left."""
+    from .deflect import fold
+
+    slug = "-".join(fold(mask(text[:400], 200)).split())[:CATEGORY_MAX_CHARS].strip("-")
+    return slug or None
+
+
+def store_category(raw: str, categories: Mapping[str, str] | Iterable[str],
+                   category_map: Mapping[str, str]) -> str | None:
+    """What is stored for the category ``raw``: our code, or :func:`category_slug`."""
+    from .deflect import clean, resolve_category
+
+    raw = clean(raw, 400)
+    known = categories if isinstance(categories, Mapping) else tuple(categories)
+    code, _ = resolve_category(raw, known, category_map)
+    return code or category_slug(raw)
 
 
 class _SchemaLost(HelpgenError):
@@ -178,7 +238,7 @@ def check_row(event: Event, query_max_chars: int = 100) -> tuple[Any, ...]:
                lambda v: v is None or isinstance(v, str) and DRAFT_ID_RE.match(v)),
               ("category", event.category,
                lambda v: v is None or isinstance(v, str) and len(v) <= 100
-               and SLUG_RE.match(v)),
+               and CATEGORY_RE.match(v)),
               ("query", event.query, lambda v: v is None or isinstance(v, str)),
               ("results", event.results,
                lambda v: v is None or isinstance(v, int) and not isinstance(v, bool)),
@@ -305,7 +365,8 @@ class EventLog:
         """Store ``events`` (each checked by :func:`check_row`); returns how many."""
         rows = [check_row(e, self.query_max_chars) for e in events]
         self._run(lambda conn: conn.executemany(
-            "INSERT INTO events (ts, type, market, version, article_id, draft_id, category,"
+            "INSERT OR REPLACE INTO events (ts, type, market, version, article_id, draft_id,"
+            " category,"
             " query, results) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows))
         return len(rows)
 
@@ -422,19 +483,28 @@ class Report:
     categories: list[dict[str, Any]]  # category, drafts, solved, submitted_anyway, rate
     top_searches: list[dict[str, Any]]  # query, searches
     no_answer_searches: list[dict[str, Any]]  # query, searches
+    #: categories sent by ticket forms that are none of ours (category, drafts): the
+    #: names to add to deflection.category_map
+    unmapped_categories: list[dict[str, Any]] = field(default_factory=list)
+    #: drafts that got no suggestion (category, query = masked key terms, drafts): content
+    #: gaps, from no_suggestion events
+    no_suggestion: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
 def report(log: EventLog, market: str | None = None, since: str | None = None,
-           limit: int = 10) -> Report:
+           limit: int = 10, known_categories: Iterable[str] | None = None) -> Report:
     """Aggregate the events of ``market`` (all markets when None) from ``since``.
 
-    A file that does not exist yet gives an empty report (and is not created).
+    With ``known_categories`` (our category codes), the other categories recorded are
+    listed as ``unmapped_categories``. A file that does not exist yet gives an empty
+    report (and is not created).
     """
+    known = None if known_categories is None else frozenset(known_categories)
     if not log.path.exists():
-        return Report(market, since, 0, 0, 0, 0, None, {}, [], [], [], [], [], [])
+        return Report(market, since, 0, 0, 0, 0, None, {}, [], [], [], [], [], [], [])
     where, args = _where(market, since)
     w = where or " WHERE 1=1"
 
@@ -486,6 +556,10 @@ def report(log: EventLog, market: str | None = None, since: str | None = None,
             f"SELECT query, COUNT(*) AS searches FROM events{w} AND (type = "
             "'search_no_answer' OR (type = 'search' AND results = 0)) AND query IS NOT NULL "
             "GROUP BY query ORDER BY searches DESC, query LIMIT ?", limit)
+        no_suggestion = rows(
+            f"SELECT category, query, COUNT(DISTINCT draft_id) AS drafts FROM events{w} AND "
+            "type = 'no_suggestion' GROUP BY category, query "
+            "ORDER BY drafts DESC, category, query LIMIT ?", limit)
         return Report(
             market=market, since=since, events=total, drafts_with_suggestions=shown,
             drafts_solved=solved, drafts_submitted_anyway=anyway,
@@ -493,6 +567,10 @@ def report(log: EventLog, market: str | None = None, since: str | None = None,
             top_deflecting=top_deflecting, top_irrelevant=top_irrelevant,
             helpfulness=helpfulness, categories=categories, top_searches=top_searches,
             no_answer_searches=no_answer,
+            no_suggestion=no_suggestion,
+            unmapped_categories=[] if known is None else [
+                {"category": c["category"], "drafts": c["drafts"]} for c in categories
+                if c["category"] not in known],
         )
 
     return log._run(work)
@@ -530,6 +608,10 @@ def report_table(rep: Report, source: str = "") -> str:
     table("Was this helpful?", rep.helpfulness, ("article_id", "helpful", "not_helpful"))
     table("Categories (content gaps first: drafts filed anyway)", rep.categories,
           ("category", "drafts", "solved", "submitted_anyway", "rate"))
+    table("Categories that are none of ours (map them with deflection.category_map)",
+          rep.unmapped_categories, ("category", "drafts"))
+    table("Drafts that got no suggestion (content gaps: write these next)",
+          rep.no_suggestion, ("category", "query", "drafts"))
     table("Searches with no answer (write these next)", rep.no_answer_searches,
           ("query", "searches"))
     table("Top searches", rep.top_searches, ("query", "searches"))
@@ -557,6 +639,8 @@ def report_csv(rep: Report) -> str:
                                 ("category_drafts", "category", "drafts"),
                                 ("category_solved", "category", "solved"),
                                 ("category_submitted_anyway", "category", "submitted_anyway"),
+                                ("unmapped_categories", "category", "drafts"),
+                                ("no_suggestion", "query", "drafts"),
                                 ("top_searches", "query", "searches"),
                                 ("no_answer_searches", "query", "searches")):
         source = {"helpful": rep.helpfulness, "not_helpful": rep.helpfulness,

@@ -174,6 +174,7 @@ class Searcher:
                                exit_code=2) from None
         self._lock = threading.Lock()
         self._token_cache: dict[str, dict[str, tuple[str, ...]]] = {}
+        self._plan_cache: dict[str, list] = {}  # matching_ids: cleaned text -> plan
         self._de_reversed: list[str] | None = None
         self._dictionaries: dict[str, Set[str]] | None = None
 
@@ -190,7 +191,7 @@ class Searcher:
 
     # -- public queries
     def search(self, query: str, limit: int = 10, audience: str | None = None,
-               topic: str | None = None) -> SearchResult:
+               topic: str | None = None, *, snippets: bool = True) -> SearchResult:
         """Ranked hits for a query typed by a person; see the module docstring."""
         if not isinstance(query, str) or not analysis.clean_text(query[:4 * MAX_QUERY_CHARS]):
             raise HelpgenError("empty query: type a few words to search for", exit_code=2)
@@ -201,11 +202,14 @@ class Searcher:
             words = self._words(text, MAX_QUERY_TERMS)
             words, suggestion, corrections = self._correct(words, text)
             plan = self._plan(words, text if suggestion is None else suggestion)
-            return self._run(query, plan, limit, filt, suggestion, corrections)
+            return self._run(query, plan, limit, filt, suggestion, corrections,
+                             snippets=snippets)
 
     def search_text(self, text: str, limit: int = 10, audience: str | None = None,
-                    categories: Sequence[str] | None = None) -> SearchResult:
-        """Any-word search over a long text (a ticket); see the class docstring."""
+                    categories: Sequence[str] | None = None, *,
+                    snippets: bool = True) -> SearchResult:
+        """Any-word search over a long text (a ticket); see the class docstring.
+        ``snippets=False`` leaves every hit's snippet empty (cheaper)."""
         cleaned = analysis.clean_text(text or "", 20_000)
         if not cleaned:
             raise HelpgenError("empty text: nothing to search for", exit_code=2)
@@ -214,7 +218,68 @@ class Searcher:
         with self._lock:
             words = self._words(cleaned, MAX_TEXT_TERMS)
             plan = self._plan(words, cleaned)
-            return self._run(text, plan, limit, filt, None)
+            return self._run(text, plan, limit, filt, None, snippets=snippets)
+
+    def matching_ids(self, text: str, limit: int = 10, audience: str | None = None,
+                     categories: Sequence[str] | None = None) -> tuple[tuple[str, ...], int]:
+        """The ids of :meth:`search_text`'s top ``limit`` hits and its total, without
+        building hits or snippets (deflection looks up every key word of a ticket)."""
+        cleaned = analysis.clean_text(text or "", 20_000)
+        if not cleaned:
+            return (), 0
+        filt = self._filter(audience, None, categories)
+        limit = _check_limit(limit)
+        with self._lock:
+            plan = self._plan_cache.get(cleaned)
+            if plan is None:
+                if len(self._plan_cache) > 20_000:
+                    self._plan_cache.clear()
+                plan = self._plan_cache[cleaned] = self._plan(
+                    self._words(cleaned, MAX_TEXT_TERMS), cleaned)
+            if not plan:
+                return (), 0
+            if all(len(parts) == 1 and not parts[0].loose for alts in plan for parts in alts):
+                # one word and its single-word synonyms: phase 1 alone ranks them, and
+                # every document it finds matches (no all-words alternative to check)
+                docnums, total = self._candidates(plan, filt, limit)
+                ids = tuple(self._searcher.stored_fields(d)["id"] for d in docnums)
+                return ids, total
+            pool = max(CANDIDATES, limit + 5)
+            docnums, total = self._candidates(plan, filt, pool)
+            scores = self._rescore(plan, docnums)
+            total = len(scores) if len(docnums) < pool else max(len(scores), total)
+            best = sorted(scores.items(), key=lambda x: (-x[1], x[0]))[:limit]
+            return tuple(self._searcher.stored_fields(d)["id"] for d, _ in best), total
+
+    def correction(self, query: str) -> str | None:
+        """The query with misspelt words corrected, as :meth:`search` would search it
+        (None when nothing needs correcting), without running the search."""
+        text = analysis.clean_text(query or "", MAX_QUERY_CHARS)
+        if not text:
+            return None
+        with self._lock:
+            _, suggestion, _ = self._correct(self._words(text, MAX_QUERY_TERMS), text)
+        return suggestion
+
+    def category_hits(self, category: str, limit: int = 10,
+                      audience: str | None = None) -> SearchResult:
+        """The articles that declare ticket category ``category`` (a draft with nothing
+        typed yet): articles in the market's language first, then by title; score 0,
+        the summary as snippet."""
+        import html
+
+        filt = self._filter(audience, None, [category])
+        limit = _check_limit(limit)
+        with self._lock:
+            docs = [(d, self._searcher.stored_fields(d))
+                    for d in self._searcher.docs_for_query(filt)]
+        docs.sort(key=lambda x: (x[0] not in self._native, x[1]["title"], x[1]["id"]))
+        hits = tuple(Hit(id=f["id"], title=f["title"], url=f"/{self.market}/{self.version}/{f['url']}",
+                         path=f["url"], source=f["source"], score=0.0,
+                         snippet=html.escape(f.get("summary", "")),
+                         summary=f.get("summary", ""), audience=f["audience"],
+                         topic=f["topic"], language=f["language"]) for _, f in docs[:limit])
+        return SearchResult(category, hits, None, len(docs), self.market, self.version)
 
     # -- validation
     def _filter(self, audience: str | None, topic: str | None,
@@ -580,7 +645,8 @@ class Searcher:
 
     def _run(self, original: str, plan: list[list[list[_Part]]], limit: int,
              filt: Query | None, suggestion: str | None,
-             corrections: tuple[Correction, ...] = ()) -> SearchResult:
+             corrections: tuple[Correction, ...] = (), snippets: bool = True
+             ) -> SearchResult:
         if not plan:
             return SearchResult(original, (), suggestion, 0, self.market, self.version,
                                 corrections)
@@ -598,14 +664,17 @@ class Searcher:
         for docnum, score in best:
             stored = self._searcher.stored_fields(docnum)
             lang = stored["language"] if stored["language"] in self.languages else "en"
-            if lang not in highlight:
+            if not snippets:
+                highlight.setdefault(lang, ((), None, None))
+            elif lang not in highlight:
                 terms = frozenset(t for alts in plan for parts in alts for p in parts
                                   for t in p.tokens.get(lang, ()))
                 highlight[lang] = (terms, self._word_tokens(lang),
                                    _candidate_pattern(terms, hints) if terms else None)
             terms, tokens_of, pattern = highlight[lang]
-            snippet = make_snippet(stored.get("text", ""), terms, tokens_of, pattern=pattern)
-            if "<mark>" not in snippet and stored.get("summary"):
+            snippet = (make_snippet(stored.get("text", ""), terms, tokens_of, pattern=pattern)
+                       if snippets else "")
+            if snippets and "<mark>" not in snippet and stored.get("summary"):
                 alt = make_snippet(stored["summary"], terms, tokens_of, pattern=pattern)
                 snippet = alt if "<mark>" in alt else snippet
             hits.append(Hit(id=stored["id"], title=stored["title"],

@@ -324,6 +324,8 @@ class Api:
         try:
             event = events.make_event(body, markets=self.config.markets,
                                       categories=self.config.ticket_categories,
+                                      category_map=self.config.settings.get(
+                                          "deflection.category_map", {}),
                                       query_max_chars=self._query_max_chars())
         except HelpgenError as exc:
             raise ApiError(400, "bad_event", self.scrub(exc.problem.msg)) from None
