@@ -40,3 +40,23 @@ def served(tmp_path_factory) -> Path:
     from serverkit import build_served_project
 
     return build_served_project(tmp_path_factory.mktemp("served") / "project")
+
+
+@pytest.fixture(scope="session")
+def cfg(served):
+    """The served project's configuration."""
+    from helpgen import config
+
+    return config.load(served)
+
+
+@pytest.fixture
+def app(served, cfg, tmp_path):
+    """The WSGI app over the served project, events in a fresh database, no rate limit
+    (modules that need another app define their own ``app``)."""
+    from helpgen import server
+
+    a = server.make_app(cfg, served / "site", served / "search_index", tmp_path / "events.db",
+                        settings=server.ServerSettings(rate_limit_per_minute=0))
+    yield a
+    a.close()

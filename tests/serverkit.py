@@ -208,3 +208,19 @@ class Flood:
         for s in self.socks:
             if s is not None:
                 s.close()
+
+
+SECRET_MARKERS = ("default_market", "Traceback", "site-packages")
+
+
+def assert_no_leak(reply: Reply, root: Path) -> None:
+    """No traceback, configuration or path of the server's disk in a response."""
+    text = reply.body.decode("utf-8", "replace")
+    for marker in (*SECRET_MARKERS, str(root)):
+        assert marker not in text, f"{marker!r} leaked in {text[:300]!r}"
+
+
+def error_of(reply: Reply) -> dict:
+    """The ``{"error": {...}}`` object of a JSON error response."""
+    assert reply.headers["content-type"] == "application/json"
+    return reply.json()["error"]

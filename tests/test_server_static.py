@@ -6,38 +6,12 @@ from __future__ import annotations
 import gzip
 import time
 from email.utils import formatdate
-from pathlib import Path
 
 import pytest
 
-from helpgen import config, server
-from serverkit import call
+from helpgen import server
+from serverkit import assert_no_leak, call
 
-SECRET_MARKERS = ("default_market", "Traceback", "site-packages")
-
-
-@pytest.fixture(scope="session")
-def cfg(served):
-    return config.load(served)
-
-
-@pytest.fixture
-def app(served, cfg, tmp_path):
-    a = server.make_app(cfg, served / "site", served / "search_index", tmp_path / "events.db",
-                        settings=server.ServerSettings(rate_limit_per_minute=0))
-    yield a
-    a.close()
-
-
-def assert_no_leak(reply, root: Path) -> None:
-    text = reply.body.decode("utf-8", "replace")
-    for marker in (*SECRET_MARKERS, str(root)):
-        assert marker not in text, f"{marker!r} leaked in {text[:300]!r}"
-
-
-def error_of(reply) -> dict:
-    assert reply.headers["content-type"] == "application/json"
-    return reply.json()["error"]
 
 
 # --------------------------------------------------------------------------- static
