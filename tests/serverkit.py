@@ -224,3 +224,27 @@ def error_of(reply: Reply) -> dict:
     """The ``{"error": {...}}`` object of a JSON error response."""
     assert reply.headers["content-type"] == "application/json"
     return reply.json()["error"]
+
+
+def damage(root: Path, how: str, seed: int = 12) -> None:
+    """Damage the us 2026.11 index of a served-project copy the way disks and killed
+    writers do: truncated, garbled, empty or deleted segment, cut TOC, bad meta."""
+    import random
+
+    folder = root / "search_index" / "us" / "2026.11"
+    seg = next(folder.glob("*.seg"))
+    data = seg.read_bytes()
+    if how == "truncated":
+        seg.write_bytes(data[: len(data) // 3])
+    elif how == "garbled":
+        seg.write_bytes(data[:1000] + random.Random(seed).randbytes(len(data) - 2000)
+                        + data[-1000:])
+    elif how == "empty":
+        seg.write_bytes(b"")
+    elif how == "toc":
+        toc = next(folder.glob("*.toc"))
+        toc.write_bytes(toc.read_bytes()[:100])
+    elif how == "deleted":
+        seg.unlink()
+    elif how == "meta":
+        (folder / "helpgen-index.json").write_text("{garbage", encoding="utf-8")

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import json
 import logging
-import random
 import shutil
-from pathlib import Path
 
 import pytest
 
 from helpgen import config, server
-from serverkit import call
+from serverkit import call, damage
 
 
 @pytest.fixture
@@ -99,24 +97,6 @@ def test_content_length_with_transfer_encoding_answers_400_in_the_app(app):
     r = post(app, "/api/events", json.dumps(GOOD_EVENT).encode(),
              headers={"Transfer-Encoding": "chunked"})
     assert r.status == 400 and error_code(r) == "bad_framing"
-
-
-def damage(root: Path, how: str) -> None:
-    folder = root / "search_index" / "us" / "2026.11"
-    seg = next(folder.glob("*.seg"))
-    data = seg.read_bytes()
-    if how == "truncated":
-        seg.write_bytes(data[: len(data) // 3])
-    elif how == "garbled":
-        seg.write_bytes(data[:1000] + random.Random(12).randbytes(len(data) - 2000)
-                        + data[-1000:])
-    elif how == "empty":
-        seg.write_bytes(b"")
-    elif how == "toc":
-        toc = next(folder.glob("*.toc"))
-        toc.write_bytes(toc.read_bytes()[:100])
-    elif how == "deleted":
-        seg.unlink()
 
 
 DAMAGE = ["truncated", "garbled", "empty", "toc", "deleted"]

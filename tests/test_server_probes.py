@@ -10,17 +10,15 @@ benchmarks/README.md (## Server under attack) records the counts.
 from __future__ import annotations
 
 import json
-import random
 import shutil
 import socket
 import time
-from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 
 from helpgen import config, server
-from serverkit import Flood, running_server
+from serverkit import Flood, damage, running_server
 
 SECRETS = (b"root:x:0:0", b"default_market:", b"SQLite format", b"Traceback",
            b"site-packages", b'"aliases"')
@@ -274,32 +272,12 @@ def test_content_length_with_transfer_encoding_probes_are_refused(live):
 DAMAGE = ["truncated", "garbled", "empty", "toc", "deleted", "meta"]
 
 
-def damage(root: Path, how: str) -> None:
-    folder = root / "search_index" / "us" / "2026.11"
-    seg = next(folder.glob("*.seg"))
-    data = seg.read_bytes()
-    if how == "truncated":
-        seg.write_bytes(data[: len(data) // 3])
-    elif how == "garbled":
-        seg.write_bytes(data[:1000] + random.Random(5).randbytes(len(data) - 2000)
-                        + data[-1000:])
-    elif how == "empty":
-        seg.write_bytes(b"")
-    elif how == "toc":
-        toc = next(folder.glob("*.toc"))
-        toc.write_bytes(toc.read_bytes()[:100])
-    elif how == "deleted":
-        seg.unlink()
-    elif how == "meta":
-        (folder / "helpgen-index.json").write_text("{garbage", encoding="utf-8")
-
-
 def test_damaged_index_probes_answer_503_and_healthz_degraded(served, tmp_path):
     assert len(DAMAGE) == 6
     for how in DAMAGE:
         root = tmp_path / how
         shutil.copytree(served, root, symlinks=True)
-        damage(root, how)
+        damage(root, how, seed=5)
         app = server.make_app(config.load(root), root / "site", root / "search_index",
                               settings=server.ServerSettings(rate_limit_per_minute=0))
         with running_server(app) as (url, _srv):
