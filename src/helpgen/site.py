@@ -270,9 +270,9 @@ def _write_redirect(site_dir: Path, from_url: str, to_url: str) -> None:
     Refuses (HelpgenError) a path that leaves ``site_dir`` or a page that exists
     already: content validation rules both out, this is the last defence."""
     here = from_url.rstrip("/")
-    if urls.redirect_problem(here or "."):
-        raise HelpgenError(f"refusing to write the redirect {from_url!r}: "
-                           f"{urls.redirect_problem(here or '.')}")
+    why = urls.redirect_problem(here or ".")
+    if why:
+        raise HelpgenError(f"refusing to write the redirect {from_url!r}: {why}")
     rel = posixpath.relpath(to_url or ".", here or ".")
     rel = "./" if rel == "." else (rel if rel.endswith("/") else rel + "/")
     out = urls.confine(site_dir, f"{here}/index.html")
