@@ -101,7 +101,7 @@ def test_markdown_to_text_strips_syntax_and_collects_headings():
         "1. Click **Save**\n- item\n\n| a | b |\n|---|---|\n| c | d |\n\n```\nraw\n```\n")
     assert headings == ("Step one",)
     assert "See the guide and code with stress." in body
-    assert "Click Save item" in body and "a b c d" in body and "raw" in body
+    assert "Click Save item" in body and "a · b — c · d" in body and "raw" in body
     assert "#" not in body and "|" not in body and "*" not in body
 
 

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Iterable, Sequence
 from whoosh import index as whoosh_index
 from whoosh.analysis import entoken
 
-from . import analysis, atomic
+from . import analysis, atomic, cjk
 from .errors import HelpgenError
 
 if TYPE_CHECKING:  # the build side passes rendered pages in; no import at run time
@@ -83,6 +83,9 @@ _INLINE = [
     (re.compile(r"`([^`]*)`"), r"\1"),
     (re.compile(r"\[\^[^\]]+\]:?"), ""),  # footnote markers
 ]
+#: What the indexed text puts between a table's cells, and before each row after the first.
+CELL_SEP = " · "
+ROW_SEP = "— "
 _LIST = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
 _TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$")
 
@@ -107,6 +110,8 @@ def markdown_to_text(markdown: str, drop: str = "") -> tuple[str, tuple[str, ...
     """
     if drop:
         markdown = markdown.replace(drop, "")
+    markdown = cjk.join_breaks(markdown)  # as the page shows it: no space between CJK lines
+    in_table = False
     lines_out: list[str] = []
     headings: list[str] = []
     in_fence = False
@@ -128,6 +133,7 @@ def markdown_to_text(markdown: str, drop: str = "") -> tuple[str, tuple[str, ...
                 continue
             headings.append(text)
             lines_out.append("")
+            in_table = False
             continue
         m = _ADMONITION.match(stripped)
         if m:
@@ -139,7 +145,12 @@ def markdown_to_text(markdown: str, drop: str = "") -> tuple[str, tuple[str, ...
         stripped = _LIST.sub("", stripped)
         stripped = stripped.lstrip(">").strip()
         if stripped.startswith("|"):
-            stripped = " ".join(c.strip() for c in stripped.strip("|").split("|"))
+            # cells and rows stay apart in snippets: "Stage · Time — Submitted · 1 hour"
+            row = CELL_SEP.join(c.strip() for c in stripped.strip("|").split("|"))
+            lines_out.append((ROW_SEP if in_table else "") + inline_text(row))
+            in_table = True
+            continue
+        in_table = False
         lines_out.append(inline_text(stripped))
     paragraphs: list[str] = []
     current: list[str] = []

@@ -168,6 +168,10 @@ def hook_config(mkcfg: Any) -> Any:
     if config.setting("build.navigation_prune") and "navigation.prune" not in features:
         features.append("navigation.prune")
     mkcfg["theme"]["features"] = features
+    from .cjkext import CjkBreaksExtension
+
+    if not any(isinstance(e, CjkBreaksExtension) for e in mkcfg["markdown_extensions"]):
+        mkcfg["markdown_extensions"].append(CjkBreaksExtension())
     if not config.setting("build.allow_raw_html"):
         from .sanitize import SafeHtmlExtension
 
