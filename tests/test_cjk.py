@@ -61,15 +61,15 @@ def test_indexed_text_joins_japanese_lines_and_separates_table_cells():
 @pytest.fixture(scope="module")
 def jp_site(tmp_path_factory) -> Path:
     root = copy_project(tmp_path_factory.mktemp("cjk") / "project")
-    write_article(root, "sellers/orders/wrapped-ja.md", """
+    write_article(root, "sellers/support-channels/wrapped-ja.md", """
 id: wrapped-ja
 title: Wrapped
 summary: Hard-wrapped Japanese.
 audience: sellers
-topic: orders
+topic: support-channels
 last_reviewed: 2026-11-25
 """, "# Wrapped\n\nEnglish.\n")
-    (root / "docs" / "sellers" / "orders" / "wrapped-ja.ja.md").write_text(
+    (root / "docs" / "sellers" / "support-channels" / "wrapped-ja.ja.md").write_text(
         "---\ntitle: 折り返し\nsummary: 折り返した日本語。\nlast_reviewed: 2026-11-25\n---\n"
         "# 折り返し\n\n" + WRAPPED + "\n\n```\n日本\n語\n```\n\n"
         "| 段階 | 意味 |\n|---|---|\n| 受付 | 受け取りました |\n", encoding="utf-8")
@@ -80,7 +80,7 @@ last_reviewed: 2026-11-25
 
 
 def test_built_japanese_page_has_no_break_between_wrapped_lines(jp_site):
-    page = (jp_site / "site" / "jp" / "2026.11" / "sellers" / "orders" / "wrapped-ja"
+    page = (jp_site / "site" / "jp" / "2026.11" / "sellers" / "support-channels" / "wrapped-ja"
             / "index.html").read_text(encoding="utf-8")
     assert "についての回答をまとめています。英語の記事もあります。" in page
     assert "についての\n回答" not in page
