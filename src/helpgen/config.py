@@ -152,6 +152,11 @@ SETTINGS: tuple[Setting, ...] = (
             "Another ticket system's category names mapped to ours (`Payout: payouts`), "
             "compared case- and accent-insensitively. A category that is none of ours and "
             "not mapped is accepted but ignored when ranking, and listed by `helpgen report`."),
+    Setting("deflection.ticket_forms", {},
+            "Per audience, the ticket form \"I still need help\" opens with the draft filled "
+            "in: a URL, or `{url, subject_param, description_param}` (Zendesk's `tf_subject` "
+            "and `tf_description` by default), with `markets: {de: {url: ...}}` overrides. "
+            "An audience without one gets the channel text of the ticket page."),
     Setting("deflection.max_field_chars", 4000,
             "Ticket fields are trimmed to this many characters before matching (subject and "
             "title to a tenth of it)."),
@@ -593,6 +598,10 @@ def _validate(loc: yamlpos.Located, root: Path, rel: str) -> Config:
             continue
         if s.key == "deflection.category_map":
             value = _category_map(value, categories, bad)
+        if s.key == "deflection.ticket_forms":
+            from .handoff import validate as validate_ticket_forms
+
+            value = validate_ticket_forms(value, audiences, markets, bad)
         settings[s.key] = value.rstrip("/") if s.key == "server.base_url" else value
 
     raise_if(problems)

@@ -21,10 +21,11 @@ from typing import Any
 
 import jinja2
 
-from . import mdcode, sandbox
+from . import catalog, mdcode, sandbox
 from .config import Config, Market
 from .content import Article, Corpus
 from .errors import Problem, raise_if
+from .handoff import ticket_forms
 
 
 @dataclass(frozen=True)
@@ -210,6 +211,9 @@ def render_market(
         "audiences": audiences,
         "topics": topics,
         "ticket_categories": dict(config.ticket_categories),
+        "ticket_forms": ticket_forms(config, market.code),
+        "handoff_text": {k.split(".", 1)[1]: v for k, v in
+                         catalog.load().for_language(lang, "handoff.").items()},
     }
     available = ", ".join([f"market.{k}" for k in shared["market"]]
                           + [k for k in shared if k != "market"] + ["article", "link(id)"])

@@ -1,5 +1,5 @@
-"""The JSON API: ``/api/search``, ``/api/suggest``, ``/api/events`` and ``/healthz``,
-with routing, CORS, the rate limit and JSON body reading."""
+"""The JSON API: ``/api/search``, ``/api/suggest``, ``/api/events``, ``/healthz`` and
+Zendesk's deflection suggestions endpoint, with routing, CORS, the rate limit and JSON body reading."""
 
 from __future__ import annotations
 
@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("helpgen.server")
 
+ZENDESK_SUGGESTIONS = "/api/v2/help_center/deflection/suggestions.json"
+ZENDESK_LIMIT = 3  # suggestions answered to Zendesk's ticket form (its theme shows three)
 MAX_SAFE_INT = 2 ** 53  # the largest integer every JSON reader (JavaScript's too) keeps exact
 
 
@@ -124,6 +126,7 @@ class Api:
         "/api/search": ("GET", "_api_search"),
         "/api/suggest": ("POST", "_api_suggest"),
         "/api/events": ("POST", "_api_events"),
+        ZENDESK_SUGGESTIONS: ("GET", "_api_zendesk_suggestions"),
         "/healthz": ("GET", "_healthz"),
     }
 
@@ -258,7 +261,11 @@ class Api:
         return parse_flat_json(raw)
 
     def _api_suggest(self, environ: dict) -> Response:
-        body = self._read_json(environ)
+        return json_response(200, self._suggest(self._read_json(environ)))
+
+    def _suggest(self, body: dict[str, Any]) -> dict[str, Any]:
+        """``deflect.suggest_payload`` over the app's open indexes; 400 for a bad draft,
+        503 for an index that cannot be read."""
         from .. import deflect
 
         failure: ApiError | None = None
@@ -288,7 +295,52 @@ class Api:
             raise failure
         for key in used:
             self._index_ok(*key)
-        return json_response(200, payload)
+        return payload
+
+    def _api_zendesk_suggestions(self, environ: dict) -> Response:
+        """Zendesk's ``GET /api/v2/help_center/deflection/suggestions.json``, which the
+        Copenhagen theme's ticket form calls with the subject as ``query``: the same
+        deflection suggestions as ``/api/suggest``, in the record Zendesk returns
+        (``id``, ``title``, ``name``, ``html_url``, ``snippet``)."""
+        params = self._query(environ)
+        query = params.get("query", "")
+        if len(query) > self.settings.max_query_chars:
+            raise ApiError(413, "query_too_long",
+                           f"query is longer than {self.settings.max_query_chars} characters")
+        if not query.strip():
+            return json_response(200, {"results": []})
+        market = self.market_for_locale(params.get("locale", ""))
+        try:
+            payload = self._suggest({"subject": query, "market": market,
+                                     "limit": ZENDESK_LIMIT})
+        except ApiError as err:
+            if err.code != "bad_ticket":  # a query of punctuation only: nothing to suggest
+                raise
+            return json_response(200, {"results": []})
+        results = [{"id": r["id"], "title": r["title"], "name": r["title"],
+                    "html_url": r["html_url"], "snippet": r["snippet"]}
+                   for r in payload["results"]]
+        return json_response(200, {"results": results})
+
+    def market_for_locale(self, locale: str) -> str:
+        """The market a Zendesk ``locale`` (``de``, ``en-us``, ``ja``, ``pt_BR``) names,
+        case-insensitively: the market whose locale it is, else the market of that code,
+        else the markets of its language (the default market first); only markets with
+        a published site count. Anything else is the default market."""
+        wanted = locale.strip().lower().replace("_", "-")
+        default = self.config.default_market
+        if not wanted:
+            return default
+        language = wanted.split("-", 1)[0]
+        markets = self.config.markets
+        order = [default, *(code for code in markets if code != default)]
+        for matches in (lambda code: markets[code].locale.lower().replace("_", "-") == wanted,
+                        lambda code: code.lower() == wanted,
+                        lambda code: markets[code].language.lower() == language):
+            for code in order:
+                if matches(code) and self.published(code):
+                    return code
+        return default
 
     def _unavailable(self, market: str, version: str, exc: BaseException) -> ApiError:
         """503 for an index that cannot be opened or read; logged, and kept for

@@ -7,7 +7,15 @@
  * assets/helpgen/suggest/<category>.json and index.json. Only same-origin requests.
  * Events (suggestion_shown, article_opened, solved, irrelevant, ticket_submitted_anyway,
  * helpful, not_helpful) go to POST /api/events with a random draft id: never the
- * ticket text.
+ * ticket text. A draft whose last state got no suggestion is reported once, as
+ * no_suggestion with its category and masked key terms, when it is handed off or the
+ * page is left (navigator.sendBeacon on pagehide).
+ *
+ * Hand-off: each audience with a ticket form (deflection.ticket_forms) has a
+ * .helpgen-handoff link whose href is kept filled with the draft (subject and
+ * description as the form's prefill parameters, the description cut so the URL stays
+ * within MAX_URL characters; never the draft id). helpgen.handoff.prefill_url is the
+ * same rule in Python.
  */
 (function () {
   "use strict";
@@ -35,6 +43,9 @@
   var MIN_CHARS = 3;
   var DEBOUNCE_MS = 300;
   var LIMIT = 3;
+  var MAX_URL = 2000;
+  var MAX_SUBJECT = 200;
+  var MAX_KEY_TERMS = 12;
 
   function config() {
     var el = document.getElementById("__config");
@@ -69,6 +80,56 @@
     try {
       postJSON("/api/events", payload).catch(function () {});
     } catch (e) { /* analytics never break the page */ }
+  }
+
+  /* A draft's key terms for no_suggestion: distinct lower-case words of two or more
+   * letters, none holding a digit or an @ (order numbers, e-mail addresses, phone
+   * numbers stay on the page); the server masks and trims them again. */
+  function keyTerms(text) {
+    var seen = [];
+    (text.toLowerCase().match(/[^\s]+/g) || []).forEach(function (token) {
+      if (seen.length >= MAX_KEY_TERMS || /[\p{N}@]/u.test(token)) { return; }
+      (token.match(/[\p{L}\p{M}]{2,}/gu) || []).forEach(function (w) {
+        if (seen.length < MAX_KEY_TERMS && seen.indexOf(w) === -1) { seen.push(w); }
+      });
+    });
+    return seen.join(" ");
+  }
+
+  function beacon(payload) {
+    if (apiState === "static") { return; }
+    var body = JSON.stringify(payload);
+    try {
+      if (navigator.sendBeacon &&
+          navigator.sendBeacon("/api/events", new Blob([body], {type: "application/json"}))) {
+        return;
+      }
+      fetch("/api/events", {method: "POST", keepalive: true, credentials: "same-origin",
+                            headers: {"Content-Type": "application/json"}, body: body})
+        .catch(function () {});
+    } catch (e) { /* analytics never break the page */ }
+  }
+
+  /* The ticket form's URL with the draft as its prefill parameters, at most MAX_URL
+   * characters: the description is cut (ending in "…") to fit. */
+  function handoffUrl(base, subjectParam, descriptionParam, subject, description) {
+    var joiner = base.indexOf("?") === -1 ? "?" : "&";
+    var subjectText = Array.from(subject.trim()).slice(0, MAX_SUBJECT).join("");
+    function build(desc) {
+      var parts = [];
+      if (subjectText) { parts.push(subjectParam + "=" + encodeURIComponent(subjectText)); }
+      if (desc) { parts.push(descriptionParam + "=" + encodeURIComponent(desc)); }
+      return base + (parts.length ? joiner + parts.join("&") : "");
+    }
+    var chars = Array.from(description.trim());
+    var url = build(chars.join(""));
+    while (url.length > MAX_URL && chars.length) {
+      var keep = Math.max(0, Math.min(chars.length - 1,
+        Math.floor(chars.length * MAX_URL / url.length) - 2));
+      chars = chars.slice(0, keep);
+      url = build(chars.length ? chars.join("").trimEnd() + "\u2026" : "");
+    }
+    return url;
   }
 
   var staticCache = {};
@@ -137,6 +198,10 @@
     var still = document.getElementById("helpgen-still-need-help");
     var draftId = randomId();
     var shown = {};
+    var lastCount = null;  // suggestions the draft's last state got (null: not asked yet)
+    var reported = {};     // draft ids already sent as no_suggestion
+    var handoffs = Array.prototype.slice.call(document.querySelectorAll(".helpgen-handoff"));
+    handoffs.forEach(function (link) { link.dataset.formUrl = link.getAttribute("href"); });
     var timer = null;
     var seq = 0;
 
@@ -155,7 +220,26 @@
                  category: t.category || null});
     }
 
+    function syncHandoffs() {
+      var t = ticket();
+      handoffs.forEach(function (link) {
+        link.href = handoffUrl(link.dataset.formUrl, link.dataset.subjectParam,
+                               link.dataset.descriptionParam, t.subject, t.description);
+      });
+    }
+
+    /* The draft's last state got nothing: report it once (category, key terms). */
+    function reportNoSuggestion() {
+      var t = ticket();
+      if (lastCount !== 0 || reported[draftId]) { return; }
+      reported[draftId] = true;
+      beacon({type: "no_suggestion", market: form.dataset.market, version: form.dataset.version,
+              draft_id: draftId, category: t.category || null,
+              query: keyTerms(t.subject + " " + t.description) || null});
+    }
+
     function render(results) {
+      lastCount = results.length;
       list.textContent = "";
       panel.hidden = false;
       empty.hidden = results.length > 0;
@@ -205,6 +289,7 @@
       var typed = (t.subject + " " + t.description).trim();
       if (typed.length < MIN_CHARS && !t.category) {
         panel.hidden = true;
+        lastCount = null;
         return;
       }
       var mine = ++seq;
@@ -223,9 +308,24 @@
 
     form.addEventListener("input", schedule);
     form.addEventListener("change", schedule);
+    form.addEventListener("input", syncHandoffs);
+    form.addEventListener("change", syncHandoffs);
+    handoffs.forEach(function (link) {
+      link.addEventListener("click", function () { syncHandoffs(); reportNoSuggestion(); });
+    });
+    window.addEventListener("pagehide", reportNoSuggestion);
+    syncHandoffs();
     form.addEventListener("submit", function (e) {
       e.preventDefault();
       event("ticket_submitted_anyway");
+      if (handoffs.length === 1 && form.dataset.audiences === "1") {
+        /* one audience, one form: hand the draft straight over */
+        syncHandoffs();
+        reportNoSuggestion();
+        location.assign(handoffs[0].href);
+        return;
+      }
+      if (handoffs.length) { handoffs[0].focus({preventScroll: true}); }
       if (still) {
         still.classList.add("helpgen-still--open");
         still.scrollIntoView({behavior: "smooth", block: "start"});
