@@ -454,7 +454,7 @@ def _register_search_eval(sub) -> None:
 # --------------------------------------------------------------------------- server
 
 SERVE_ENV = {"host": "HELPGEN_HOST", "port": "HELPGEN_PORT", "workers": "HELPGEN_WORKERS",
-             "site_dir": "HELPGEN_SITE_DIR", "index_dir": "HELPGEN_INDEX_DIR",
+             "processes": "HELPGEN_PROCESSES", "site_dir": "HELPGEN_SITE_DIR", "index_dir": "HELPGEN_INDEX_DIR",
              "events_db": "HELPGEN_EVENTS_DB"}
 
 
@@ -477,11 +477,14 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     try:
         port = int(_serve_option(args, "port", cfg.setting("server.port")))
         workers = int(_serve_option(args, "workers", cfg.setting("server.threads")))
+        processes = int(_serve_option(args, "processes", cfg.setting("server.processes")))
     except ValueError:
-        raise HelpgenError(f"{SERVE_ENV['port']}/{SERVE_ENV['workers']} must be whole numbers",
+        raise HelpgenError(f"{SERVE_ENV['port']}/{SERVE_ENV['workers']}/"
+                           f"{SERVE_ENV['processes']} must be whole numbers",
                            exit_code=2) from None
-    if not 0 <= port <= 65535 or workers < 1:
-        raise HelpgenError("--port must be 0-65535 and --workers at least 1", exit_code=2)
+    if not 0 <= port <= 65535 or workers < 1 or processes < 1:
+        raise HelpgenError("--port must be 0-65535, --workers and --processes at least 1",
+                           exit_code=2)
     host = str(_serve_option(args, "host", cfg.setting("server.host")))
     app = server.make_app(cfg, **paths)
     if server.needs_build(app, market):
@@ -500,11 +503,22 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
             webbrowser.open(f"{url}{market}/")
 
-    wsgi_app = app
-    if args.access_log or cfg.setting("server.access_log"):
-        wsgi_app = server.AccessLog(app, lambda line: print(line, flush=True))
-    server.serve(wsgi_app, host, port, workers, cfg.setting("server.max_body_bytes"),
-                 announce, server.ConnectionLimits.from_config(cfg))
+    access_log = args.access_log or cfg.setting("server.access_log")
+
+    def make_app():
+        one = app if processes == 1 else server.make_app(cfg, **paths)
+        return server.AccessLog(one, lambda line: print(line, flush=True)) \
+            if access_log else one
+
+    limits = server.ConnectionLimits.from_config(cfg)
+    max_body = cfg.setting("server.max_body_bytes")
+    if processes == 1:
+        server.serve(make_app(), host, port, workers, max_body, announce, limits)
+    else:
+        from .server.processes import serve_processes
+
+        serve_processes(make_app, processes, host, port, workers, max_body, announce, limits,
+                        report=lambda line: _out_err(args, line))
     _out(args, "stopped")
     return EXIT_OK
 
@@ -522,7 +536,10 @@ def _register_serve(sub) -> None:
     p.add_argument("--host", help="interface to listen on (default: server.host, 127.0.0.1)")
     p.add_argument("--port", type=int, help="port (default: server.port, 8000; 0 = any free)")
     p.add_argument("--workers", type=int, metavar="N",
-                   help="worker threads (default: server.threads, 4)")
+                   help="worker threads per process (default: server.threads, 4)")
+    p.add_argument("--processes", type=int, metavar="N",
+                   help="server processes sharing the port, each with --workers threads; "
+                   "a crashed one is restarted (default: server.processes, 1)")
     p.add_argument("--site-dir", metavar="DIR", help="site folder (default: <project>/site)")
     p.add_argument("--index-dir", metavar="DIR", help="search index folder (default: "
                    "search.index_dir setting, <project>/search_index)")

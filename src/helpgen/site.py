@@ -939,16 +939,12 @@ def build_staged(state: BuildState, site_dir: Path) -> Path:
 
 
 def _die_with_parent(parent_pid: int) -> None:
-    """In a forked child: be killed when the parent dies (Linux ``PR_SET_PDEATHSIG``),
-    and leave at once if it already has."""
-    with contextlib.suppress(OSError, AttributeError):
-        import ctypes
-        import signal
+    """In a forked child: be killed when the parent dies (see :mod:`helpgen.children`);
+    the parent's kill points and injected errors are not the child's."""
+    from .children import die_with_parent
 
-        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL), 0, 0, 0)
-    if os.getppid() != parent_pid:
-        os._exit(1)
-    faults.clear()  # kill points and injected errors are the parent's
+    die_with_parent(parent_pid)
+    faults.clear()
 
 
 def _child_problems(exc: BaseException, what: str) -> tuple[list[Problem], int | None]:
