@@ -160,6 +160,53 @@ def _register_remove(sub) -> None:
     p.set_defaults(func=_cmd_remove)
 
 
+def _cmd_merge(args: argparse.Namespace) -> int:
+    from . import merge
+
+    cfg = _project(args)
+    into = Path(args.into) if args.into else cfg.root / "site"
+    results = merge.merge(cfg, into, [Path(s) for s in args.sources],
+                          index_dir=_index_dir(args, cfg), index=args.index, force=args.force,
+                          fault=_fault())
+    for r in results:
+        alias_txt = f" (aliases: {', '.join(r.aliases)})" if r.aliases else ""
+        if r.status == "unchanged":
+            _out(args, f"unchanged {r.market} {r.version}: build {r.build_id} is deployed")
+        else:
+            _out(args, f"{r.status} {r.market} {r.version}{alias_txt} build {r.build_id} -> "
+                       f"{_rel(r.path)}")
+    return EXIT_OK
+
+
+def _register_merge(sub) -> None:
+    p = sub.add_parser("merge", help="publish builds made on other machines into a site",
+                       description="Merge the versions published in each SOURCE (a folder "
+                       "holding site/ and search_index/, as helpgen build --site-dir X/site "
+                       "--index-dir X/search_index writes them; e.g. one CI artifact per "
+                       "market) into the deployed site folder and its search index, through "
+                       "the same all-or-nothing publish step as a build: new versions are "
+                       "added, versions from another build replaced, the same build left "
+                       "alone; aliases follow each source's versions.json; the root page and "
+                       "markets.json are regenerated. Refuses (exit 1, nothing written) "
+                       "unknown markets, a build.json that does not match its folder, site "
+                       "and index from different builds, two sources with one version from "
+                       "different builds, and a build older than the deployed one.",
+                       epilog=EXIT_CODES_HELP)
+    p.add_argument("sources", nargs="+", metavar="SOURCE",
+                   help="folder with site/ and search_index/ (or, with --no-index, a site "
+                   "folder)")
+    p.add_argument("--into", metavar="DIR", help="the deployed site folder to merge into "
+                   "(default: <project>/site; created if missing)")
+    p.add_argument("--index-dir", metavar="DIR", help="the deployed search index folder "
+                   "(default: search.index_dir setting, <project>/search_index)")
+    p.add_argument("--no-index", dest="index", action="store_false",
+                   help="merge the sites only, for a static host without the search API "
+                   "(the search index folder is left alone)")
+    p.add_argument("--force", action="store_true",
+                   help="also replace a deployed version with an older build")
+    p.set_defaults(func=_cmd_merge)
+
+
 # --------------------------------------------------------------------------- deflection
 
 def _read_ticket(args: argparse.Namespace) -> dict:
@@ -774,7 +821,7 @@ def _register_reference(sub) -> None:
 
 # --------------------------------------------------------------------------- registry
 
-REGISTRARS: list[Callable] = [_register_build, _register_remove]
+REGISTRARS: list[Callable] = [_register_build, _register_remove, _register_merge]
 REGISTRARS += [_register_suggest, _register_report, _register_eval]
 REGISTRARS += [_register_search, _register_search_eval]
 REGISTRARS += [_register_check, _register_new, _register_preview, _register_reference]
