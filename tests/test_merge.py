@@ -264,3 +264,25 @@ def test_cli_merge_prints_what_it_did(machines, tmp_path):
     bad = cli(machines["project"], "merge", "--into", str(dest / "site"),
               str(tmp_path / "missing"))
     assert bad.returncode == 1 and "missing: error: no such folder" in bad.stderr
+
+
+def test_example_workflow_merges_the_market_artifacts_before_deploying():
+    import yaml
+
+    repo = Path(__file__).resolve().parents[1]
+    wf = yaml.load((repo / "examples/github-actions/publish.yml").read_text(encoding="utf-8"),
+                   Loader=yaml.BaseLoader)
+    build = wf["jobs"]["build"]
+    runs = "\n".join(step.get("run", "") for step in build["steps"])
+    assert "--site-dir out/site --index-dir out/search_index" in runs
+    upload = next(s for s in build["steps"] if s.get("uses", "").startswith(
+        "actions/upload-artifact@"))
+    assert upload["with"]["path"].strip() == "out/"
+    deploy = wf["jobs"]["deploy"]
+    assert deploy["needs"] == "build"
+    steps = [s.get("uses") or s.get("run", "") for s in deploy["steps"]]
+    at = {name: next(i for i, s in enumerate(steps) if name in s)
+          for name in ("actions/download-artifact@", "helpgen merge --into published/site",
+                       "actions/upload-pages-artifact@", "actions/deploy-pages@")}
+    assert list(at.values()) == sorted(at.values()), steps
+    assert "artifacts/site-*" in steps[at["helpgen merge --into published/site"]]
