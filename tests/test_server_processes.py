@@ -201,9 +201,12 @@ def test_three_processes_pick_up_a_publish_without_errors_and_keep_every_event(
         load = Load(base)
         with load.running(threads=6):
             deadline = time.monotonic() + 60
-            while set(load.seen) != pids and time.monotonic() < deadline:
+            while time.monotonic() < deadline:  # every process has searched the old build
+                with load.lock:
+                    if set(load.seen) == pids and set(load.seen.values()) == {old_id}:
+                        break
                 time.sleep(0.2)
-            assert set(load.seen) == pids and set(load.seen.values()) == {old_id}
+            assert load.seen == {pid: old_id for pid in pids}
             write_marker(root, 1)  # republish the version 'latest' is at: a new build id
             site.build(cfg, "us", "2026.11", ["latest"], root / "site",
                        index_dir=root / "search_index")

@@ -1,10 +1,14 @@
 """Several server processes on one port: ``helpgen serve --processes N``.
 
-The parent binds the listening sockets, then forks ``N`` children; each child runs
-its own waitress server (``threads`` worker threads) on the inherited sockets, so the
-kernel hands every new connection to whichever process accepts first and a child that
-is busy with Python code (the GIL) leaves new connections to the others. The parent
-serves nothing; it supervises:
+The parent reserves the port (a socket bound with ``SO_REUSEPORT`` that does not
+listen, so a taken port fails before anything starts and ``port=0`` picks one port for
+all), then forks ``N`` children; each child binds its own listening socket to that
+port with ``SO_REUSEPORT`` and runs its own waitress server (``threads`` worker
+threads) on it. The kernel spreads new connections over the children's sockets by a
+hash of the client's address and port. (One listening socket inherited by every child
+was tried first: whichever child woke first accepted, so one warm process took nearly
+every keep-alive connection while the others idled.) The parent serves nothing; it
+supervises:
 
 * SIGTERM or SIGINT stops every child (SIGTERM, then SIGKILL after
   :attr:`Supervision.stop_timeout` seconds) and returns;
@@ -62,7 +66,8 @@ def serve_processes(make_app: Callable[[], Callable], processes: int,
     line per child that ended and was replaced (default: stderr).
     """
     report = report or (lambda line: print(line, file=sys.stderr, flush=True))
-    sockets = bind_sockets(host, port)
+    reserved = bind_sockets(host, port, reuse_port=True, listen=False)
+    port = reserved[0].getsockname()[1]
     parent = os.getpid()
     old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
     children: dict[int, float] = {}  # pid -> when it started
@@ -73,14 +78,14 @@ def serve_processes(make_app: Callable[[], Callable], processes: int,
         sys.stderr.flush()
         pid = os.fork()
         if pid == 0:
-            _child(make_app, sockets, threads, max_body_bytes, limits, parent)
+            _child(make_app, host, port, threads, max_body_bytes, limits, parent)
         children[pid] = time.monotonic()
         return pid
 
     try:
         for _ in range(processes):
             spawn()
-        announce(socket_url(sockets[0]))
+        announce(socket_url(reserved[0]))
         while True:
             info = signal.sigtimedwait(_SIGNALS, 1.0)
             if info is not None and info.si_signo != signal.SIGCHLD:
@@ -104,12 +109,12 @@ def serve_processes(make_app: Callable[[], Callable], processes: int,
                        f"started process {new}")
     finally:
         _stop_all(children, supervision.stop_timeout)
-        for sock in sockets:
+        for sock in reserved:
             sock.close()
         signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
 
 
-def _child(make_app: Callable[[], Callable], sockets: list, threads: int,
+def _child(make_app: Callable[[], Callable], host: str, port: int, threads: int,
            max_body_bytes: int, limits: ConnectionLimits | None, parent: int) -> None:
     """The forked server process; never returns (``os._exit``)."""
     code = 0
@@ -119,6 +124,7 @@ def _child(make_app: Callable[[], Callable], sockets: list, threads: int,
         die_with_parent(parent)
         signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.pthread_sigmask(signal.SIG_SETMASK, set())
+        sockets = bind_sockets(host, port, reuse_port=True)
         app = make_app()
         server = create_server(app, threads=threads, max_body_bytes=max_body_bytes,
                                limits=limits, sockets=sockets)

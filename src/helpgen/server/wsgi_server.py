@@ -121,9 +121,12 @@ def server_url(server: Any) -> str:
     return f"http://{host}:{port}/"
 
 
-def bind_sockets(host: str, port: int, backlog: int = 1024) -> list[socket.socket]:
-    """Listening sockets for ``host:port`` (every address the name resolves to), to be
-    inherited by forked server processes; ``port=0`` picks one free port."""
+def bind_sockets(host: str, port: int, backlog: int = 1024, reuse_port: bool = False,
+                 listen: bool = True) -> list[socket.socket]:
+    """Sockets bound to ``host:port`` (every address the name resolves to); ``port=0``
+    picks one free port. ``reuse_port``: ``SO_REUSEPORT``, so that several processes
+    each listen on the port (the kernel spreads new connections over them); ``listen``
+    false only reserves the port (a bound socket that is not listening gets none)."""
     from waitress.adjustments import Adjustments
 
     out: list[socket.socket] = []
@@ -132,12 +135,15 @@ def bind_sockets(host: str, port: int, backlog: int = 1024) -> list[socket.socke
             sock = socket.socket(family, socktype, proto)
             out.append(sock)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if reuse_port:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
             if family == socket.AF_INET6:
                 sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
             if port == 0 and len(out) > 1:  # the same free port on every address
                 addr = (addr[0], out[0].getsockname()[1], *addr[2:])
             sock.bind(addr)
-            sock.listen(backlog)
+            if listen:
+                sock.listen(backlog)
             sock.setblocking(False)
     except OSError as exc:
         for sock in out:
