@@ -96,13 +96,21 @@ def children_of(pid: int) -> set[int]:
     return out
 
 
+def sigint_as_in_a_terminal() -> None:
+    """In the child before exec: its own process group (a terminal's Ctrl-C reaches the
+    whole group) and SIGINT at its default (a background test run ignores it)."""
+    os.setpgrp()
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @contextlib.contextmanager
 def serving(root: Path, *args: str) -> Iterator[tuple[subprocess.Popen, str]]:
     """``helpgen serve --no-build --port 0 <args>`` until it prints its URL."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "helpgen.cli", "--project", str(root), "serve", "--no-build",
          "--port", "0", *args], env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=sigint_as_in_a_terminal)
     try:
         line = proc.stdout.readline()
         match = re.search(r"(http://127\.0\.0\.1:\d+)/", line)
@@ -259,6 +267,19 @@ def test_a_killed_process_is_replaced_and_none_outlives_a_killed_parent(publishe
             time.sleep(0.1)
     assert not [pid for pid in now if Path(f"/proc/{pid}").exists()]
     assert f"process {victim} ended (killed by SIGKILL); started process" in err
+
+
+def test_ctrl_c_to_the_process_group_stops_every_process_without_a_restart(published,
+                                                                          tmp_path):
+    root = copy_published(published, tmp_path / "project")
+    with serving(root, "--processes", "3", "--workers", "1") as (proc, base):
+        pids = children_of(proc.pid)
+        assert len(pids) == 3 and get(f"{base}/healthz")[0] == 200
+        os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
+        out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0 and out.strip().endswith("stopped"), err
+    assert "ended" not in err and "Traceback" not in err, err
+    assert not any(Path(f"/proc/{pid}").exists() for pid in pids)
 
 
 def test_processes_that_keep_crashing_stop_the_server_with_exit_code_3(capfd):
