@@ -104,11 +104,19 @@ class _Quiet(SimpleHTTPRequestHandler):
         pass
 
 
+class _OpenToAll(_Quiet):
+    """A static host that lets every origin read its files (as GitHub Pages does)."""
+
+    def end_headers(self) -> None:
+        self.send_header("Access-Control-Allow-Origin", "*")
+        super().end_headers()
+
+
 @contextlib.contextmanager
-def host_server(folder: Path) -> Iterator[str]:
+def host_server(folder: Path, handler: type = _Quiet) -> Iterator[str]:
     """Another site: Python's file server on its own loopback port (its own origin)."""
     httpd = ThreadingHTTPServer(("127.0.0.1", 0),
-                                functools.partial(_Quiet, directory=str(folder)))
+                                functools.partial(handler, directory=str(folder)))
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     try:
@@ -120,8 +128,10 @@ def host_server(folder: Path) -> Iterator[str]:
 
 
 class Sites:
-    def __init__(self, api: str, allowed: str, refused: str, events_db: Path) -> None:
+    def __init__(self, api: str, allowed: str, refused: str, static: str,
+                 events_db: Path) -> None:
         self.api, self.allowed, self.refused, self.events_db = api, allowed, refused, events_db
+        self.static = static  # the built site on a plain static host
 
     def events(self, kind: str, wait: float = 5.0, at_least: int = 1) -> list[tuple]:
         deadline = time.monotonic() + wait
@@ -146,7 +156,8 @@ def sites(tmp_path_factory) -> Iterator[Sites]:
     site.build_all(cfg, "2026.11", ["latest"], root / "site", jobs=2, markets=["us", "de"],
                    index_dir=root / "search_index")
     pages = tmp_path_factory.mktemp("host")
-    with host_server(pages) as allowed, host_server(pages) as refused:
+    with host_server(pages) as allowed, host_server(pages) as refused, \
+            host_server(root / "site", _OpenToAll) as static:
         settings = server.ServerSettings(rate_limit_per_minute=0, cors_origins=(allowed,))
         app = server.make_app(cfg, root / "site", root / "search_index",
                               root / "events.sqlite3", settings=settings)
@@ -154,13 +165,16 @@ def sites(tmp_path_factory) -> Iterator[Sites]:
             for market in ("us", "de"):
                 (pages / f"form-{market}.html").write_text(
                     FORM_PAGE.format(api=api, widget=WIDGET, market=market), encoding="utf-8")
+            (pages / "form-static.html").write_text(
+                FORM_PAGE.format(api=static, widget=WIDGET, market="us")
+                .replace(f' data-helpgen-url="{static}"', ""), encoding="utf-8")
             (pages / "sent.html").write_text("<!DOCTYPE html><title>Sent</title><p>Sent",
                                              encoding="utf-8")
             (pages / "copenhagen.html").write_text(COPENHAGEN_PAGE.format(api=api),
                                                    encoding="utf-8")
             (pages / "copenhagen.js").write_text(COPENHAGEN_JS, encoding="utf-8")
             (pages / "favicon.ico").write_bytes(b"")  # asked for by every page
-            yield Sites(api, allowed, refused, root / "events.sqlite3")
+            yield Sites(api, allowed, refused, static, root / "events.sqlite3")
         app.close()
 
 
@@ -293,3 +307,19 @@ def test_copenhagen_style_form_on_another_origin_shows_suggestions(page, sites, 
     assert all(h.startswith("/us/2026.11/") or h.startswith(sites.api) for h in hrefs)
     assert all(t for t in page.locator(".suggestion-list p").all_inner_texts())
     assert not [m for m in console if m.startswith(("error", "pageerror"))], console
+
+
+def test_widget_from_a_static_host_ranks_the_builds_static_files(page, fresh, console):
+    """No API: the script's own address is the site (no data-helpgen-url), the static
+    host lets the origin read, and the version the alias names is ranked in the page."""
+    sites = fresh
+    page.goto(sites.allowed + "/form-static.html")
+    with page.expect_response(re.compile(r"/suggest/index\.json$")) as index:
+        page.locator("#ticket_subject").fill("submit a support ticket in the partner center")
+    assert index.value.url.startswith(sites.static + "/us/2026.11/")
+    region = page.locator(".helpgen-widget[aria-live=polite]")
+    expect(region.locator(".helpgen-suggestion").first).to_be_visible(timeout=10000)
+    hrefs = region.locator(".helpgen-suggestion a").evaluate_all("as => as.map(a => a.href)")
+    assert all(h.startswith(sites.static + "/us/2026.11/") for h in hrefs), hrefs
+    assert widget_messages(console) == []
+    assert sites.events("suggestion_shown", wait=0.3) == []  # a static host records nothing

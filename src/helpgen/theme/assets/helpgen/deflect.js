@@ -267,7 +267,7 @@
         if (apiBase) { a.target = "_blank"; a.rel = "noopener"; }  // keep the host's draft
         a.addEventListener("click", function () { event("article_opened", s.id); });
         var p = document.createElement("p");
-        p.textContent = s.summary || s.snippet || "";
+        p.textContent = s.summary || (s.snippet || "").replace(/<[^>]*>/g, "");  // <mark>
         var actions = document.createElement("span");
         actions.className = "helpgen-suggestion__actions";
         [["solved", T.solved], ["irrelevant", T.irrelevant]]
