@@ -202,6 +202,8 @@ def widget_messages(console: list[str]) -> list[str]:
 def test_widget_on_another_origin_suggests_help_center_articles_and_records_events(
         page, fresh, console):
     sites = fresh
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url) if r.url.endswith("/api/suggest") else None)
     page.goto(sites.allowed + "/form-us.html")
     region = page.locator(".helpgen-widget[aria-live=polite]")
     expect(region).to_have_count(1)
@@ -217,6 +219,7 @@ def test_widget_on_another_origin_suggests_help_center_articles_and_records_even
     hrefs = region.locator(".helpgen-suggestion a").evaluate_all("as => as.map(a => a.href)")
     assert hrefs and all(h.startswith(sites.api + "/us/2026.11/") for h in hrefs), hrefs
     assert all(p for p in region.locator(".helpgen-suggestion p").all_inner_texts())
+    assert len(asked) == 1, asked  # 32 keystrokes 15 ms apart: one request (debounced)
 
     shown = sites.events("suggestion_shown")
     assert {r[0] for r in shown} == {"us"}

@@ -317,7 +317,10 @@
           });
       attempt.then(function (results) {
         if (mine === seq) { render(results || []); }
-      }).catch(function () { if (mine === seq) { render([]); } });
+      }).catch(function () {
+        /* the widget keeps what it showed: a refused request (429, 503) is not "nothing" */
+        if (mine === seq && !apiBase) { render([]); }
+      });
     }
 
     function schedule() {
