@@ -8,6 +8,7 @@ published one. ``versions.json`` is written in mike's format under a file lock.
 Layout of a site folder::
 
     site/index.html                  lists the markets
+    site/widget/v1/helpgen-widget.js the drop-in widget for other sites' ticket forms
     site/<market>/index.html         redirects to the default alias
     site/<market>/versions.json      mike's format (Material's version selector)
     site/<market>/<version>/         the built site
@@ -549,6 +550,9 @@ def write_site_index(config: Config, site_dir: Path) -> None:
     atomic.write_text(site_dir / MARKETS_FILE,
                       json.dumps({"markets": published}, ensure_ascii=False, indent=1) + "\n")
     atomic.write_text(site_dir / "index.html", page)
+    from . import widget  # the drop-in widget, at a URL no version is part of
+
+    widget.write(config, site_dir)
 
 
 
