@@ -1,4 +1,5 @@
-"""The events file: real SQLite in tmp_path, WAL, schema versions, masking, the report."""
+"""The event stores: real SQLite in tmp_path and a real PostgreSQL cluster (the ``store``
+fixture runs a test on both), schema versions, masking, the report, retention."""
 
 from __future__ import annotations
 
@@ -96,10 +97,11 @@ def test_not_a_database_is_a_clear_error(tmp_path):
         events.EventLog(path).events()
 
 
-def test_stored_queries_are_masked_even_when_recorded_directly(tmp_path):
-    log = events.EventLog(tmp_path / "e.sqlite3", query_max_chars=30)
+def test_stored_queries_are_masked_even_when_recorded_directly(events_target):
+    log = events.open_store(events_target, events.StoreOptions(query_max_chars=30))
     log.record(events.Event("search_no_answer", "us", query="refund jo@example.com " * 5))
     (stored,) = log.events()
+    log.close()
     assert "jo@example.com" not in stored.query
     assert len(stored.query) <= 30
 
@@ -127,22 +129,22 @@ def test_make_event_validates_every_field_and_names_the_allowed_values():
     ("x" * 300, "x" * 40),
     ("PAYOUT", "ticket-submission"),  # mapped by category_map
 ])
-def test_any_category_is_accepted_and_stored_as_a_short_slug(tmp_path, sent, stored):
+def test_any_category_is_accepted_and_stored_as_a_short_slug(store, tmp_path, sent, stored):
     event = events.make_event({"type": "ticket_submitted_anyway", "market": "us",
                                "draft_id": "draft0001", "category": sent},
                               markets=MARKETS, categories=CATEGORIES,
                               category_map={"payout ": "ticket-submission"}
                               if sent == "PAYOUT" else None)
     assert event.category == stored
-    log = events.EventLog(tmp_path / "e.sqlite3")
+    log = store
     log.record(event)
     assert log.events()[-1].category == stored
     assert events.make_event({"type": "solved", "market": "us", "category": "!!!"},
                              markets=MARKETS).category is None
 
 
-def test_report_lists_categories_that_are_none_of_ours(tmp_path):
-    log = events.EventLog(tmp_path / "e.sqlite3")
+def test_report_lists_categories_that_are_none_of_ours(store, tmp_path):
+    log = store
     for draft, category in (("draft0001", "Payout"), ("draft0002", "Payout"),
                             ("draft0003", "ticket-submission"), ("draft0004", "Login")):
         log.record(events.make_event({"type": "ticket_submitted_anyway", "market": "us",
@@ -157,8 +159,8 @@ def test_report_lists_categories_that_are_none_of_ours(tmp_path):
     assert events.report(log).unmapped_categories == []
 
 
-def test_no_suggestion_is_stored_once_per_draft_in_its_last_state(tmp_path):
-    log = events.EventLog(tmp_path / "e.sqlite3")
+def test_no_suggestion_is_stored_once_per_draft_in_its_last_state(store, tmp_path):
+    log = store
 
     def sent(query, category=None):
         return events.make_event({"type": "no_suggestion", "market": "us",
@@ -215,8 +217,8 @@ def _draft(log, draft, category, outcome, article="submit-a-ticket", market="us"
         log.record(events.Event(outcome, market, "2026.11", article, draft, category, ts=ts))
 
 
-def test_report_counts_deflection_per_article_category_and_gaps(tmp_path):
-    log = events.EventLog(tmp_path / "e.sqlite3")
+def test_report_counts_deflection_per_article_category_and_gaps(store, tmp_path):
+    log = store
     _draft(log, "draft0001", "ticket-submission", "solved")
     _draft(log, "draft0002", "ticket-submission", "solved")
     _draft(log, "draft0003", "ticket-submission", "ticket_submitted_anyway")
@@ -242,8 +244,8 @@ def test_report_counts_deflection_per_article_category_and_gaps(tmp_path):
     assert events.report(log).drafts_with_suggestions == 6
 
 
-def test_report_since_filters_old_events(tmp_path):
-    log = events.EventLog(tmp_path / "e.sqlite3")
+def test_report_since_filters_old_events(store, tmp_path):
+    log = store
     _draft(log, "olddraft1", "return-refund", "solved", ts="2026-01-01T00:00:00.000000Z")
     _draft(log, "newdraft1", "return-refund", "ticket_submitted_anyway")
     rep = events.report(log, since=events.parse_since("2026-06-01"))
@@ -251,8 +253,8 @@ def test_report_since_filters_old_events(tmp_path):
     assert rep.deflection_rate == 0.0
 
 
-def test_concurrent_writers_lose_nothing(tmp_path):
-    log = events.EventLog(tmp_path / "e.sqlite3")
+def test_concurrent_writers_lose_nothing(store, tmp_path):
+    log = store
     log.record(events.Event("helpful", "us"))
 
     def write(n: int) -> None:
@@ -306,10 +308,10 @@ def test_report_command_on_a_missing_file_says_there_is_nothing_yet(tmp_path, ca
     assert not Path(root / "helpgen-events.sqlite3").exists()
 
 
-def test_prune_drops_old_events_and_keeps_only_the_newest_rows(tmp_path):
+def test_prune_drops_old_events_and_keeps_only_the_newest_rows(store, tmp_path):
     import datetime as dt
 
-    log = events.EventLog(tmp_path / "e.sqlite3")
+    log = store
     log.record(events.Event("helpful", "us", ts="2020-01-01T00:00:00.000000Z"),
                *[events.Event("helpful", "us", ts=f"2026-11-2{i}T00:00:00.000000Z")
                  for i in range(5)])
@@ -325,8 +327,8 @@ def test_prune_drops_old_events_and_keeps_only_the_newest_rows(tmp_path):
 def test_deleted_file_is_created_again_logged_once_and_counted(tmp_path, caplog):
     path = tmp_path / "e.sqlite3"
     log = events.EventLog(path)
-    assert log.health() == {"ok": True, "recreated": 0, "last_error": None,
-                            "path_exists": False}
+    assert log.health() == {"ok": True, "engine": "sqlite", "recreated": 0, "last_error": None,
+                            "path_exists": False, "buffered": 0, "dropped": 0}
     log.record(events.Event("helpful", "us", article_id="before-delete"))
     path.unlink()
     assert log.health()["ok"] is False  # migrated once, file gone: degraded until the next call
@@ -339,8 +341,8 @@ def test_deleted_file_is_created_again_logged_once_and_counted(tmp_path, caplog)
     assert log.schema_version() == events.SCHEMA_VERSION
     warnings = [r for r in caplog.records if r.name == "helpgen.events"]
     assert len(warnings) == 1 and "creating it again" in warnings[0].getMessage()
-    assert log.health() == {"ok": True, "recreated": 1, "last_error": None,
-                            "path_exists": True}
+    assert log.health() == {"ok": True, "engine": "sqlite", "recreated": 1, "last_error": None,
+                            "path_exists": True, "buffered": 0, "dropped": 0}
 
 
 def test_emptied_file_is_migrated_again(tmp_path):
@@ -414,8 +416,8 @@ def test_health_reports_the_last_error_without_the_path(tmp_path):
     ("type", "free_text"),
     ("ts", "yesterday at noon"),
 ])
-def test_record_refuses_free_text_outside_the_query(tmp_path, field, value):
-    log = events.EventLog(tmp_path / "e.sqlite3")
+def test_record_refuses_free_text_outside_the_query(store, tmp_path, field, value):
+    log = store
     event = events.Event(**{"type": "solved", "market": "us", field: value})
     with pytest.raises(HelpgenError, match=f"refusing to store.*{field}="):
         log.record(event)
