@@ -239,6 +239,7 @@ class EventStore(Protocol):
 
     engine: str  # "sqlite" or "postgresql"
     location: str  # the path, or the URL without any password (safe to print)
+    buffered: bool  # submit() queues for a writer thread (else it writes at once)
 
     def record(self, *events: Event) -> int: ...
     def submit(self, event: Event) -> None: ...
@@ -408,6 +409,7 @@ class EventLog:
     """
 
     engine = "sqlite"
+    buffered = False
 
     def __init__(self, path: Path | str, query_max_chars: int = 100) -> None:
         self.path = Path(path)

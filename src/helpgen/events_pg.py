@@ -86,6 +86,7 @@ class PostgresStore:
     """The events of the database at ``url`` (see the module docstring)."""
 
     engine = "postgresql"
+    buffered = True
 
     def __init__(self, url: str, options: StoreOptions | None = None) -> None:
         self.url = url
@@ -125,7 +126,11 @@ class PostgresStore:
 
     def _failed(self, exc: Exception) -> HelpgenError:
         psycopg = self._psycopg
-        if isinstance(exc, (psycopg.OperationalError, self._pool_mod.PoolTimeout)):
+        text = str(exc)
+        if "password" in text or "authentication" in text:
+            public = ("PostgreSQL refused the login (libpq takes the password from "
+                      "PGPASSWORD or ~/.pgpass)")
+        elif isinstance(exc, (psycopg.OperationalError, self._pool_mod.PoolTimeout)):
             public = "PostgreSQL is unreachable"
         else:
             public = f"PostgreSQL error {getattr(exc, 'sqlstate', None) or type(exc).__name__}"
