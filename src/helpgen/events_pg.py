@@ -119,13 +119,15 @@ class PostgresStore:
                     kwargs["connect_timeout"] = 5
                 self._pool = self._pool_mod.ConnectionPool(
                     self.url, min_size=1, max_size=max(1, self.options.pool_size),
-                    kwargs=kwargs, open=False, timeout=10.0, name="helpgen-events",
+                    kwargs=kwargs, open=False, timeout=5.0, name="helpgen-events",
                     check=self._pool_mod.ConnectionPool.check_connection)
                 self._pool.open(wait=False)
             return self._pool
 
     def _failed(self, exc: Exception) -> HelpgenError:
         psycopg = self._psycopg
+        if isinstance(exc, self._pool_mod.PoolTimeout):
+            exc = self._why_no_connection(exc)
         text = str(exc)
         if "password" in text or "authentication" in text:
             public = ("PostgreSQL refused the login (libpq takes the password from "
@@ -139,6 +141,17 @@ class PostgresStore:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         return HelpgenError(f"events database error: {public}: {first}", self.location,
                             exit_code=3)
+
+    def _why_no_connection(self, timeout: Exception) -> Exception:
+        """The pool only says it timed out: one direct connection tells why (refused,
+        login, TLS), or that the pool is busy."""
+        try:
+            with self._psycopg.connect(self.url, connect_timeout=5):
+                pass
+        except self._psycopg.Error as exc:
+            return exc
+        return RuntimeError(f"all events.pool_size={self.options.pool_size} connections are "
+                            f"busy ({timeout})")
 
     @contextlib.contextmanager
     def connect(self) -> Iterator[Any]:
