@@ -60,6 +60,9 @@ class PgCluster:
     bindir: Path = field(default_factory=pg_bindir)
     root: Path | None = None
     port: int = 0
+    #: False: fsync and full-page writes off (a throwaway cluster); True: PostgreSQL's
+    #: durable defaults (benchmarks that compare with SQLite's durable commits).
+    durable: bool = False
     _owner: str | None = None
     _names: itertools.count = field(default_factory=lambda: itertools.count(1))
 
@@ -97,12 +100,9 @@ class PgCluster:
         self._run("sh", "-c", f"printf '%s' '{hba}' > '{data}/pg_hba.conf'")
         for attempt in range(3):
             self.port = free_port()
-            opts = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 "
-                    "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
-                    "-c max_connections=200")
             proc = self._run(str(self.bindir / "pg_ctl"), "-D", str(data), "-l",
-                             str(self.root / "server.log"), "-o", opts, "-w", "-t", "60",
-                             "start", check=False)
+                             str(self.root / "server.log"), "-o", self._options(), "-w",
+                             "-t", "60", "start", check=False)
             if proc.returncode == 0:
                 break
             if attempt == 2:
@@ -140,11 +140,17 @@ class PgCluster:
         self._run(str(self.bindir / "pg_ctl"), "-D", str(self.root / "data"), "-m", "fast",
                   "-w", "stop")
 
+    def _options(self) -> str:
+        opts = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 "
+                "-c max_connections=200")
+        if not self.durable:
+            opts += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        return opts
+
     def resume(self) -> None:
-        opts = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
-                "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
         self._run(str(self.bindir / "pg_ctl"), "-D", str(self.root / "data"), "-l",
-                  str(self.root / "server.log"), "-o", opts, "-w", "-t", "60", "start")
+                  str(self.root / "server.log"), "-o", self._options(), "-w", "-t", "60",
+                  "start")
 
     def stop(self) -> None:
         if self.root is None:
