@@ -187,7 +187,7 @@ def test_no_suggestion_is_stored_once_per_draft_in_its_last_state(store, tmp_pat
                           markets=MARKETS)
 
 
-def test_a_v2_events_file_migrates_to_v3_keeping_its_rows(tmp_path):
+def test_a_v2_events_file_migrates_to_the_current_schema_keeping_its_rows(tmp_path):
     path = tmp_path / "e.sqlite3"
     conn = sqlite3.connect(path)
     events.migrate(conn, path, target=2)
@@ -197,7 +197,7 @@ def test_a_v2_events_file_migrates_to_v3_keeping_its_rows(tmp_path):
     conn.close()
     log = events.EventLog(path)
     log.record(events.Event("no_suggestion", "us", draft_id="draft0009", query="vat"))
-    assert log.schema_version() == 3
+    assert log.schema_version() == events.SCHEMA_VERSION
     assert [e.type for e in log.events()] == ["solved", "no_suggestion"]
 
 
@@ -458,3 +458,67 @@ def test_every_stored_text_column_is_a_masked_query_or_a_slug(tmp_path):
                 assert rules[name].match(value), (name, value)
     assert stored_queries == ["refund to [iban]", "password: [secret]", "login from [ip]",
                               "ship to [address]", "[email] help"]
+
+
+# ---- per-draft outcomes: the deflection rate stays exact --------------------------------
+
+def test_deflection_rate_survives_the_events_retention_through_the_drafts_table(store):
+    import datetime as dt
+
+    old = "2026-01-10T10:00:00.000000Z"
+    for i in range(10):
+        _draft(store, f"olddraft{i:02d}", "return-refund",
+               "solved" if i < 4 else "ticket_submitted_anyway", ts=old)
+    _draft(store, "newdraft01", "return-refund", "solved")
+    _draft(store, "newdraft01", "return-refund", "solved")  # the same draft twice
+    before = events.report(store)
+    assert (before.drafts_with_suggestions, before.drafts_solved) == (11, 5)
+    now = dt.datetime(2026, 11, 25, tzinfo=dt.timezone.utc)
+    deleted = store.prune(retention_days=30, max_rows=1000, now=now, draft_retention_days=800)
+    assert deleted == 20  # the old drafts' events
+    after = events.report(store)
+    assert after.events == 4
+    assert after.deflection_rate == before.deflection_rate == round(5 / 11, 4)
+    assert after.categories == before.categories
+    assert after.top_deflecting == [{"article_id": "submit-a-ticket", "solved": 1}]
+    assert store.prune(retention_days=30, max_rows=1000, now=now, draft_retention_days=100) == 0
+    assert events.report(store).drafts_with_suggestions == 1
+
+
+def test_concurrent_events_of_the_same_drafts_merge_into_exact_outcomes(store):
+    def write(n: int) -> None:
+        for i in range(20):
+            draft = f"shared{i:04d}"
+            store.record(events.Event("suggestion_shown", "us", draft_id=draft,
+                                      category="registration"))
+            if n == 0 and i % 2:
+                store.record(events.Event("solved", "us", article_id="x-y", draft_id=draft))
+            if n == 1 and i % 5 == 0:
+                store.record(events.Event("ticket_submitted_anyway", "us", draft_id=draft))
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    rep = events.report(store)
+    assert (rep.drafts_with_suggestions, rep.drafts_solved, rep.drafts_submitted_anyway) == (
+        20, 10, 4)
+    assert rep.categories == [{"category": "registration", "drafts": 20, "solved": 10,
+                               "submitted_anyway": 4, "rate": 0.5}]
+
+
+def test_a_v3_file_gets_its_drafts_table_filled_from_its_events(tmp_path):
+    path = tmp_path / "e.sqlite3"
+    conn = sqlite3.connect(path)
+    events.migrate(conn, path, target=3)
+    conn.executemany(
+        "INSERT INTO events (ts, type, market, draft_id, category) VALUES (?, ?, 'us', ?, ?)",
+        [("2026-11-25T10:00:00.000000Z", "suggestion_shown", "draft0001", "registration"),
+         ("2026-11-25T10:01:00.000000Z", "solved", "draft0001", None),
+         ("2026-11-25T10:00:00.000000Z", "suggestion_shown", "draft0002", "registration")])
+    conn.commit()
+    conn.close()
+    rep = events.report(events.EventLog(path))
+    assert (rep.drafts_with_suggestions, rep.drafts_solved, rep.deflection_rate) == (2, 1, 0.5)
+    assert rep.categories[0]["drafts"] == 2

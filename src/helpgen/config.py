@@ -183,6 +183,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("events.max_rows", 1000000,
             "Retention: the store keeps at most this many events (the newest), so a flood "
             "of POST /api/events cannot grow the database without bound."),
+    Setting("events.draft_retention_days", 800,
+            "Retention of the per-draft outcomes (saw suggestions, solved, submitted "
+            "anyway, category) the deflection rate is computed from; longer than the "
+            "events, so the rate stays exact over years (0 keeps them regardless of age)."),
     Setting("events.pool_size", 4,
             "PostgreSQL: connections each server process keeps open at most (one writer "
             "plus readers); size the database's max_connections for processes x this."),

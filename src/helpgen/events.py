@@ -24,8 +24,9 @@ Reading side: :func:`report` computes the deflection rate (solved drafts / draft
 saw suggestions), the articles that deflect most, those marked irrelevant most, and the
 content gaps (categories whose drafts were filed anyway, searches with no answer). Its
 SQL is one text for both engines (``?`` placeholders; :meth:`EventStore.rows` adapts
-them), and it reads the stored events themselves: nothing is rolled up into additive
-counts, so the rate stays exact (distinct drafts) over whatever retention keeps.
+them). The deflection rate and the per-category rates come from the ``drafts`` table,
+one row per draft (its flags merged as its events arrive), kept longer than the events:
+never additive daily counts, so the rate stays exact (distinct drafts).
 """
 
 from __future__ import annotations
@@ -65,9 +66,43 @@ EVENT_TYPES: Mapping[str, str] = {
                      "off or the page was left: category and masked key terms (in query), "
                      "once per draft_id",
 }
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 #: Key terms kept of a no_suggestion event's query.
 MAX_KEY_TERMS = 12
+#: Event types that mean the draft saw suggestions (the deflection rate's denominator).
+SHOWN_TYPES = ("suggestion_shown", "article_opened", "solved", "irrelevant")
+DRAFT_COLUMNS = ("draft_id, market, version, category, first_ts, last_ts, shown, solved, "
+                 "submitted")
+#: One row per draft, the same SQL on both engines: its market, version, last category,
+#: first and last event, and whether it saw suggestions, was solved, was submitted
+#: anyway. Kept longer than the events (events.draft_retention_days), it keeps the
+#: deflection rate exact (distinct drafts, never additive daily counts).
+DRAFTS_MIGRATION: tuple[str, ...] = (
+    "CREATE TABLE drafts (draft_id TEXT PRIMARY KEY, market TEXT NOT NULL, "
+    "version TEXT NOT NULL DEFAULT '', category TEXT, first_ts TEXT NOT NULL, "
+    "last_ts TEXT NOT NULL, shown INTEGER NOT NULL DEFAULT 0, "
+    "solved INTEGER NOT NULL DEFAULT 0, submitted INTEGER NOT NULL DEFAULT 0)",
+    "CREATE INDEX drafts_market_last ON drafts(market, last_ts)",
+    f"INSERT INTO drafts ({DRAFT_COLUMNS}) SELECT draft_id, MIN(market), MIN(version), "
+    "MAX(category), MIN(ts), MAX(ts), "
+    f"MAX(CASE WHEN type IN {SHOWN_TYPES!r} THEN 1 ELSE 0 END), "
+    "MAX(CASE WHEN type = 'solved' THEN 1 ELSE 0 END), "
+    "MAX(CASE WHEN type = 'ticket_submitted_anyway' THEN 1 ELSE 0 END) "
+    "FROM events WHERE draft_id IS NOT NULL GROUP BY draft_id",
+)
+#: Merges one draft's row into the drafts table (both engines; ``?`` placeholders):
+#: flags are OR-ed, the earliest and latest times kept, the last category given wins.
+DRAFT_UPSERT = (
+    f"INSERT INTO drafts ({DRAFT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (draft_id) DO UPDATE SET "
+    "category = COALESCE(excluded.category, drafts.category), "
+    "first_ts = CASE WHEN excluded.first_ts < drafts.first_ts THEN excluded.first_ts "
+    "ELSE drafts.first_ts END, "
+    "last_ts = CASE WHEN excluded.last_ts > drafts.last_ts THEN excluded.last_ts "
+    "ELSE drafts.last_ts END, "
+    "shown = CASE WHEN excluded.shown = 1 THEN 1 ELSE drafts.shown END, "
+    "solved = CASE WHEN excluded.solved = 1 THEN 1 ELSE drafts.solved END, "
+    "submitted = CASE WHEN excluded.submitted = 1 THEN 1 ELSE drafts.submitted END")
 #: version -> statements that bring a file from ``version - 1`` to ``version``.
 MIGRATIONS: Mapping[int, tuple[str, ...]] = {
     1: (
@@ -85,6 +120,7 @@ MIGRATIONS: Mapping[int, tuple[str, ...]] = {
         "CREATE UNIQUE INDEX events_no_suggestion_draft ON events(draft_id) "
         "WHERE type = 'no_suggestion'",
     ),
+    4: DRAFTS_MIGRATION,  # per-draft outcomes, kept longer than the events
 }
 DRAFT_ID_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -246,10 +282,11 @@ class EventStore(Protocol):
     def flush(self, timeout: float = 10.0) -> bool: ...
     def events(self, market: str | None = None, since: str | None = None) -> list[Event]: ...
     def rows(self, sql: str, args: Iterable[Any] = ()) -> list[dict[str, Any]]: ...
+    def write(self, sql: str, rows: Iterable[Iterable[Any]]) -> None: ...
     def exists(self) -> bool: ...
     def count(self) -> int: ...
     def prune(self, retention_days: int, max_rows: int, now: _dt.datetime | None = None,
-              wait: bool = True) -> int | None: ...
+              wait: bool = True, draft_retention_days: int = 0) -> int | None: ...
     def schema_version(self) -> int: ...
     def health(self) -> dict[str, Any]: ...
     def close(self) -> None: ...
@@ -352,6 +389,9 @@ def copy_events(source: EventStore, target: EventStore, batch: int = 5000) -> in
     stored = source.events()
     for start in range(0, len(stored), batch):
         target.record(*stored[start:start + batch])
+    drafts = source.rows(f"SELECT {DRAFT_COLUMNS} FROM drafts ORDER BY first_ts, draft_id")
+    for start in range(0, len(drafts), batch):  # drafts whose events aged out, too
+        target.write(DRAFT_UPSERT, [tuple(d.values()) for d in drafts[start:start + batch]])
     return len(stored)
 
 
@@ -544,11 +584,19 @@ class EventLog:
     def record(self, *events: Event) -> int:
         """Store ``events`` (each checked by :func:`check_row`); returns how many."""
         rows = [check_row(e, self.query_max_chars) for e in events]
-        self._run(lambda conn: conn.executemany(
-            "INSERT OR REPLACE INTO events (ts, type, market, version, article_id, draft_id,"
-            " category,"
-            " query, results) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows))
+
+        def work(conn: sqlite3.Connection) -> None:
+            conn.executemany(f"INSERT OR REPLACE INTO events ({INSERT_COLUMNS}) VALUES "
+                             "(?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            conn.executemany(DRAFT_UPSERT, draft_rows(rows))
+
+        self._run(work)
         return len(rows)
+
+    def write(self, sql: str, rows: Iterable[Iterable[Any]]) -> None:
+        """One portable statement (``?`` placeholders) for each of ``rows``, one transaction."""
+        rows = [tuple(r) for r in rows]
+        self._run(lambda conn: conn.executemany(sql, rows))
 
     def events(self, market: str | None = None, since: str | None = None) -> list[Event]:
         """Stored events, oldest first, optionally for one market and from ``since``."""
@@ -558,22 +606,26 @@ class EventLog:
         return [Event(**dict(r)) for r in rows]
 
     def prune(self, retention_days: int, max_rows: int, now: _dt.datetime | None = None,
-              wait: bool = True) -> int | None:
+              wait: bool = True, draft_retention_days: int = 0) -> int | None:
         """Retention: drop events older than ``retention_days`` (0 keeps any age) and all
-        but the newest ``max_rows``. Returns how many were deleted.
+        but the newest ``max_rows``; per-draft rows older than ``draft_retention_days``
+        (0 keeps any age) and all but the newest ``max_rows``. Returns how many events
+        were deleted.
 
         One process at a time: the deletes run under SQLite's write lock (``BEGIN
         IMMEDIATE``). With ``wait=False`` (the server) a lock held by another process
         means it is pruning or writing: this call returns None at once and the next
         scheduled prune tries again.
         """
-        cutoff = prune_cutoff(retention_days, now)
+        statements = prune_statements(prune_cutoff(retention_days, now), max_rows,
+                                      prune_cutoff(draft_retention_days, now))
 
         def work(conn: sqlite3.Connection) -> int:
             conn.execute("BEGIN IMMEDIATE")
             deleted = 0
-            for statement, args in prune_statements(cutoff, max_rows):
-                deleted += conn.execute(statement, args).rowcount
+            for statement, args, counted in statements:
+                n = conn.execute(statement, args).rowcount
+                deleted += n if counted else 0
             return int(deleted)
 
         if wait:
@@ -601,12 +653,29 @@ def prune_cutoff(retention_days: int, now: _dt.datetime | None = None) -> str:
     return (now - _dt.timedelta(days=retention_days)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def prune_statements(cutoff: str, max_rows: int) -> tuple[tuple[str, tuple[Any, ...]], ...]:
-    """Retention's two DELETEs, the same on both engines (``?`` placeholders): by age,
-    then all but the newest ``max_rows`` by id."""
-    return (("DELETE FROM events WHERE ts < ?", (cutoff,)),
+def prune_statements(cutoff: str, max_rows: int, draft_cutoff: str = ""
+                     ) -> tuple[tuple[str, tuple[Any, ...], bool], ...]:
+    """Retention's DELETEs, the same on both engines (``?`` placeholders): events by age,
+    then all but the newest ``max_rows`` by id; drafts by age of their last event, then
+    all but the newest ``max_rows``. The flag says whether the count is of events."""
+    return (("DELETE FROM events WHERE ts < ?", (cutoff,), True),
             ("DELETE FROM events WHERE id <= (SELECT id FROM events ORDER BY id DESC "
-             "LIMIT 1 OFFSET ?)", (max_rows,)))
+             "LIMIT 1 OFFSET ?)", (max_rows,), True),
+            ("DELETE FROM drafts WHERE last_ts < ?", (draft_cutoff,), False),
+            ("DELETE FROM drafts WHERE last_ts < (SELECT last_ts FROM drafts ORDER BY "
+             "last_ts DESC LIMIT 1 OFFSET ?)", (max_rows,), False))
+
+
+def draft_rows(rows: Iterable[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """The drafts-table rows (for :data:`DRAFT_UPSERT`) of checked event rows."""
+    out = []
+    for ts, etype, market, version, _article, draft_id, category, _query, _results in rows:
+        if draft_id is None:
+            continue
+        out.append((draft_id, market, version, category, ts, ts,
+                    int(etype in SHOWN_TYPES), int(etype == "solved"),
+                    int(etype == "ticket_submitted_anyway")))
+    return out
 
 
 def _version(conn: sqlite3.Connection) -> int:
@@ -630,6 +699,7 @@ def migrate(conn: sqlite3.Connection, path: Path | str = "events", target: int =
         if current and conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND "
                                     "name = 'events'").fetchone() is None:
             conn.execute("DELETE FROM schema_version")  # the events table is gone: start afresh
+            conn.execute("DROP TABLE IF EXISTS drafts")
             current = 0
         if current > SCHEMA_VERSION:
             raise HelpgenError(
@@ -648,13 +718,13 @@ def migrate(conn: sqlite3.Connection, path: Path | str = "events", target: int =
     return max(current, target)
 
 
-def _where(market: str | None, since: str | None) -> tuple[str, list[Any]]:
+def _where(market: str | None, since: str | None, ts: str = "ts") -> tuple[str, list[Any]]:
     clauses, args = [], []
     if market:
         clauses.append("market = ?")
         args.append(market)
     if since:
-        clauses.append("ts >= ?")
+        clauses.append(f"{ts} >= ?")
         args.append(since)
     return (" WHERE " + " AND ".join(clauses) if clauses else ""), args
 
@@ -726,13 +796,13 @@ def report(log: EventStore, market: str | None = None, since: str | None = None,
     by_type = {r["type"]: int(r["n"]) for r in rows(
         f"SELECT type, COUNT(*) AS n FROM events{w} GROUP BY type ORDER BY type")}
 
-    def drafts(etype: str) -> int:
-        return one(f"SELECT COUNT(DISTINCT draft_id) AS n FROM events{w} AND type = ? AND "
-                   "draft_id IS NOT NULL", etype)
-
-    shown = one(f"SELECT COUNT(DISTINCT draft_id) AS n FROM events{w} AND draft_id IS NOT NULL"
-                " AND type IN ('suggestion_shown', 'article_opened', 'solved', 'irrelevant')")
-    solved, anyway = drafts("solved"), drafts("ticket_submitted_anyway")
+    dwhere, dargs = _where(market, since, ts="last_ts")
+    dw = dwhere or " WHERE 1=1"
+    outcome = log.rows(
+        "SELECT COUNT(CASE WHEN shown = 1 THEN 1 END) AS shown, "
+        "COUNT(CASE WHEN solved = 1 THEN 1 END) AS solved, "
+        f"COUNT(CASE WHEN submitted = 1 THEN 1 END) AS anyway FROM drafts{dwhere}", dargs)[0]
+    shown, solved, anyway = (int(outcome[k] or 0) for k in ("shown", "solved", "anyway"))
     top_deflecting = rows(
         "SELECT article_id, COUNT(DISTINCT COALESCE(draft_id, CAST(id AS TEXT))) AS solved "
         f"FROM events{w} AND type = 'solved' AND article_id IS NOT NULL GROUP BY article_id "
@@ -747,13 +817,11 @@ def report(log: EventStore, market: str | None = None, since: str | None = None,
         f"FROM events{w} AND type IN ('helpful', 'not_helpful') AND article_id IS NOT NULL "
         "GROUP BY article_id ORDER BY not_helpful DESC, helpful DESC, article_id LIMIT ?",
         limit)
-    categories = rows(
-        "SELECT category, COUNT(DISTINCT draft_id) AS drafts, "
-        "COUNT(DISTINCT CASE WHEN type = 'solved' THEN draft_id END) AS solved, "
-        "COUNT(DISTINCT CASE WHEN type = 'ticket_submitted_anyway' THEN draft_id END) "
-        f"AS submitted_anyway FROM events{w} AND category IS NOT NULL AND "
-        "draft_id IS NOT NULL GROUP BY category ORDER BY submitted_anyway DESC, "
-        "drafts DESC, category")
+    categories = log.rows(
+        "SELECT category, COUNT(*) AS drafts, COUNT(CASE WHEN solved = 1 THEN 1 END) "
+        "AS solved, COUNT(CASE WHEN submitted = 1 THEN 1 END) AS submitted_anyway "
+        f"FROM drafts{dw} AND category IS NOT NULL GROUP BY category "
+        "ORDER BY submitted_anyway DESC, drafts DESC, category", dargs)
     for c in categories:
         c["rate"] = round(c["solved"] / c["drafts"], 4) if c["drafts"] else None
     top_searches = rows(

@@ -30,8 +30,9 @@ import time
 from typing import Any, Callable, Iterable, Iterator, Mapping, TypeVar
 
 from .errors import HelpgenError
-from .events import (FIELDS, INSERT_COLUMNS, SCHEMA_VERSION, Event, StoreOptions, _now,
-                     _where, check_row, prune_cutoff, prune_statements, redact)
+from .events import (DRAFT_UPSERT, DRAFTS_MIGRATION, FIELDS, INSERT_COLUMNS, SCHEMA_VERSION,
+                     Event, StoreOptions, _now, _where, check_row, draft_rows, prune_cutoff,
+                     prune_statements, redact)
 
 logger = logging.getLogger("helpgen.events")
 T = TypeVar("T")
@@ -58,6 +59,7 @@ MIGRATIONS: Mapping[int, tuple[str, ...]] = {
         "CREATE UNIQUE INDEX events_no_suggestion_draft ON events(draft_id) "
         "WHERE type = 'no_suggestion'",
     ),
+    4: DRAFTS_MIGRATION,  # the same SQL on both engines
 }
 INSERT_SQL = (
     f"INSERT INTO events ({INSERT_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) "
@@ -196,9 +198,23 @@ class PostgresStore:
         return len(rows)
 
     def _insert(self, rows: list[tuple[Any, ...]]) -> None:
+        drafts = draft_rows(rows)
+
         def work(conn: Any) -> None:
             with conn.cursor() as cur:
                 cur.executemany(INSERT_SQL, rows)
+                if drafts:
+                    cur.executemany(pg_sql(DRAFT_UPSERT), drafts)
+
+        self._run(work)
+
+    def write(self, sql: str, rows: Iterable[Iterable[Any]]) -> None:
+        """One portable statement (``?`` placeholders) for each of ``rows``, one transaction."""
+        rows = [tuple(r) for r in rows]
+
+        def work(conn: Any) -> None:
+            with conn.cursor() as cur:
+                cur.executemany(pg_sql(sql), rows)
 
         self._run(work)
 
@@ -330,10 +346,11 @@ class PostgresStore:
         return [Event(**r) for r in rows]
 
     def prune(self, retention_days: int, max_rows: int, now: _dt.datetime | None = None,
-              wait: bool = True) -> int | None:
+              wait: bool = True, draft_retention_days: int = 0) -> int | None:
         """Retention, as :meth:`helpgen.events.EventLog.prune`, under an advisory lock: with
         ``wait=False`` a prune running in another process makes this one return None."""
-        cutoff = prune_cutoff(retention_days, now)
+        statements = prune_statements(prune_cutoff(retention_days, now), max_rows,
+                                      prune_cutoff(draft_retention_days, now))
 
         def work(conn: Any) -> int | None:
             if wait:
@@ -342,8 +359,9 @@ class PostgresStore:
                                   (PRUNE_LOCK,)).fetchone()[0]:
                 return None
             deleted = 0
-            for statement, args in prune_statements(cutoff, max_rows):
-                deleted += conn.execute(pg_sql(statement), args).rowcount
+            for statement, args, counted in statements:
+                n = conn.execute(pg_sql(statement), args).rowcount
+                deleted += n if counted else 0
             return deleted
 
         return self._run(work)
@@ -383,6 +401,7 @@ def migrate(conn: Any, location: str = "events", target: int = SCHEMA_VERSION) -
         if current and not conn.execute("SELECT to_regclass('events') IS NOT NULL"
                                          ).fetchone()[0]:
             conn.execute("DELETE FROM schema_version")  # the events table is gone
+            conn.execute("DROP TABLE IF EXISTS drafts")
             current = 0
         if current > SCHEMA_VERSION:
             raise HelpgenError(

@@ -436,7 +436,8 @@ class Api:
         ``wait=False`` a prune already running elsewhere makes this one a no-op (None).
         """
         return store.prune(self.settings.events_retention_days, self.settings.events_max_rows,
-                           wait=wait)
+                           wait=wait,
+                           draft_retention_days=self.settings.events_draft_retention_days)
 
     def _record_search(self, market: str, version: str, q: str, hits: int) -> None:
         if not self.settings.record_searches or self.events_db is None:

@@ -22,6 +22,7 @@ class ServerSettings:
     record_searches: bool = True
     events_max_rows: int = 1_000_000
     events_retention_days: int = 400
+    events_draft_retention_days: int = 800
     base_url: str = ""
 
     @classmethod
@@ -40,6 +41,8 @@ class ServerSettings:
             "events_max_rows": s.get("events.max_rows", cls.events_max_rows),
             "events_retention_days": s.get("events.retention_days",
                                            cls.events_retention_days),
+            "events_draft_retention_days": s.get("events.draft_retention_days",
+                                                 cls.events_draft_retention_days),
             "base_url": str(s.get("server.base_url", "")).rstrip("/"),
         }
         values.update(overrides)
