@@ -60,3 +60,40 @@ def app(served, cfg, tmp_path):
                         settings=server.ServerSettings(rate_limit_per_minute=0))
     yield a
     a.close()
+
+
+# --------------------------------------------------------------------------- event stores
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    """A throwaway PostgreSQL cluster for the whole session (tests/pgcluster.py), removed at
+    the end. If it cannot start, every test that uses it errors (never skipped)."""
+    from pgcluster import PgCluster
+
+    cluster = PgCluster().start()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def pg_url(pg_cluster) -> str:
+    """The URL of a fresh, empty database in :func:`pg_cluster` (no password in it)."""
+    return pg_cluster.new_database()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def events_target(request, tmp_path):
+    """An empty events store's ``events.db``: a SQLite file path, then a PostgreSQL URL."""
+    if request.param == "sqlite":
+        return tmp_path / "events.sqlite3"
+    return request.getfixturevalue("pg_url")
+
+
+@pytest.fixture
+def store(events_target):
+    """An open event store on :func:`events_target` (closed after the test)."""
+    from helpgen import events
+
+    s = events.open_store(events_target)
+    yield s
+    s.close()

@@ -1,4 +1,5 @@
-"""The events file: real SQLite in tmp_path, WAL, schema versions, masking, the report."""
+"""The event stores: real SQLite in tmp_path and a real PostgreSQL cluster (the ``store``
+fixture runs a test on both), schema versions, masking, the report, retention."""
 
 from __future__ import annotations
 
@@ -96,10 +97,11 @@ def test_not_a_database_is_a_clear_error(tmp_path):
         events.EventLog(path).events()
 
 
-def test_stored_queries_are_masked_even_when_recorded_directly(tmp_path):
-    log = events.EventLog(tmp_path / "e.sqlite3", query_max_chars=30)
+def test_stored_queries_are_masked_even_when_recorded_directly(events_target):
+    log = events.open_store(events_target, events.StoreOptions(query_max_chars=30))
     log.record(events.Event("search_no_answer", "us", query="refund jo@example.com " * 5))
     (stored,) = log.events()
+    log.close()
     assert "jo@example.com" not in stored.query
     assert len(stored.query) <= 30
 
@@ -127,22 +129,22 @@ def test_make_event_validates_every_field_and_names_the_allowed_values():
     ("x" * 300, "x" * 40),
     ("PAYOUT", "ticket-submission"),  # mapped by category_map
 ])
-def test_any_category_is_accepted_and_stored_as_a_short_slug(tmp_path, sent, stored):
+def test_any_category_is_accepted_and_stored_as_a_short_slug(store, tmp_path, sent, stored):
     event = events.make_event({"type": "ticket_submitted_anyway", "market": "us",
                                "draft_id": "draft0001", "category": sent},
                               markets=MARKETS, categories=CATEGORIES,
                               category_map={"payout ": "ticket-submission"}
                               if sent == "PAYOUT" else None)
     assert event.category == stored
-    log = events.EventLog(tmp_path / "e.sqlite3")
+    log = store
     log.record(event)
     assert log.events()[-1].category == stored
     assert events.make_event({"type": "solved", "market": "us", "category": "!!!"},
                              markets=MARKETS).category is None
 
 
-def test_report_lists_categories_that_are_none_of_ours(tmp_path):
-    log = events.EventLog(tmp_path / "e.sqlite3")
+def test_report_lists_categories_that_are_none_of_ours(store, tmp_path):
+    log = store
     for draft, category in (("draft0001", "Payout"), ("draft0002", "Payout"),
                             ("draft0003", "ticket-submission"), ("draft0004", "Login")):
         log.record(events.make_event({"type": "ticket_submitted_anyway", "market": "us",
@@ -157,8 +159,8 @@ def test_report_lists_categories_that_are_none_of_ours(tmp_path):
     assert events.report(log).unmapped_categories == []
 
 
-def test_no_suggestion_is_stored_once_per_draft_in_its_last_state(tmp_path):
-    log = events.EventLog(tmp_path / "e.sqlite3")
+def test_no_suggestion_is_stored_once_per_draft_in_its_last_state(store, tmp_path):
+    log = store
 
     def sent(query, category=None):
         return events.make_event({"type": "no_suggestion", "market": "us",
@@ -185,7 +187,7 @@ def test_no_suggestion_is_stored_once_per_draft_in_its_last_state(tmp_path):
                           markets=MARKETS)
 
 
-def test_a_v2_events_file_migrates_to_v3_keeping_its_rows(tmp_path):
+def test_a_v2_events_file_migrates_to_the_current_schema_keeping_its_rows(tmp_path):
     path = tmp_path / "e.sqlite3"
     conn = sqlite3.connect(path)
     events.migrate(conn, path, target=2)
@@ -195,7 +197,7 @@ def test_a_v2_events_file_migrates_to_v3_keeping_its_rows(tmp_path):
     conn.close()
     log = events.EventLog(path)
     log.record(events.Event("no_suggestion", "us", draft_id="draft0009", query="vat"))
-    assert log.schema_version() == 3
+    assert log.schema_version() == events.SCHEMA_VERSION
     assert [e.type for e in log.events()] == ["solved", "no_suggestion"]
 
 
@@ -215,8 +217,8 @@ def _draft(log, draft, category, outcome, article="submit-a-ticket", market="us"
         log.record(events.Event(outcome, market, "2026.11", article, draft, category, ts=ts))
 
 
-def test_report_counts_deflection_per_article_category_and_gaps(tmp_path):
-    log = events.EventLog(tmp_path / "e.sqlite3")
+def test_report_counts_deflection_per_article_category_and_gaps(store, tmp_path):
+    log = store
     _draft(log, "draft0001", "ticket-submission", "solved")
     _draft(log, "draft0002", "ticket-submission", "solved")
     _draft(log, "draft0003", "ticket-submission", "ticket_submitted_anyway")
@@ -242,8 +244,8 @@ def test_report_counts_deflection_per_article_category_and_gaps(tmp_path):
     assert events.report(log).drafts_with_suggestions == 6
 
 
-def test_report_since_filters_old_events(tmp_path):
-    log = events.EventLog(tmp_path / "e.sqlite3")
+def test_report_since_filters_old_events(store, tmp_path):
+    log = store
     _draft(log, "olddraft1", "return-refund", "solved", ts="2026-01-01T00:00:00.000000Z")
     _draft(log, "newdraft1", "return-refund", "ticket_submitted_anyway")
     rep = events.report(log, since=events.parse_since("2026-06-01"))
@@ -251,8 +253,8 @@ def test_report_since_filters_old_events(tmp_path):
     assert rep.deflection_rate == 0.0
 
 
-def test_concurrent_writers_lose_nothing(tmp_path):
-    log = events.EventLog(tmp_path / "e.sqlite3")
+def test_concurrent_writers_lose_nothing(store, tmp_path):
+    log = store
     log.record(events.Event("helpful", "us"))
 
     def write(n: int) -> None:
@@ -306,10 +308,10 @@ def test_report_command_on_a_missing_file_says_there_is_nothing_yet(tmp_path, ca
     assert not Path(root / "helpgen-events.sqlite3").exists()
 
 
-def test_prune_drops_old_events_and_keeps_only_the_newest_rows(tmp_path):
+def test_prune_drops_old_events_and_keeps_only_the_newest_rows(store, tmp_path):
     import datetime as dt
 
-    log = events.EventLog(tmp_path / "e.sqlite3")
+    log = store
     log.record(events.Event("helpful", "us", ts="2020-01-01T00:00:00.000000Z"),
                *[events.Event("helpful", "us", ts=f"2026-11-2{i}T00:00:00.000000Z")
                  for i in range(5)])
@@ -325,8 +327,8 @@ def test_prune_drops_old_events_and_keeps_only_the_newest_rows(tmp_path):
 def test_deleted_file_is_created_again_logged_once_and_counted(tmp_path, caplog):
     path = tmp_path / "e.sqlite3"
     log = events.EventLog(path)
-    assert log.health() == {"ok": True, "recreated": 0, "last_error": None,
-                            "path_exists": False}
+    assert log.health() == {"ok": True, "engine": "sqlite", "recreated": 0, "last_error": None,
+                            "path_exists": False, "buffered": 0, "dropped": 0}
     log.record(events.Event("helpful", "us", article_id="before-delete"))
     path.unlink()
     assert log.health()["ok"] is False  # migrated once, file gone: degraded until the next call
@@ -339,8 +341,8 @@ def test_deleted_file_is_created_again_logged_once_and_counted(tmp_path, caplog)
     assert log.schema_version() == events.SCHEMA_VERSION
     warnings = [r for r in caplog.records if r.name == "helpgen.events"]
     assert len(warnings) == 1 and "creating it again" in warnings[0].getMessage()
-    assert log.health() == {"ok": True, "recreated": 1, "last_error": None,
-                            "path_exists": True}
+    assert log.health() == {"ok": True, "engine": "sqlite", "recreated": 1, "last_error": None,
+                            "path_exists": True, "buffered": 0, "dropped": 0}
 
 
 def test_emptied_file_is_migrated_again(tmp_path):
@@ -414,8 +416,8 @@ def test_health_reports_the_last_error_without_the_path(tmp_path):
     ("type", "free_text"),
     ("ts", "yesterday at noon"),
 ])
-def test_record_refuses_free_text_outside_the_query(tmp_path, field, value):
-    log = events.EventLog(tmp_path / "e.sqlite3")
+def test_record_refuses_free_text_outside_the_query(store, tmp_path, field, value):
+    log = store
     event = events.Event(**{"type": "solved", "market": "us", field: value})
     with pytest.raises(HelpgenError, match=f"refusing to store.*{field}="):
         log.record(event)
@@ -456,3 +458,67 @@ def test_every_stored_text_column_is_a_masked_query_or_a_slug(tmp_path):
                 assert rules[name].match(value), (name, value)
     assert stored_queries == ["refund to [iban]", "password: [secret]", "login from [ip]",
                               "ship to [address]", "[email] help"]
+
+
+# ---- per-draft outcomes: the deflection rate stays exact --------------------------------
+
+def test_deflection_rate_survives_the_events_retention_through_the_drafts_table(store):
+    import datetime as dt
+
+    old = "2026-01-10T10:00:00.000000Z"
+    for i in range(10):
+        _draft(store, f"olddraft{i:02d}", "return-refund",
+               "solved" if i < 4 else "ticket_submitted_anyway", ts=old)
+    _draft(store, "newdraft01", "return-refund", "solved")
+    _draft(store, "newdraft01", "return-refund", "solved")  # the same draft twice
+    before = events.report(store)
+    assert (before.drafts_with_suggestions, before.drafts_solved) == (11, 5)
+    now = dt.datetime(2026, 11, 25, tzinfo=dt.timezone.utc)
+    deleted = store.prune(retention_days=30, max_rows=1000, now=now, draft_retention_days=800)
+    assert deleted == 20  # the old drafts' events
+    after = events.report(store)
+    assert after.events == 4
+    assert after.deflection_rate == before.deflection_rate == round(5 / 11, 4)
+    assert after.categories == before.categories
+    assert after.top_deflecting == [{"article_id": "submit-a-ticket", "solved": 1}]
+    assert store.prune(retention_days=30, max_rows=1000, now=now, draft_retention_days=100) == 0
+    assert events.report(store).drafts_with_suggestions == 1
+
+
+def test_concurrent_events_of_the_same_drafts_merge_into_exact_outcomes(store):
+    def write(n: int) -> None:
+        for i in range(20):
+            draft = f"shared{i:04d}"
+            store.record(events.Event("suggestion_shown", "us", draft_id=draft,
+                                      category="registration"))
+            if n == 0 and i % 2:
+                store.record(events.Event("solved", "us", article_id="x-y", draft_id=draft))
+            if n == 1 and i % 5 == 0:
+                store.record(events.Event("ticket_submitted_anyway", "us", draft_id=draft))
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    rep = events.report(store)
+    assert (rep.drafts_with_suggestions, rep.drafts_solved, rep.drafts_submitted_anyway) == (
+        20, 10, 4)
+    assert rep.categories == [{"category": "registration", "drafts": 20, "solved": 10,
+                               "submitted_anyway": 4, "rate": 0.5}]
+
+
+def test_a_v3_file_gets_its_drafts_table_filled_from_its_events(tmp_path):
+    path = tmp_path / "e.sqlite3"
+    conn = sqlite3.connect(path)
+    events.migrate(conn, path, target=3)
+    conn.executemany(
+        "INSERT INTO events (ts, type, market, draft_id, category) VALUES (?, ?, 'us', ?, ?)",
+        [("2026-11-25T10:00:00.000000Z", "suggestion_shown", "draft0001", "registration"),
+         ("2026-11-25T10:01:00.000000Z", "solved", "draft0001", None),
+         ("2026-11-25T10:00:00.000000Z", "suggestion_shown", "draft0002", "registration")])
+    conn.commit()
+    conn.close()
+    rep = events.report(events.EventLog(path))
+    assert (rep.drafts_with_suggestions, rep.drafts_solved, rep.deflection_rate) == (2, 1, 0.5)
+    assert rep.categories[0]["drafts"] == 2

@@ -301,16 +301,29 @@ def _cmd_report(args: argparse.Namespace) -> int:
     if args.market:
         cfg.market(args.market)
     since = events.parse_since(args.since) if args.since else None
-    path = Path(args.events_db) if args.events_db else cfg.root / cfg.setting("events.db")
-    rep = events.report(events.EventLog(path), args.market, since, limit=args.limit,
-                        known_categories=cfg.ticket_categories)
+    store = _events_store(cfg, args.events_db)
+    try:
+        rep = events.report(store, args.market, since, limit=args.limit,
+                            known_categories=cfg.ticket_categories)
+    finally:
+        store.close()
     if args.format == "json":
         print(json.dumps(rep.as_dict(), ensure_ascii=False, indent=2))
     elif args.format == "csv":
         print(events.report_csv(rep), end="")
     else:
-        print(events.report_table(rep, str(path)), end="")
+        print(events.report_table(rep, store.location), end="")
     return EXIT_OK
+
+
+def _events_store(cfg, given: str | None):
+    """The event store of ``--events-db`` (relative to the current folder), else of the
+    events.db setting (relative to the project)."""
+    from . import events
+
+    target = (events.store_target(given) if given
+              else events.store_target(cfg.setting("events.db"), cfg.root))
+    return events.open_store(target, events.StoreOptions.from_settings(cfg.settings))
 
 
 def _register_report(sub) -> None:
@@ -326,9 +339,54 @@ def _register_report(sub) -> None:
                    help="output format (default: table)")
     p.add_argument("--limit", type=int, default=10, metavar="N",
                    help="rows per ranking (default 10)")
-    p.add_argument("--events-db", metavar="FILE", help="events file (default: events.db "
-                   "setting, relative to the project)")
+    p.add_argument("--events-db", metavar="FILE|URL", help="events store: a SQLite file or a "
+                   "postgresql:// URL (default: events.db setting, relative to the project)")
     p.set_defaults(func=_cmd_report)
+
+
+def _cmd_events_copy(args: argparse.Namespace) -> int:
+    from . import events
+
+    cfg = _project(args)
+    source = _events_store(cfg, args.events_db)
+    if source.engine != "sqlite":
+        raise HelpgenError(f"the source {source.location} is not a SQLite file; copy moves a "
+                           "SQLite store into PostgreSQL (give it with --events-db FILE)",
+                           exit_code=2)
+    if not source.exists():
+        raise HelpgenError(f"no events file at {source.location}: nothing to copy",
+                           source.location, exit_code=2)
+    problem = events.url_problem(args.to)
+    if not args.to.startswith(events.POSTGRES_SCHEMES) or problem:
+        raise HelpgenError(f"--to must be a postgresql:// URL without a password (libpq reads "
+                           f"it from PGPASSWORD or ~/.pgpass); got {events.redact(args.to)!r}",
+                           exit_code=2)
+    target = events.open_store(args.to, events.StoreOptions.from_settings(cfg.settings))
+    try:
+        copied = events.copy_events(source, target)
+    finally:
+        target.close()
+    _out(args, f"copied {copied} event(s) from {source.location} to {target.location}; "
+               "set events.db to that URL in helpgen.yml to use it")
+    return EXIT_OK
+
+
+def _register_events(sub) -> None:
+    p = sub.add_parser("events", help="manage the events store",
+                       description="Manage the events store (events.db).",
+                       epilog=EXIT_CODES_HELP)
+    actions = p.add_subparsers(dest="events_command", metavar="ACTION", required=True)
+    c = actions.add_parser("copy", help="copy a SQLite events file into PostgreSQL",
+                           description="Copy every event of the SQLite events file into an "
+                           "empty PostgreSQL database (its tables are created). A target that "
+                           "already holds events is refused, so a copy never counts an event "
+                           "twice. The password comes from PGPASSWORD or ~/.pgpass.",
+                           epilog=EXIT_CODES_HELP)
+    c.add_argument("--to", required=True, metavar="URL",
+                   help="target: postgresql://user@host:5432/db (no password)")
+    c.add_argument("--events-db", metavar="FILE", help="source SQLite file (default: "
+                   "events.db setting, relative to the project)")
+    c.set_defaults(func=_cmd_events_copy)
 
 
 def _cmd_eval(args: argparse.Namespace) -> int:
@@ -560,7 +618,9 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     limits = server.ConnectionLimits.from_config(cfg)
     max_body = cfg.setting("server.max_body_bytes")
     if processes == 1:
-        server.serve(make_app(), host, port, workers, max_body, announce, limits)
+        served = make_app()
+        server.serve(served, host, port, workers, max_body, announce, limits)
+        served.close()  # writes the events still buffered for PostgreSQL
     else:
         from .server.processes import serve_processes
 
@@ -590,8 +650,8 @@ def _register_serve(sub) -> None:
     p.add_argument("--site-dir", metavar="DIR", help="site folder (default: <project>/site)")
     p.add_argument("--index-dir", metavar="DIR", help="search index folder (default: "
                    "search.index_dir setting, <project>/search_index)")
-    p.add_argument("--events-db", metavar="FILE", help="SQLite events file (default: events.db "
-                   "setting under the project)")
+    p.add_argument("--events-db", metavar="FILE|URL", help="events store: a SQLite file or a "
+                   "postgresql:// URL (default: events.db setting under the project)")
     p.add_argument("--build", action=argparse.BooleanOptionalAction, default=True,
                    help="build the market first when its site or index is missing "
                    "(default: --build)")
@@ -822,7 +882,7 @@ def _register_reference(sub) -> None:
 # --------------------------------------------------------------------------- registry
 
 REGISTRARS: list[Callable] = [_register_build, _register_remove, _register_merge]
-REGISTRARS += [_register_suggest, _register_report, _register_eval]
+REGISTRARS += [_register_suggest, _register_report, _register_events, _register_eval]
 REGISTRARS += [_register_search, _register_search_eval]
 REGISTRARS += [_register_check, _register_new, _register_preview, _register_reference]
 REGISTRARS += [_register_serve]

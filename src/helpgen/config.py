@@ -44,6 +44,13 @@ class Setting:
 
 BASE_URL_RE = re.compile(r"^https?://[A-Za-z0-9.-]+(?::\d{1,5})?(?:/[A-Za-z0-9._~/-]*)?$")
 
+#: Old setting -> its new name; the old one is still read (when the new one is not given)
+#: and warned about.
+RENAMED_SETTINGS: Mapping[str, str] = MappingProxyType({
+    "server.events_max_rows": "events.max_rows",
+    "server.events_retention_days": "events.retention_days",
+})
+
 SETTINGS: tuple[Setting, ...] = (
     Setting("build.navigation_prune", True,
             "Use Material's navigation.prune so each page embeds only its own nav branch "
@@ -110,11 +117,9 @@ SETTINGS: tuple[Setting, ...] = (
             "`helpgen serve` prints one line per request (Common Log Format without query "
             "strings, plus the time taken); `--access-log` turns it on too."),
     Setting("server.events_max_rows", 1000000,
-            "Retention: the server keeps at most this many events (the newest), so a flood "
-            "of POST /api/events cannot grow the database without bound."),
+            "Deprecated name of events.max_rows (still read, with a warning)."),
     Setting("server.events_retention_days", 400,
-            "Retention: events older than this many days are deleted by the server "
-            "(0 keeps them regardless of age)."),
+            "Deprecated name of events.retention_days (still read, with a warning)."),
     Setting("server.connection_limit", 200,
             "Open connections `helpgen serve` keeps. At the limit a new client replaces the "
             "connection doing least (idle, or the slowest partial request), so idle or "
@@ -171,7 +176,26 @@ SETTINGS: tuple[Setting, ...] = (
             "`helpgen eval` fails (exit 1) when the share of unanswerable drafts given no "
             "suggestion is lower."),
     Setting("events.db", "helpgen-events.sqlite3",
-            "SQLite file of deflection and search events (relative to the project folder)."),
+            "Where deflection and search events are stored: a SQLite file (a path relative "
+            "to the project, or `sqlite:///path`; one host only) or a PostgreSQL database "
+            "(`postgresql://user@host:5432/db?sslmode=verify-full`, shared by several "
+            "servers). Never a password in the URL: libpq reads PGPASSWORD or ~/.pgpass."),
+    Setting("events.retention_days", 400,
+            "Retention: events older than this many days are deleted by the server "
+            "(0 keeps them regardless of age); one process prunes at a time."),
+    Setting("events.max_rows", 1000000,
+            "Retention: the store keeps at most this many events (the newest), so a flood "
+            "of POST /api/events cannot grow the database without bound."),
+    Setting("events.draft_retention_days", 800,
+            "Retention of the per-draft outcomes (saw suggestions, solved, submitted "
+            "anyway, category) the deflection rate is computed from; longer than the "
+            "events, so the rate stays exact over years (0 keeps them regardless of age)."),
+    Setting("events.pool_size", 4,
+            "PostgreSQL: connections each server process keeps open at most (one writer "
+            "plus readers); size the database's max_connections for processes x this."),
+    Setting("events.buffer_size", 10000,
+            "PostgreSQL: events a server process holds in memory while the database is "
+            "slow or down; beyond it new events are dropped and counted in /healthz."),
     Setting("events.query_max_chars", 100,
             "Search queries are truncated to this many characters (after masking) before "
             "they are stored."),
@@ -581,6 +605,14 @@ def _validate(loc: yamlpos.Located, root: Path, rel: str) -> Config:
         if name in given_deflection:
             line, col = loc.where("deflection", name)
             warnings.append(Problem(f"deflection.{name} is deprecated: {why}", rel, line, col))
+    given_server = data.get("server") if isinstance(data.get("server"), dict) else {}
+    given_events = data.get("events") if isinstance(data.get("events"), dict) else {}
+    for old, new in RENAMED_SETTINGS.items():
+        if old.split(".", 1)[1] in given_server:
+            line, col = loc.where("server", old.split(".", 1)[1])
+            warnings.append(Problem(f"{old} is deprecated: rename it to {new} (events: "
+                                    f"{{{new.split('.', 1)[1]}: ...}})", rel, line, col,
+                                    "warning"))
     for s in SETTINGS:
         section, name = s.key.split(".", 1)
         given = data.get(section) if isinstance(data.get(section), dict) else {}
@@ -599,6 +631,13 @@ def _validate(loc: yamlpos.Located, root: Path, rel: str) -> Config:
                 f"https://help.example.com (no query or fragment), got {value!r}",
                 section, name, value=True)
             continue
+        if s.key == "events.db":
+            from .events import url_problem
+
+            problem = url_problem(value)
+            if problem:
+                bad(f"events.db: {problem}", section, name, value=True)
+                continue
         if s.key == "deflection.category_map":
             value = _category_map(value, categories, bad)
         if s.key == "deflection.ticket_forms":
@@ -607,6 +646,9 @@ def _validate(loc: yamlpos.Located, root: Path, rel: str) -> Config:
             value = validate_ticket_forms(value, audiences, markets, bad)
         settings[s.key] = value.rstrip("/") if s.key == "server.base_url" else value
 
+    for old, new in RENAMED_SETTINGS.items():
+        if old.split(".", 1)[1] in given_server and new.split(".", 1)[1] not in given_events:
+            settings[new] = settings[old]
     raise_if(problems)
     return Config(
         root=root,

@@ -9,6 +9,7 @@ import json
 import logging
 import math
 import os
+import threading
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -94,7 +95,7 @@ class Api:
 
     config: Config
     index_dir: Path
-    events_db: Path | None
+    events_db: Path | str | None
     settings: ServerSettings
     limiter: RateLimiter
     searchers: SearcherPool
@@ -102,6 +103,7 @@ class Api:
     _events_store: Any
     _recorded: int
     _prune_every: int
+    _pruning: bool
     _health_lock: Any
     degraded: dict[str, str]
 
@@ -396,30 +398,47 @@ class Api:
             if self._events_store is None:
                 from .. import events
 
-                self._events_store = events.EventLog(self.events_db, self._query_max_chars())
+                self._events_store = events.open_store(
+                    self.events_db, events.StoreOptions.from_settings(self.config.settings))
             return self._events_store
 
     def _record(self, event: Any) -> None:
         store = self._events()
         if store is None:
             return
-        try:
-            store.record(event)
-            with self._events_lock:
-                self._recorded += 1
-                due = self._recorded % self._prune_every == 0
+        store.submit(event)  # never raises: analytics must never fail the request
+        with self._events_lock:
+            self._recorded += 1
+            due = self._recorded % self._prune_every == 0 and not self._pruning
             if due:
-                self.prune_events(store)
-        except HelpgenError as exc:  # analytics must never fail the request
-            log.error("recording an event failed: %s", exc)
+                self._pruning = True
+        if due and store.buffered:  # the request must not wait on a network database
+            threading.Thread(target=self._prune_in_background, args=(store,),
+                             name="helpgen-events-prune", daemon=True).start()
+        elif due:
+            self._prune_in_background(store)
 
-    def prune_events(self, store: Any) -> int:
-        """Retention (``server.events_retention_days`` / ``server.events_max_rows``).
+    def _prune_in_background(self, store: Any) -> None:
+        try:
+            store.flush(5.0)  # prune what was submitted so far, not an older state
+            self.prune_events(store, wait=False)
+        except HelpgenError as exc:
+            log.error("pruning the events failed: %s", exc)
+        finally:
+            with self._events_lock:
+                self._pruning = False
 
-        Runs after every ``max_rows / 10`` (at most 1,000) recorded events, so a flood
-        of events cannot grow the file without bound (SQLite reuses the freed pages).
+    def prune_events(self, store: Any, wait: bool = True) -> int | None:
+        """Retention (``events.retention_days`` / ``events.max_rows``).
+
+        Runs after every ``max_rows / 10`` (at most 1,000) recorded events of this
+        process (in a background thread for a buffered store), so a flood of events cannot grow the store
+        without bound (SQLite reuses the freed pages). One process at a time: with
+        ``wait=False`` a prune already running elsewhere makes this one a no-op (None).
         """
-        return store.prune(self.settings.events_retention_days, self.settings.events_max_rows)
+        return store.prune(self.settings.events_retention_days, self.settings.events_max_rows,
+                           wait=wait,
+                           draft_retention_days=self.settings.events_draft_retention_days)
 
     def _record_search(self, market: str, version: str, q: str, hits: int) -> None:
         if not self.settings.record_searches or self.events_db is None:

@@ -29,13 +29,13 @@ class HelpApp(Api, StaticSite):
     """The WSGI application. Build it with :func:`make_app`."""
 
     def __init__(self, config: Config, site_dir: Path, index_dir: Path,
-                 events_db: Path | None = None, settings: ServerSettings | None = None,
+                 events_db: Path | str | None = None, settings: ServerSettings | None = None,
                  clock: Callable[[], float] = time.monotonic,
                  searcher_opener: Callable[[Path, str, str], Any] = open_searcher) -> None:
         self.config = config
         self.site_dir = Path(site_dir).resolve()
         self.index_dir = Path(index_dir).resolve()
-        self.events_db = Path(events_db).resolve() if events_db else None
+        self.events_db = _events_target(events_db)
         self.settings = settings or ServerSettings.from_config(config)
         self.limiter = RateLimiter(self.settings.rate_limit_per_minute,
                                    self.settings.rate_limit_burst, clock)
@@ -50,6 +50,7 @@ class HelpApp(Api, StaticSite):
         self._prune_every = max(1, min(1000, self.settings.events_max_rows // 10))
         self._page_lists: dict[tuple, tuple[str, ...]] = {}
         self._events_store: Any = None
+        self._pruning = False
         self._secrets = tuple(sorted({str(self.site_dir), str(self.index_dir),
                                       str(config.root), str(Path.home())},
                                      key=len, reverse=True))
@@ -100,8 +101,23 @@ class HelpApp(Api, StaticSite):
         return message
 
     def close(self) -> None:
+        """Release indexes; write buffered events (a few seconds at most) and close the
+        events store."""
         self.searchers.close()
-        self._events_store = None
+        with self._events_lock:
+            store, self._events_store = self._events_store, None
+        if store is not None:
+            store.close()
+
+
+def _events_target(value: Path | str | None) -> Path | str | None:
+    """``events_db`` as given to the app: a resolved SQLite path or a PostgreSQL URL."""
+    if not value:
+        return None
+    from ..events import store_target
+
+    target = store_target(value)
+    return target.resolve() if isinstance(target, Path) else target
 
 
 def make_app(config: Config, site_dir: Path | str, index_dir: Path | str,
@@ -109,12 +125,13 @@ def make_app(config: Config, site_dir: Path | str, index_dir: Path | str,
              clock: Callable[[], float] = time.monotonic) -> HelpApp:
     """The WSGI application serving ``site_dir`` and the API over ``index_dir``.
 
-    ``events_db``: SQLite file for search and client events (None: not recorded).
+    ``events_db``: where search and client events go: a SQLite file, ``sqlite:///path``
+    or a ``postgresql://`` URL (None: not recorded).
     ``settings``: overrides of the ``server.*`` settings (default: from ``config``).
     ``clock``: monotonic seconds, for the rate limiter (tests pass a fake one).
     """
-    return HelpApp(config, Path(site_dir), Path(index_dir),
-                   Path(events_db) if events_db else None, settings, clock)
+    return HelpApp(config, Path(site_dir), Path(index_dir), events_db or None, settings,
+                   clock)
 
 
 def create_app() -> HelpApp:
@@ -133,16 +150,22 @@ def create_app() -> HelpApp:
 
 
 def app_paths(cfg: Config, site_dir: str | None = None, index_dir: str | None = None,
-              events_db: str | None = None) -> dict[str, Path | None]:
-    """Site, index and events paths: given ones, else the project's defaults."""
+              events_db: str | None = None) -> dict[str, Any]:
+    """Site, index and events paths: given ones, else the project's defaults (the events
+    store is a path or a PostgreSQL URL; see :func:`helpgen.events.store_target`)."""
+    from ..events import store_target
+
     db_setting = cfg.settings.get("events.db")
-    if events_db is None and db_setting:
-        events_db = str(cfg.root / db_setting)
+    target: Path | str | None = None
+    if events_db:
+        target = store_target(events_db)
+    elif db_setting:
+        target = store_target(db_setting, cfg.root)
     return {
         "site_dir": Path(site_dir) if site_dir else cfg.root / "site",
         "index_dir": Path(index_dir) if index_dir else
         cfg.root / cfg.settings.get("search.index_dir", "search_index"),
-        "events_db": Path(events_db) if events_db else None,
+        "events_db": target,
     }
 
 

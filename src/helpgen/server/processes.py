@@ -128,7 +128,10 @@ def _child(make_app: Callable[[], Callable], host: str, port: int, threads: int,
         app = make_app()
         server = create_server(app, threads=threads, max_body_bytes=max_body_bytes,
                                limits=limits, sockets=sockets)
-        run_server(server, app)
+        try:
+            run_server(server, app)
+        finally:
+            app.close()  # writes the events still buffered for PostgreSQL
     except KeyboardInterrupt:
         pass
     except BaseException:  # noqa: BLE001 - reported, then the parent replaces us

@@ -22,6 +22,7 @@ class ServerSettings:
     record_searches: bool = True
     events_max_rows: int = 1_000_000
     events_retention_days: int = 400
+    events_draft_retention_days: int = 800
     base_url: str = ""
 
     @classmethod
@@ -37,9 +38,11 @@ class ServerSettings:
             "trust_proxy_headers": s.get("server.trust_proxy_headers", False),
             "static_max_age": s.get("server.static_max_age", cls.static_max_age),
             "record_searches": s.get("server.record_searches", True),
-            "events_max_rows": s.get("server.events_max_rows", cls.events_max_rows),
-            "events_retention_days": s.get("server.events_retention_days",
+            "events_max_rows": s.get("events.max_rows", cls.events_max_rows),
+            "events_retention_days": s.get("events.retention_days",
                                            cls.events_retention_days),
+            "events_draft_retention_days": s.get("events.draft_retention_days",
+                                                 cls.events_draft_retention_days),
             "base_url": str(s.get("server.base_url", "")).rstrip("/"),
         }
         values.update(overrides)

@@ -28,6 +28,10 @@ class AccessLog:
         self.write = write
         self.clock = clock
 
+    def close(self) -> None:
+        """Closes the wrapped app (its indexes and events store)."""
+        getattr(self.app, "close", lambda: None)()
+
     def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
         t0 = self.clock()
         seen: dict[str, Any] = {}
