@@ -53,12 +53,22 @@ class Store:
     count: Callable[[], int]
 
 
-@pytest.fixture(params=["sqlite"])
+def _count(target) -> int:
+    log = events.open_store(target)
+    try:
+        return len(log.events())
+    finally:
+        log.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
 def store(request, tmp_path) -> Store:
+    """One store shared by every server process: a SQLite file, or one PostgreSQL database."""
     if request.param == "sqlite":
         path = tmp_path / "events.sqlite3"
-        return Store(str(path), lambda: len(events.EventLog(path).events()))
-    raise AssertionError(request.param)
+        return Store(str(path), lambda: _count(path))
+    url = request.getfixturevalue("pg_url")
+    return Store(url, lambda: _count(url))
 
 
 @pytest.fixture(scope="module")
