@@ -68,6 +68,7 @@ class BuildState:
     #: after MkDocs ran (so a preview can still show the site with the problems)
     problems: list[Problem] = field(default_factory=list)
     nav_once: bool = True  # render each inactive navigation item once (see NavCache)
+    strings_tag: str = ""  # the pages' helpgen-strings script (see :func:`strings_json`)
 
 
 class ThemeCache:
@@ -225,7 +226,9 @@ def strings_json(config: Config, language: str) -> str:
 
 
 def _with_strings(output: str, state: BuildState) -> str:
-    tag = strings_json(state.config, state.market.language)
+    if not state.strings_tag:  # the same on every page of the build
+        state.strings_tag = strings_json(state.config, state.market.language)
+    tag = state.strings_tag
     head = output.find("</head>")
     return output if head == -1 else output[:head] + tag + "\n" + output[head:]
 
