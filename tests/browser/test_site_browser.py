@@ -141,10 +141,10 @@ def test_untranslated_article_shows_the_fallback_notice(page, live_site, page_lo
 def test_german_pages_title_and_vote_panel_speak_german(page, live_site, page_log):
     page.goto(live_site.url + "/de/2026.11/partners/support-tickets/track-your-tickets/")
     expect(page).to_have_title(re.compile(r" - Hilfe-Center Deutschland$"))
-    vote = page.locator("article .helpgen-helpful")
+    vote = page.locator("article div.helpgen-helpful")
     expect(vote).to_contain_text("War das hilfreich?")  # deflect.js: the page's strings
     expect(vote.locator("button")).to_have_text(["Ja", "Nein"])
-    vote.locator("button.helpgen-helpful").click()
+    vote.get_by_role("button", name="Ja").click()
     expect(vote).to_have_text("Vielen Dank für Ihr Feedback.")
     page.wait_for_load_state("networkidle")
     page_log.assert_clean()
