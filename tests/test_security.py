@@ -507,6 +507,8 @@ INTENDED = re.compile(r"^(us|de|jp)/2026\.11/(a/[^/]+/index\.html$"
                       # hard-wrapped Japanese joined without a space (home and ticket page)
                       r"|^jp/2026\.11/(?:index\.html|submit-a-ticket/index\.html"
                       r"|search/search_index\.json)$"
+                      # the ticket page's "I still need help" hand-off markup
+                      r"|^(?:us|de)/2026\.11/submit-a-ticket/index\.html$"
                       # every page: the title and site name in the market's language, the
                       # market selector's names from CLDR, the panel strings (helpgen-strings)
                       r"|^(us|de|jp)/2026\.11/(?:[a-z0-9-]+/)*(?:index|404)\.html$"

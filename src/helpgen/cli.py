@@ -160,6 +160,53 @@ def _register_remove(sub) -> None:
     p.set_defaults(func=_cmd_remove)
 
 
+def _cmd_merge(args: argparse.Namespace) -> int:
+    from . import merge
+
+    cfg = _project(args)
+    into = Path(args.into) if args.into else cfg.root / "site"
+    results = merge.merge(cfg, into, [Path(s) for s in args.sources],
+                          index_dir=_index_dir(args, cfg), index=args.index, force=args.force,
+                          fault=_fault())
+    for r in results:
+        alias_txt = f" (aliases: {', '.join(r.aliases)})" if r.aliases else ""
+        if r.status == "unchanged":
+            _out(args, f"unchanged {r.market} {r.version}: build {r.build_id} is deployed")
+        else:
+            _out(args, f"{r.status} {r.market} {r.version}{alias_txt} build {r.build_id} -> "
+                       f"{_rel(r.path)}")
+    return EXIT_OK
+
+
+def _register_merge(sub) -> None:
+    p = sub.add_parser("merge", help="publish builds made on other machines into a site",
+                       description="Merge the versions published in each SOURCE (a folder "
+                       "holding site/ and search_index/, as helpgen build --site-dir X/site "
+                       "--index-dir X/search_index writes them; e.g. one CI artifact per "
+                       "market) into the deployed site folder and its search index, through "
+                       "the same all-or-nothing publish step as a build: new versions are "
+                       "added, versions from another build replaced, the same build left "
+                       "alone; aliases follow each source's versions.json; the root page and "
+                       "markets.json are regenerated. Refuses (exit 1, nothing written) "
+                       "unknown markets, a build.json that does not match its folder, site "
+                       "and index from different builds, two sources with one version from "
+                       "different builds, and a build older than the deployed one.",
+                       epilog=EXIT_CODES_HELP)
+    p.add_argument("sources", nargs="+", metavar="SOURCE",
+                   help="folder with site/ and search_index/ (or, with --no-index, a site "
+                   "folder)")
+    p.add_argument("--into", metavar="DIR", help="the deployed site folder to merge into "
+                   "(default: <project>/site; created if missing)")
+    p.add_argument("--index-dir", metavar="DIR", help="the deployed search index folder "
+                   "(default: search.index_dir setting, <project>/search_index)")
+    p.add_argument("--no-index", dest="index", action="store_false",
+                   help="merge the sites only, for a static host without the search API "
+                   "(the search index folder is left alone)")
+    p.add_argument("--force", action="store_true",
+                   help="also replace a deployed version with an older build")
+    p.set_defaults(func=_cmd_merge)
+
+
 # --------------------------------------------------------------------------- deflection
 
 def _read_ticket(args: argparse.Namespace) -> dict:
@@ -454,7 +501,7 @@ def _register_search_eval(sub) -> None:
 # --------------------------------------------------------------------------- server
 
 SERVE_ENV = {"host": "HELPGEN_HOST", "port": "HELPGEN_PORT", "workers": "HELPGEN_WORKERS",
-             "site_dir": "HELPGEN_SITE_DIR", "index_dir": "HELPGEN_INDEX_DIR",
+             "processes": "HELPGEN_PROCESSES", "site_dir": "HELPGEN_SITE_DIR", "index_dir": "HELPGEN_INDEX_DIR",
              "events_db": "HELPGEN_EVENTS_DB"}
 
 
@@ -477,11 +524,14 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     try:
         port = int(_serve_option(args, "port", cfg.setting("server.port")))
         workers = int(_serve_option(args, "workers", cfg.setting("server.threads")))
+        processes = int(_serve_option(args, "processes", cfg.setting("server.processes")))
     except ValueError:
-        raise HelpgenError(f"{SERVE_ENV['port']}/{SERVE_ENV['workers']} must be whole numbers",
+        raise HelpgenError(f"{SERVE_ENV['port']}/{SERVE_ENV['workers']}/"
+                           f"{SERVE_ENV['processes']} must be whole numbers",
                            exit_code=2) from None
-    if not 0 <= port <= 65535 or workers < 1:
-        raise HelpgenError("--port must be 0-65535 and --workers at least 1", exit_code=2)
+    if not 0 <= port <= 65535 or workers < 1 or processes < 1:
+        raise HelpgenError("--port must be 0-65535, --workers and --processes at least 1",
+                           exit_code=2)
     host = str(_serve_option(args, "host", cfg.setting("server.host")))
     app = server.make_app(cfg, **paths)
     if server.needs_build(app, market):
@@ -500,11 +550,22 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
             webbrowser.open(f"{url}{market}/")
 
-    wsgi_app = app
-    if args.access_log or cfg.setting("server.access_log"):
-        wsgi_app = server.AccessLog(app, lambda line: print(line, flush=True))
-    server.serve(wsgi_app, host, port, workers, cfg.setting("server.max_body_bytes"),
-                 announce, server.ConnectionLimits.from_config(cfg))
+    access_log = args.access_log or cfg.setting("server.access_log")
+
+    def make_app():
+        one = app if processes == 1 else server.make_app(cfg, **paths)
+        return server.AccessLog(one, lambda line: print(line, flush=True)) \
+            if access_log else one
+
+    limits = server.ConnectionLimits.from_config(cfg)
+    max_body = cfg.setting("server.max_body_bytes")
+    if processes == 1:
+        server.serve(make_app(), host, port, workers, max_body, announce, limits)
+    else:
+        from .server.processes import serve_processes
+
+        serve_processes(make_app, processes, host, port, workers, max_body, announce, limits,
+                        report=lambda line: _out_err(args, line))
     _out(args, "stopped")
     return EXIT_OK
 
@@ -522,7 +583,10 @@ def _register_serve(sub) -> None:
     p.add_argument("--host", help="interface to listen on (default: server.host, 127.0.0.1)")
     p.add_argument("--port", type=int, help="port (default: server.port, 8000; 0 = any free)")
     p.add_argument("--workers", type=int, metavar="N",
-                   help="worker threads (default: server.threads, 4)")
+                   help="worker threads per process (default: server.threads, 4)")
+    p.add_argument("--processes", type=int, metavar="N",
+                   help="server processes sharing the port, each with --workers threads; "
+                   "a crashed one is restarted (default: server.processes, 1)")
     p.add_argument("--site-dir", metavar="DIR", help="site folder (default: <project>/site)")
     p.add_argument("--index-dir", metavar="DIR", help="search index folder (default: "
                    "search.index_dir setting, <project>/search_index)")
@@ -757,7 +821,7 @@ def _register_reference(sub) -> None:
 
 # --------------------------------------------------------------------------- registry
 
-REGISTRARS: list[Callable] = [_register_build, _register_remove]
+REGISTRARS: list[Callable] = [_register_build, _register_remove, _register_merge]
 REGISTRARS += [_register_suggest, _register_report, _register_eval]
 REGISTRARS += [_register_search, _register_search_eval]
 REGISTRARS += [_register_check, _register_new, _register_preview, _register_reference]

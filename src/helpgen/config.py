@@ -83,7 +83,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("server.host", "127.0.0.1",
             "Interface `helpgen serve` listens on (0.0.0.0 for every interface)."),
     Setting("server.port", 8000, "TCP port `helpgen serve` listens on (0 picks a free one)."),
-    Setting("server.threads", 4, "Worker threads of the waitress server (`--workers`)."),
+    Setting("server.threads", 4, "Worker threads of each waitress server process "
+            "(`--workers`)."),
+    Setting("server.processes", 1, "Server processes of `helpgen serve` sharing its port, "
+            "each with `server.threads` threads (`--processes`)."),
     Setting("server.max_body_bytes", 65536,
             "Largest request body accepted by POST /api/suggest and /api/events; larger "
             "bodies get 413."),

@@ -8,6 +8,7 @@ published one. ``versions.json`` is written in mike's format under a file lock.
 Layout of a site folder::
 
     site/index.html                  lists the markets
+    site/widget/v1/helpgen-widget.js the drop-in widget for other sites' ticket forms
     site/<market>/index.html         redirects to the default alias
     site/<market>/versions.json      mike's format (Material's version selector)
     site/<market>/<version>/         the built site
@@ -602,6 +603,9 @@ def write_site_index(config: Config, site_dir: Path) -> None:
     atomic.write_text(site_dir / MARKETS_FILE,
                       json.dumps({"markets": published}, ensure_ascii=False, indent=1) + "\n")
     atomic.write_text(site_dir / "index.html", page)
+    from . import widget  # the drop-in widget, at a URL no version is part of
+
+    widget.write(config, site_dir)
 
 
 
@@ -658,6 +662,11 @@ class Staged:
     index_dir: Path | None = None
     pages: int = 0
     seconds: float = 0.0
+    #: the version, aliases and build id of this item when they differ from the
+    #: publish's own (``helpgen merge`` publishes builds made elsewhere, each with its own)
+    version: str | None = None
+    aliases: tuple[str, ...] | None = None
+    build_id: str | None = None
 
 
 @contextlib.contextmanager
@@ -678,39 +687,59 @@ def _plan(config: Config, site_dir: Path, version: str, aliases: Sequence[str],
     marks the journal "committed"; phase 2 then only renames finished files and alias
     folders into place (versions.json last but one, aliases.json last), which
     :func:`_roll_forward` can repeat after a kill.
+
+    Each item is published as ``version`` with ``aliases`` and ``build_id`` unless it
+    carries its own; several items may be versions of one market (one listing each).
     """
     from . import analysis
 
-    markets = []
+    by_market: dict[str, list[Staged]] = {}
     for item in staged:
-        code = item.market
+        by_market.setdefault(item.market, []).append(item)
+    markets = []
+    for code, items in by_market.items():
         market_dir = site_dir / code
         versions = read_versions(market_dir)
-        clash = [v["version"] for v in versions if v["version"] in aliases]
-        if clash or version in {a for v in versions for a in v.get("aliases", [])}:
-            raise HelpgenError(f"{code}: a name cannot be both a version and an alias "
-                               f"({', '.join(clash) or version})", exit_code=2)
-        entry = next((v for v in versions if v["version"] == version), None)
-        if entry is None:
-            entry = {"version": version, "title": version, "aliases": []}
-            versions.append(entry)
-        for v in versions:
-            if v is not entry:
-                v["aliases"] = [a for a in v.get("aliases", []) if a not in aliases]
-        entry["aliases"] = sorted(set(entry.get("aliases", [])) | set(aliases))
-        final = market_dir / version
-        swaps = []
-        if item.index is not None and item.index_dir is not None:
-            ifinal = Path(item.index_dir) / code / version
-            swaps.append({"kind": "index", "stage": str(item.index.path / code / version),
-                          "final": str(ifinal), "had_old": os.path.lexists(ifinal)})
-        swaps.append({"kind": "site", "stage": str(item.site.path), "final": str(final),
-                      "had_old": os.path.lexists(final)})
+        swaps: list[dict] = []
+        staged_versions: dict[str, tuple[str, str]] = {}  # version -> (staged dir, build id)
+        with_index: set[str] = set()
+        for item in items:
+            iversion = item.version or version
+            ialiases = tuple(item.aliases) if item.aliases is not None else tuple(aliases)
+            ibid = item.build_id or build_id
+            clash = [v["version"] for v in versions if v["version"] in ialiases]
+            if clash or iversion in {a for v in versions for a in v.get("aliases", [])}:
+                raise HelpgenError(f"{code}: a name cannot be both a version and an alias "
+                                   f"({', '.join(clash) or iversion})", exit_code=2)
+            entry = next((v for v in versions if v["version"] == iversion), None)
+            if entry is None:
+                entry = {"version": iversion, "title": iversion, "aliases": []}
+                versions.append(entry)
+            for v in versions:
+                if v is not entry:
+                    v["aliases"] = [a for a in v.get("aliases", []) if a not in ialiases]
+            entry["aliases"] = sorted(set(entry.get("aliases", [])) | set(ialiases))
+            final = market_dir / iversion
+            if item.index is not None and item.index_dir is not None:
+                ifinal = Path(item.index_dir) / code / iversion
+                swaps.append({"kind": "index", "stage": str(item.index.path / code / iversion),
+                              "final": str(ifinal), "had_old": os.path.lexists(ifinal),
+                              "build_id": ibid})
+                with_index.add(iversion)
+            swaps.append({"kind": "site", "stage": str(item.site.path), "final": str(final),
+                          "had_old": os.path.lexists(final), "build_id": ibid})
+            staged_versions[iversion] = (str(item.site.path), ibid)
         trees = []
-        for alias in entry["aliases"]:
-            stage = atomic.make_staging(market_dir, f".alias-{alias}-")
-            alias_stages.append(stage)
-            trees.append({"stage": str(stage.path), "final": str(market_dir / alias)})
+        for v in versions:
+            if v["version"] not in staged_versions:
+                continue
+            vdir, vbid = staged_versions[v["version"]]
+            for alias in v.get("aliases", []):
+                stage = atomic.make_staging(market_dir, f".alias-{alias}-")
+                alias_stages.append(stage)
+                trees.append({"stage": str(stage.path), "final": str(market_dir / alias),
+                              "version_dir": vdir, "version": v["version"],
+                              "build_id": vbid})
         files: list[dict] = []
 
         def add(final_file: Path, text: str) -> None:
@@ -720,11 +749,10 @@ def _plan(config: Config, site_dir: Path, version: str, aliases: Sequence[str],
         add(market_dir / VERSIONS_FILE, json.dumps(  # listing order: versions.json first,
             sorted(versions, key=lambda v: _natural_key(v["version"]), reverse=True),
             indent=2) + "\n")
-        if item.index_dir is not None:  # then aliases.json, then the market's pages
-            mdir = Path(item.index_dir) / code
-            indexed = set(analysis.indexed_versions(mdir))
-            if item.index is not None:
-                indexed.add(version)
+        index_dirs = {Path(i.index_dir) for i in items if i.index_dir is not None}
+        for idir in sorted(index_dirs):  # then aliases.json, then the market's pages
+            mdir = idir / code
+            indexed = set(analysis.indexed_versions(mdir)) | with_index
             alias_map = {a: v["version"] for v in versions if v["version"] in indexed
                          for a in v.get("aliases", [])}
             add(mdir / analysis.ALIASES_FILE, json.dumps(alias_map, indent=2, sort_keys=True)
@@ -732,7 +760,8 @@ def _plan(config: Config, site_dir: Path, version: str, aliases: Sequence[str],
         for name, text in _market_pages(config, versions).items():
             add(market_dir / name, text)
         markets.append({"market": code, "swaps": swaps, "trees": trees, "files": files,
-                        "version_dir": str(item.site.path)})
+                        "version_dir": str(items[0].site.path),
+                        "build_id": items[0].build_id or build_id})
     cleanup = [str(s.path) for s in alias_stages]
     for item in staged:
         cleanup.append(str(item.site.path))
@@ -763,7 +792,8 @@ def _publish_set(config: Config, site_dir: Path, version: str, aliases: Sequence
                 _write_journal(site_dir, journal)
                 for m in journal["markets"]:  # files phase 2 renames into place
                     for tree in m["trees"]:
-                        _alias_tree(Path(m["version_dir"]), Path(tree["stage"]), version)
+                        _alias_tree(Path(tree["version_dir"]), Path(tree["stage"]),
+                                    tree["version"])
                     for f in m["files"]:
                         atomic.write_text(Path(f["next"]), f["text"])
                 faults.reached("publish", "after-journal", site_dir)
@@ -795,7 +825,7 @@ def _publish_set(config: Config, site_dir: Path, version: str, aliases: Sequence
         finally:
             for stage in alias_stages:
                 stage.close()
-    return [site_dir / item.market / version for item in staged]
+    return [site_dir / item.market / (item.version or version) for item in staged]
 
 
 def _roll_back(site_dir: Path, journal: dict) -> None:
@@ -810,7 +840,8 @@ def _roll_back_steps(site_dir: Path, journal: dict) -> None:
         for swap in reversed(m["swaps"]):
             stage, final = Path(swap["stage"]), Path(swap["final"])
             reader = site_build_id if swap["kind"] == "site" else index_build_id
-            if os.path.lexists(final) and reader(final) == bid:  # this build is in place
+            if os.path.lexists(final) and reader(final) == swap.get("build_id", bid):
+                # this build is in place
                 if swap["had_old"] and os.path.lexists(stage):
                     atomic.put_in_place(stage, final)  # old tree back, new one at stage
                 else:
@@ -830,7 +861,8 @@ def _roll_forward(config: Config, site_dir: Path, journal: dict) -> None:
     for m in journal["markets"]:
         for tree in m["trees"]:
             stage, final = Path(tree["stage"]), Path(tree["final"])
-            if site_build_id(final) != bid and site_build_id(stage) == bid:
+            tree_bid = tree.get("build_id", bid)
+            if site_build_id(final) != tree_bid and site_build_id(stage) == tree_bid:
                 atomic.put_in_place(stage, final)
         for f in m["files"]:
             if os.path.lexists(f["next"]):
@@ -992,16 +1024,12 @@ def build_staged(state: BuildState, site_dir: Path) -> Path:
 
 
 def _die_with_parent(parent_pid: int) -> None:
-    """In a forked child: be killed when the parent dies (Linux ``PR_SET_PDEATHSIG``),
-    and leave at once if it already has."""
-    with contextlib.suppress(OSError, AttributeError):
-        import ctypes
-        import signal
+    """In a forked child: be killed when the parent dies (see :mod:`helpgen.children`);
+    the parent's kill points and injected errors are not the child's."""
+    from .children import die_with_parent
 
-        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL), 0, 0, 0)
-    if os.getppid() != parent_pid:
-        os._exit(1)
-    faults.clear()  # kill points and injected errors are the parent's
+    die_with_parent(parent_pid)
+    faults.clear()
 
 
 def _child_problems(exc: BaseException, what: str) -> tuple[list[Problem], int | None]:

@@ -34,7 +34,9 @@ One module per concern:
 * :mod:`.responses` -- response records and JSON/error bodies;
 * :mod:`.settings` -- :class:`ServerSettings`;
 * :mod:`.connections` -- waitress subclassed: connection limit and timeouts;
-* :mod:`.wsgi_server` -- running waitress, and the access log.
+* :mod:`.wsgi_server` -- running waitress, and the access log;
+* :mod:`.processes` -- ``helpgen serve --processes N``: forked servers on one port and
+  their supervisor.
 """
 
 from __future__ import annotations

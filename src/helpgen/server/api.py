@@ -8,6 +8,7 @@ import gc
 import json
 import logging
 import math
+import os
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -444,6 +445,7 @@ class Api:
         unhealthy = bool(degraded) or (events_health is not None and not events_health["ok"])
         payload = {"status": "degraded" if unhealthy else "ok", "helpgen": __version__,
                    "markets": markets, "indexes_loaded": self.searchers.loaded(),
+                   "index_builds": self.searchers.build_ids(), "process": os.getpid(),
                    "events": events_health}
         if degraded:
             payload["degraded_indexes"] = degraded

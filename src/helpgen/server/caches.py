@@ -93,6 +93,13 @@ class SearcherPool:
         with self._lock:
             return sorted(f"{m}/{v}" for m, v in self._open)
 
+    def build_ids(self) -> dict[str, str | None]:
+        """``market/version`` -> the build id of the index each open searcher reads."""
+        with self._lock:
+            items = sorted(self._open.items())
+        return {f"{m}/{v}": (getattr(e.searcher, "meta", None) or {}).get("build_id")
+                for (m, v), e in items}
+
     def close(self) -> None:
         with self._lock:
             entries = list(self._open.values())

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from .caches import stat_key
 from .responses import Response, redirect, text_response
-from .. import csp
+from .. import csp, widget
 from .security import allowed_hashes, inline_script_hashes, page_csp
 
 if TYPE_CHECKING:
@@ -177,14 +177,18 @@ class StaticSite:
     def _file(self, environ: dict, path: Path, st: os.stat_result) -> Response:
         ctype = content_type(path.name)
         etag = f'"{st.st_mtime_ns:x}-{st.st_size:x}"'
+        extra: list[tuple[str, str]] = []
         if HASHED_ASSET_RE.search(path.name):
             cache = "public, max-age=31536000, immutable"
+        elif path == self.site_dir / widget.WIDGET_PATH:
+            cache = widget.CACHE_CONTROL  # a stable URL: cached long, revalidated
+            extra = [("Cross-Origin-Resource-Policy", "cross-origin")]  # other sites embed it
         elif path.name.endswith(NO_CACHE_SUFFIXES):
             cache = "no-cache"
         else:
             cache = f"public, max-age={self.settings.static_max_age}"
         headers = [("Content-Type", ctype), ("Cache-Control", cache),
-                   ("Last-Modified", formatdate(st.st_mtime, usegmt=True))]
+                   ("Last-Modified", formatdate(st.st_mtime, usegmt=True)), *extra]
         item = self.files.get(path, st, ctype)
         csp = page_csp()
         if ctype.startswith("text/html"):

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 import math
+import socket
 import threading
 import time
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Sequence
 
 from ..errors import HelpgenError
 from .connections import ConnectionLimits, GuardedServer
@@ -61,11 +62,14 @@ class AccessLog:
 
 def create_server(app: Callable, host: str = "127.0.0.1", port: int = 8000,
                   threads: int = 4, max_body_bytes: int = 65_536,
-                  limits: ConnectionLimits | None = None) -> Any:
+                  limits: ConnectionLimits | None = None,
+                  sockets: Sequence[socket.socket] | None = None) -> Any:
     """A bound (not yet running) waitress server; ``.run()`` serves, ``.close()`` stops.
 
     ``port=0`` picks a free port (read it from ``server_url(server)``). ``limits``:
     connection limit and timeouts (see :mod:`helpgen.server.connections`).
+    ``sockets``: listening sockets bound already (by :func:`bind_sockets`, in the
+    process that forked this one); ``host`` and ``port`` are then ignored.
     """
     from waitress import wasyncore
     from waitress.adjustments import Adjustments
@@ -77,14 +81,24 @@ def create_server(app: Callable, host: str = "127.0.0.1", port: int = 8000,
     dispatcher = ThreadedTaskDispatcher()
     dispatcher.set_thread_count(threads)
     try:
+        where: dict[str, Any] = {"sockets": list(sockets)} if sockets else \
+            {"host": host, "port": port}
         adj = Adjustments(
-            host=host, port=port, threads=threads, ident="helpgen",
+            **where, threads=threads, ident="helpgen",
             max_request_body_size=max_body_bytes + 1024, expose_tracebacks=False,
             clear_untrusted_proxy_headers=False, cleanup_interval=1,
             channel_timeout=max(1, math.ceil(limits.channel_timeout)),
             connection_limit=limits.connection_limit)
         servers = []
-        for sockinfo in adj.listen:
+        if sockets:
+            for sock in sockets:
+                srv = GuardedServer(app, socket_map, _sock=sock, dispatcher=dispatcher,
+                                    adj=adj, bind_socket=False,
+                                    sockinfo=(sock.family, sock.type, sock.proto,
+                                              sock.getsockname()))
+                srv.limits = limits
+                servers.append(srv)
+        for sockinfo in () if sockets else adj.listen:
             srv = GuardedServer(app, socket_map, dispatcher=dispatcher, adj=adj,
                                 sockinfo=sockinfo)
             srv.limits = limits
@@ -107,18 +121,65 @@ def server_url(server: Any) -> str:
     return f"http://{host}:{port}/"
 
 
+def bind_sockets(host: str, port: int, backlog: int = 1024, reuse_port: bool = False,
+                 listen: bool = True) -> list[socket.socket]:
+    """Sockets bound to ``host:port`` (every address the name resolves to); ``port=0``
+    picks one free port. ``reuse_port``: ``SO_REUSEPORT``, so that several processes
+    each listen on the port (the kernel spreads new connections over them); ``listen``
+    false only reserves the port (a bound socket that is not listening gets none)."""
+    from waitress.adjustments import Adjustments
+
+    out: list[socket.socket] = []
+    try:
+        for family, socktype, proto, addr in Adjustments(host=host, port=port).listen:
+            sock = socket.socket(family, socktype, proto)
+            out.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if reuse_port:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            if family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            if port == 0 and len(out) > 1:  # the same free port on every address
+                addr = (addr[0], out[0].getsockname()[1], *addr[2:])
+            sock.bind(addr)
+            if listen:
+                sock.listen(backlog)
+            sock.setblocking(False)
+    except OSError as exc:
+        for sock in out:
+            sock.close()
+        raise _listen_error(host, port, exc) from None
+    return out
+
+
+def _listen_error(host: str, port: int, exc: OSError) -> HelpgenError:
+    return HelpgenError(f"cannot listen on {host}:{port}: {exc.strerror or exc}; pick "
+                        "another --port (0 = any free port) or stop the other server",
+                        exit_code=2)
+
+
+def socket_url(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    if ":" in str(host):
+        host = f"[{host}]"
+    return f"http://{host}:{port}/"
+
+
 def serve(app: Callable, host: str = "127.0.0.1", port: int = 8000, threads: int = 4,
           max_body_bytes: int = 65_536, announce: Callable[[str], None] = print,
           limits: ConnectionLimits | None = None) -> None:
     """Run ``app`` under waitress until Ctrl-C or SIGTERM, then close it cleanly."""
-    import signal
-
     try:
         server = create_server(app, host, port, threads, max_body_bytes, limits)
     except OSError as exc:
-        raise HelpgenError(f"cannot listen on {host}:{port}: {exc.strerror or exc}; pick "
-                           "another --port (0 = any free port) or stop the other server",
-                           exit_code=2) from None
+        raise _listen_error(host, port, exc) from None
+    announce(server_url(server))
+    run_server(server, app)
+
+
+def run_server(server: Any, app: Callable) -> None:
+    """Serve with ``server`` until Ctrl-C or SIGTERM, then close it and ``app``."""
+    import signal
 
     def _stop(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt
@@ -129,7 +190,6 @@ def serve(app: Callable, host: str = "127.0.0.1", port: int = 8000, threads: int
     previous = None
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGTERM, _stop)
-    announce(server_url(server))
     try:
         server.run()  # returns after closing the sockets on KeyboardInterrupt
     except KeyboardInterrupt:

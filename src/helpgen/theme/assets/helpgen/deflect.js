@@ -16,9 +16,20 @@
  * description as the form's prefill parameters, the description cut so the URL stays
  * within MAX_URL characters; never the draft id). helpgen.handoff.prefill_url is the
  * same rule in Python.
+ *
+ * The same file is the drop-in widget for ticket forms on other sites: the build
+ * writes a copy to widget/v1/helpgen-widget.js at the site root with BUILT filled in
+ * (helpgen.widget), and that copy binds the same panel to the host form's fields named
+ * by its <script data-...> attributes (manual/widget.md), calling the API of
+ * data-helpgen-url across origins.
  */
 (function () {
   "use strict";
+
+  /* null on the site; in the widget copy, the build's data: {markets: {code: language},
+   * default_market, alias, text: {language: {key: text}}} (helpgen.widget.built_data). */
+  var BUILT = null;
+  var SCRIPT = document.currentScript;
 
   /* The few words the script writes itself (the page's own words are in the article),
    * in the page's language: deflect.* of the page's helpgen-strings JSON
@@ -46,11 +57,28 @@
     try { return el ? JSON.parse(el.textContent) : {}; } catch (e) { return {}; }
   }
 
+  /* The helpgen server the API calls go to: "" (this site) on the site, the widget's
+   * data-helpgen-url (another origin) in the widget. */
+  var apiBase = "";
+  /* Site root of the version the static fallback reads, when not this page's own. */
+  var staticRoot = null;
+
   /* Site root of this version, relative to the current page ("../" etc.). */
   function base() {
+    if (staticRoot) { return staticRoot; }
     var b = config().base || ".";
     return b.replace(/\/?$/, "/");
   }
+
+  /* A result's link: the server's html_url (absolute with server.base_url, else a site
+   * path of the helpgen server), or the static JSON's URL relative to base(). */
+  function resultUrl(s) {
+    if (s.html_url) { return new URL(s.html_url, apiBase ? apiBase + "/" : location.href).href; }
+    return new URL(base() + s.url, location.href).href;
+  }
+
+  /* Cookies only for this site's own API; none across origins. */
+  function credentials() { return apiBase ? "omit" : "same-origin"; }
 
   function randomId() {
     var bytes = new Uint8Array(12);
@@ -63,8 +91,8 @@
   var apiState = "unknown";  // "unknown" | "server" | "static"
 
   function postJSON(path, body) {
-    return fetch(path, {
-      method: "POST", credentials: "same-origin",
+    return fetch(apiBase + path, {
+      method: "POST", credentials: credentials(),
       headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)
     });
   }
@@ -94,11 +122,13 @@
     if (apiState === "static") { return; }
     var body = JSON.stringify(payload);
     try {
-      if (navigator.sendBeacon &&
+      /* a JSON beacon to another origin is not sent (it would need a preflight) */
+      if (!apiBase && navigator.sendBeacon &&
           navigator.sendBeacon("/api/events", new Blob([body], {type: "application/json"}))) {
         return;
       }
-      fetch("/api/events", {method: "POST", keepalive: true, credentials: "same-origin",
+      fetch(apiBase + "/api/events", {method: "POST", keepalive: true,
+                                      credentials: credentials(),
                             headers: {"Content-Type": "application/json"}, body: body})
         .catch(function () {});
     } catch (e) { /* analytics never break the page */ }
@@ -130,7 +160,7 @@
   function getStatic(name) {
     if (!staticCache[name]) {
       staticCache[name] = fetch(base() + "assets/helpgen/suggest/" + name,
-                                {credentials: "same-origin"})
+                                {credentials: credentials()})
         .then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.json(); });
     }
     return staticCache[name];
@@ -169,12 +199,14 @@
     });
   }
 
-  function serverSuggest(form, ticket, draftId) {
-    return postJSON("/api/suggest", {
-      market: form.dataset.market, version: form.dataset.version, subject: ticket.subject,
+  function serverSuggest(where, ticket, draftId) {
+    var body = {
+      market: where.market, version: where.version, subject: ticket.subject,
       category: ticket.category, description: ticket.description, limit: LIMIT,
       draft_id: draftId
-    }).then(function (r) {
+    };
+    if (where.audience) { body.audience = where.audience; }
+    return postJSON("/api/suggest", body).then(function (r) {
       if (r.status === 404 || r.status === 405 || r.status === 501) {
         throw new Error("no API");
       }
@@ -183,70 +215,53 @@
     });
   }
 
-  /* ----------------------------------------------------------- ticket page */
+  /* ----------------------------------------------------------- the panel */
 
-  function ticketPage(form) {
-    var panel = document.getElementById("helpgen-suggestions");
-    var list = panel.querySelector(".helpgen-suggestions__list");
-    var empty = panel.querySelector(".helpgen-suggestions__empty");
-    var still = document.getElementById("helpgen-still-need-help");
+  /* Live suggestions for one draft, shown in ``ui`` ({panel, list, empty, title}).
+   * ``where``: {market, version, audience}; ``read()``: the draft ({category, subject,
+   * description}). The ticket page and the widget differ only in where the draft and
+   * the panel are. Returns {schedule, event, reportNoSuggestion}. */
+  function deflector(where, ui, read) {
     var draftId = randomId();
     var shown = {};
     var lastCount = null;  // suggestions the draft's last state got (null: not asked yet)
     var reported = {};     // draft ids already sent as no_suggestion
-    var handoffs = Array.prototype.slice.call(document.querySelectorAll(".helpgen-handoff"));
-    handoffs.forEach(function (link) { link.dataset.formUrl = link.getAttribute("href"); });
     var timer = null;
     var seq = 0;
 
-    function ticket() {
-      return {
-        category: form.elements.category.value,
-        subject: form.elements.subject.value.trim(),
-        description: form.elements.description.value.trim()
-      };
-    }
-
     function event(type, articleId) {
-      var t = ticket();
-      sendEvent({type: type, market: form.dataset.market, version: form.dataset.version,
+      var t = read();
+      sendEvent({type: type, market: where.market, version: where.version,
                  article_id: articleId || null, draft_id: draftId,
                  category: t.category || null});
     }
 
-    function syncHandoffs() {
-      var t = ticket();
-      handoffs.forEach(function (link) {
-        link.href = handoffUrl(link.dataset.formUrl, link.dataset.subjectParam,
-                               link.dataset.descriptionParam, t.subject, t.description);
-      });
-    }
-
     /* The draft's last state got nothing: report it once (category, key terms). */
     function reportNoSuggestion() {
-      var t = ticket();
+      var t = read();
       if (lastCount !== 0 || reported[draftId]) { return; }
       reported[draftId] = true;
-      beacon({type: "no_suggestion", market: form.dataset.market, version: form.dataset.version,
+      beacon({type: "no_suggestion", market: where.market, version: where.version,
               draft_id: draftId, category: t.category || null,
               query: keyTerms(t.subject + " " + t.description) || null});
     }
 
     function render(results) {
       lastCount = results.length;
-      list.textContent = "";
-      panel.hidden = false;
-      empty.hidden = results.length > 0;
+      ui.list.textContent = "";
+      ui.panel.hidden = false;
+      ui.empty.hidden = results.length > 0;
       results.forEach(function (s) {
         var li = document.createElement("li");
         li.className = "helpgen-suggestion";
         li.dataset.id = s.id;
         var a = document.createElement("a");
-        a.href = s.html_url || (base() + s.url);  /* API: site path; static JSON: relative */
+        a.href = resultUrl(s);
         a.textContent = s.title;
+        if (apiBase) { a.target = "_blank"; a.rel = "noopener"; }  // keep the host's draft
         a.addEventListener("click", function () { event("article_opened", s.id); });
         var p = document.createElement("p");
-        p.textContent = s.summary || "";
+        p.textContent = s.summary || (s.snippet || "").replace(/<[^>]*>/g, "");  // <mark>
         var actions = document.createElement("span");
         actions.className = "helpgen-suggestion__actions";
         [["solved", T.solved], ["irrelevant", T.irrelevant]]
@@ -258,7 +273,7 @@
             b.addEventListener("click", function () {
               event(pair[0], s.id);
               if (pair[0] === "solved") {
-                panel.querySelector(".helpgen-suggestions__title").textContent = T.glad;
+                ui.title.textContent = T.glad;
                 draftId = randomId();
                 shown = {};
               } else {
@@ -270,7 +285,7 @@
         li.appendChild(a);
         li.appendChild(p);
         li.appendChild(actions);
-        list.appendChild(li);
+        ui.list.appendChild(li);
         if (!shown[s.id]) {
           shown[s.id] = true;
           event("suggestion_shown", s.id);
@@ -279,20 +294,27 @@
     }
 
     function update() {
-      var t = ticket();
+      var t = read();
       var typed = (t.subject + " " + t.description).trim();
       if (typed.length < MIN_CHARS && !t.category) {
-        panel.hidden = true;
+        ui.panel.hidden = true;
         lastCount = null;
         return;
       }
       var mine = ++seq;
       var attempt = apiState === "static" ? staticSuggest(t)
-        : serverSuggest(form, t, draftId).then(function (r) { apiState = "server"; return r; },
-          function () { apiState = "static"; return staticSuggest(t); });
+        : serverSuggest(where, t, draftId).then(function (r) { apiState = "server"; return r; },
+          function (err) {
+            if (apiBase) { throw err; }  // the widget asked the server first: it answers
+            apiState = "static";
+            return staticSuggest(t);
+          });
       attempt.then(function (results) {
         if (mine === seq) { render(results || []); }
-      }).catch(function () { if (mine === seq) { render([]); } });
+      }).catch(function () {
+        /* the widget keeps what it showed: a refused request (429, 503) is not "nothing" */
+        if (mine === seq && !apiBase) { render([]); }
+      });
     }
 
     function schedule() {
@@ -300,22 +322,58 @@
       timer = setTimeout(update, DEBOUNCE_MS);
     }
 
-    form.addEventListener("input", schedule);
-    form.addEventListener("change", schedule);
+    window.addEventListener("pagehide", reportNoSuggestion);
+    return {schedule: schedule, event: event, reportNoSuggestion: reportNoSuggestion};
+  }
+
+  /* ----------------------------------------------------------- ticket page */
+
+  function ticketPage(form) {
+    var panel = document.getElementById("helpgen-suggestions");
+    var ui = {panel: panel, list: panel.querySelector(".helpgen-suggestions__list"),
+              empty: panel.querySelector(".helpgen-suggestions__empty"),
+              title: panel.querySelector(".helpgen-suggestions__title")};
+    var still = document.getElementById("helpgen-still-need-help");
+    var handoffs = Array.prototype.slice.call(document.querySelectorAll(".helpgen-handoff"));
+    handoffs.forEach(function (link) { link.dataset.formUrl = link.getAttribute("href"); });
+
+    function ticket() {
+      return {
+        category: form.elements.category.value,
+        subject: form.elements.subject.value.trim(),
+        description: form.elements.description.value.trim()
+      };
+    }
+
+    var panelOf = deflector({market: form.dataset.market, version: form.dataset.version},
+                            ui, ticket);
+
+    function syncHandoffs() {
+      var t = ticket();
+      handoffs.forEach(function (link) {
+        link.href = handoffUrl(link.dataset.formUrl, link.dataset.subjectParam,
+                               link.dataset.descriptionParam, t.subject, t.description);
+      });
+    }
+
+    form.addEventListener("input", panelOf.schedule);
+    form.addEventListener("change", panelOf.schedule);
     form.addEventListener("input", syncHandoffs);
     form.addEventListener("change", syncHandoffs);
     handoffs.forEach(function (link) {
-      link.addEventListener("click", function () { syncHandoffs(); reportNoSuggestion(); });
+      link.addEventListener("click", function () {
+        syncHandoffs();
+        panelOf.reportNoSuggestion();
+      });
     });
-    window.addEventListener("pagehide", reportNoSuggestion);
     syncHandoffs();
     form.addEventListener("submit", function (e) {
       e.preventDefault();
-      event("ticket_submitted_anyway");
+      panelOf.event("ticket_submitted_anyway");
       if (handoffs.length === 1 && form.dataset.audiences === "1") {
         /* one audience, one form: hand the draft straight over */
         syncHandoffs();
-        reportNoSuggestion();
+        panelOf.reportNoSuggestion();
         location.assign(handoffs[0].href);
         return;
       }
@@ -324,6 +382,138 @@
         still.classList.add("helpgen-still--open");
         still.scrollIntoView({behavior: "smooth", block: "start"});
       }
+    });
+  }
+
+  /* ----------------------------------------------------------- widget */
+
+  var WIDGET = "helpgen widget: ";
+
+  /* The widget's panel: an always-present polite live region (so screen readers hear
+   * its updates) holding the same section the ticket page has, placed in data-target,
+   * else right after the description field (the next stop of Tab), else after the
+   * script element. */
+  function widgetUi(opts, description) {
+    var region = document.createElement("div");
+    region.className = "helpgen-widget";
+    region.setAttribute("aria-live", "polite");
+    var panel = document.createElement("section");
+    panel.className = "helpgen-suggestions";
+    panel.setAttribute("aria-label", T.title);
+    panel.hidden = true;
+    var title = document.createElement("p");
+    title.className = "helpgen-suggestions__title";
+    title.textContent = T.title;
+    var list = document.createElement("ol");
+    list.className = "helpgen-suggestions__list";
+    var empty = document.createElement("p");
+    empty.className = "helpgen-suggestions__empty";
+    empty.textContent = T.empty;
+    empty.hidden = true;
+    panel.appendChild(title);
+    panel.appendChild(list);
+    panel.appendChild(empty);
+    region.appendChild(panel);
+    var target = opts.target ? document.querySelector(opts.target) : null;
+    if (target) {
+      target.appendChild(region);
+    } else if (description) {
+      description.insertAdjacentElement("afterend", region);
+    } else {
+      SCRIPT.insertAdjacentElement("afterend", region);
+    }
+    return {panel: panel, list: list, empty: empty, title: title};
+  }
+
+  /* Can this page call the server? "server" (its API answers), "static" (a static host
+   * that allows this origin), or null after one console message saying why not. */
+  function probe() {
+    var health = apiBase + "/healthz";
+    return fetch(health, {method: "HEAD", credentials: "omit"}).then(function (r) {
+      return r.ok ? "server" : "static";
+    }, function () {
+      /* an opaque request reaches a server that refuses this origin's readable ones */
+      return fetch(health, {method: "HEAD", mode: "no-cors", credentials: "omit"})
+        .then(function () {
+          console.error(WIDGET + "origin " + location.origin + " is not in " +
+                        "server.cors_origins of " + apiBase + "; add it there (a static " +
+                        "host must send Access-Control-Allow-Origin) to show suggestions " +
+                        "on this page");
+          return null;
+        }, function () {
+          console.error(WIDGET + "cannot reach " + apiBase + ": is it up, and does this " +
+                        "page's Content-Security-Policy allow it in connect-src?");
+          return null;
+        });
+    });
+  }
+
+  function widget(script) {
+    var d = script.dataset;
+    var here = new URL(script.src, location.href);
+    apiBase = (d.helpgenUrl || here.href.replace(/\/widget\/v\d+\/[^\/]*$/, ""))
+      .replace(/\/+$/, "");
+    var market = d.market || BUILT.default_market;
+    if (!BUILT.markets[market]) {
+      console.error(WIDGET + "data-market \"" + market + "\" is not a market of " + apiBase +
+                    "; use one of: " + Object.keys(BUILT.markets).join(", "));
+      return;
+    }
+    if (!d.subject && !d.description) {
+      console.error(WIDGET + "set data-subject and/or data-description to CSS selectors " +
+                    "of the form's fields");
+      return;
+    }
+    T = BUILT.text[BUILT.markets[market]] || BUILT.text.en;
+    var version = d.version || BUILT.alias;
+    var selectors = [d.subject, d.description, d.category].filter(Boolean);
+
+    function field(selector) {
+      var el = selector ? document.querySelector(selector) : null;
+      return el && typeof el.value === "string" ? el.value.trim() : "";
+    }
+    function ticket() {
+      return {category: field(d.category), subject: field(d.subject),
+              description: field(d.description)};
+    }
+    function ours(el) {
+      return el && el.matches && selectors.some(function (s) { return el.matches(s); });
+    }
+
+    probe().then(function (state) {
+      if (state !== "static") { return state; }
+      /* a static host: the static JSON of the version the alias names (versions.json) */
+      return fetch(apiBase + "/" + market + "/versions.json", {credentials: "omit"})
+        .then(function (r) { return r.json(); }).then(function (versions) {
+          var hit = versions.filter(function (v) {
+            return v.version === version || (v.aliases || []).indexOf(version) !== -1;
+          })[0];
+          if (!hit) { throw new Error("no version"); }
+          staticRoot = apiBase + "/" + market + "/" + hit.version + "/";
+          return state;
+        }).catch(function () {
+          console.error(WIDGET + apiBase + " has no API and no published version " + version +
+                        " of market " + market);
+          return null;
+        });
+    }).then(function (state) {
+      if (!state) { return; }
+      apiState = state;
+      var ui = widgetUi(d, document.querySelector(d.description || d.subject));
+      var panelOf = deflector({market: market, version: version, audience: d.audience || null},
+                              ui, ticket);
+      /* on the document: host forms often render their fields after this script */
+      ["input", "change"].forEach(function (type) {
+        document.addEventListener(type, function (e) {
+          if (ours(e.target)) { panelOf.schedule(); }
+        }, true);
+      });
+      document.addEventListener("submit", function (e) {
+        var form = e.target;
+        var first = document.querySelector(d.subject || d.description);
+        if (first && form.contains && form.contains(first)) { panelOf.reportNoSuggestion(); }
+      }, true);
+      if ((ticket().subject + ticket().description).length >= MIN_CHARS) { panelOf.schedule(); }
     });
   }
 
@@ -359,13 +549,18 @@
   }
 
   function start() {
+    if (BUILT) {
+      if (SCRIPT) { widget(SCRIPT); }
+      return;
+    }
     var form = document.getElementById("helpgen-ticket");
     if (form) { ticketPage(form); }
     helpfulVote();
   }
 
-  /* Material's instant navigation swaps pages without a reload. */
-  if (window.document$ && window.document$.subscribe) {
+  /* Material's instant navigation swaps pages without a reload (the widget binds once,
+   * whatever page it is on). */
+  if (!BUILT && window.document$ && window.document$.subscribe) {
     window.document$.subscribe(start);
   } else if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", start);
