@@ -28,5 +28,9 @@ def on_post_page(output, page, config):
     return site.hook_post_page(output, page, config)
 
 
+def on_post_template(output_content, template_name, config):
+    return site.hook_post_template(output_content, template_name, config)
+
+
 def on_post_build(config):
     site.hook_post_build(config)

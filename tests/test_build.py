@@ -82,8 +82,10 @@ def test_german_market_uses_german_interface_variants_and_fallback_notice(us_uk_
     assert "not yet available" not in translated
     assert "Ticket" in translated and "Supportanfrage" in translated or "einreichen" in translated
     fallback = read(de / "partners/registration/who-can-register/index.html")
-    assert "not yet available in Deutsch" in fallback
+    # the notice wholly in German: the catalog's title, the language's own sentence
+    assert '<p class="admonition-title">Noch nicht übersetzt</p>' in fallback
     assert "Dieser Artikel ist noch nicht auf Deutsch" in fallback
+    assert "not yet" not in fallback.lower() and "English version" not in fallback
     assert re.search(r'<html lang="en"', read(us_uk_de / "us/2026.11/index.html"))
 
 
@@ -101,7 +103,7 @@ def test_built_pages_load_nothing_from_the_network(us_uk_de):
 
 def test_site_index_lists_built_markets_and_market_index_redirects(us_uk_de):
     index = read(us_uk_de / "index.html")
-    for name in ("United States", "United Kingdom", "Germany"):
+    for name in ("United States", "United Kingdom", "Deutschland"):  # each in its language
         assert name in index
     assert "Japan" not in index  # not built
     assert 'url=latest/"' in read(us_uk_de / "us/index.html")

@@ -161,9 +161,9 @@ def test_language_variant_and_fallback_notice():
     assert translated.source == "partners/support-tickets/submit-a-ticket.de.md"
     untranslated = de.pages["partners/registration/who-can-register.md"]
     assert untranslated.fallback and untranslated.language == "en"
-    assert "not yet available in Deutsch" in untranslated.markdown
+    assert '!!! info "Noch nicht übersetzt"' in untranslated.markdown
     fr = render.render_market(corpus, cfg, cfg.market("fr"), "2026.11")
-    assert "not yet available in Français" in \
+    assert '!!! info "Pas encore traduit"' in \
         fr.pages["partners/support-tickets/submit-a-ticket.md"].markdown
     us = render.render_market(corpus, cfg, cfg.market("us"), "2026.11")
     assert not any(p.fallback for p in us.pages.values())

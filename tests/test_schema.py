@@ -3,6 +3,7 @@ searchable root pages — a help center that is not a marketplace builds as it i
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -116,9 +117,10 @@ def test_top_level_signup_url_still_works_with_a_deprecation_warning(project):
 
 def test_categories_carry_translated_titles(project):
     path = project / "helpgen.yml"
-    text = path.read_text(encoding="utf-8").replace(
-        "  registration: Partner registration",
-        "  registration: {title: Partner registration, i18n: {de: {title: Partner-Registrierung}}}")
+    text = re.sub(r"(?m)^  registration:\n    title: .*\n    i18n: .*\n",
+                  "  registration: {title: Partner registration, i18n: {de: {title: "
+                  "Partner-Registrierung}}}\n", path.read_text(encoding="utf-8"))
+    assert "Partner-Registrierung}}}" in text
     path.write_text(text, encoding="utf-8")
     cfg = config_mod.load(project)
     assert cfg.ticket_categories["registration"] == "Partner registration"

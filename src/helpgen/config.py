@@ -15,12 +15,15 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 import yaml
 
 from . import yamlpos
 from .errors import HelpgenError, Problem, raise_if
+
+if TYPE_CHECKING:
+    from .catalog import Catalog
 
 CONFIG_FILE = "helpgen.yml"
 CODE_RE = re.compile(r"^[a-z][a-z0-9-]*$")
@@ -205,8 +208,17 @@ SETTINGS: tuple[Setting, ...] = (
 @dataclass(frozen=True)
 class Language:
     code: str  # ISO 639-1, also the variant suffix: name.<code>.md
-    name: str  # in the language itself: "Deutsch"
+    name: str  # in the language itself: "Deutsch" (helpgen.yml's name, else CLDR's)
     notice: str = ""  # localized "not yet available" sentence
+    #: its name in other languages, from CLDR ("Englisch" in de); see :meth:`name_in`
+    names: Mapping[str, str] = field(default_factory=dict)
+
+    def name_in(self, language: str) -> str:
+        """This language's name as ``language`` writes it (its own name when CLDR does
+        not know it in ``language``)."""
+        if language == self.code:
+            return self.name
+        return self.names.get(language) or self.names.get("en") or self.name
 
 
 #: Keys of the ``market`` template variable that every market has; ``vars`` may not
@@ -223,6 +235,22 @@ class Market:
     vars: Mapping[str, Any] = field(default_factory=dict)  # project values: market.<key>
     language_name: str = ""
     is_default: bool = False
+    #: its name by display language: helpgen.yml's ``name`` in every language when set,
+    #: else the CLDR name of the locale's country ("Deutschland", "ドイツ")
+    names: Mapping[str, str] = field(default_factory=dict)
+    #: its language's name by display language ("Englisch" in de), from CLDR
+    language_names: Mapping[str, str] = field(default_factory=dict)
+
+    def name_in(self, language: str) -> str:
+        """The market's name on a page in ``language`` (English when CLDR has none)."""
+        return self.names.get(language) or self.names.get("en") or self.name
+
+    def language_name_in(self, language: str) -> str:
+        """The market's language as a page in ``language`` names it ("Englisch")."""
+        if language == self.language:
+            return self.language_name
+        return (self.language_names.get(language) or self.language_names.get("en")
+                or self.language_name)
 
     def as_context(self) -> dict[str, Any]:
         """The ``market`` variable articles see in Jinja: the fixed fields plus ``vars``."""
@@ -304,6 +332,8 @@ class Config:
     categories: Mapping[str, Category] = field(default_factory=dict)
     warnings: tuple[Problem, ...] = ()  # deprecations: valid, but should be changed
     mkdocs_file_name: str = "mkdocs.yml"
+    #: the project's wording of interface strings (``strings:``), key -> language -> text
+    strings: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     @property
     def docs_dir(self) -> Path:
@@ -326,6 +356,12 @@ class Config:
             raise HelpgenError(
                 f"unknown market {code!r}; allowed: {', '.join(self.markets)}", exit_code=2
             ) from None
+
+    def catalog(self) -> "Catalog":
+        """The interface strings with this project's ``strings:`` wording applied."""
+        from .catalog import load as load_catalog
+
+        return load_catalog().with_overrides(self.strings)
 
     def setting(self, key: str) -> Any:
         return self.settings[key]
@@ -393,7 +429,7 @@ def _validate(loc: yamlpos.Located, root: Path, rel: str) -> Config:
 
     sections = {s.key.split(".")[0] for s in SETTINGS}
     known = {"default_market", "version", "default_alias", "languages", "markets",
-             "audiences", "topics", "ticket_categories"} | sections
+             "audiences", "topics", "ticket_categories", "strings"} | sections
     for key in data:
         if key not in known:
             bad(f"unknown key {key!r}; allowed: {_allowed(sorted(known))}", key)
@@ -405,24 +441,34 @@ def _validate(loc: yamlpos.Located, root: Path, rel: str) -> Config:
             return {}
         return value
 
-    # languages
+    # languages: names from CLDR in every display language; `name` sets the autonym
+    from . import locales
+    from .catalog import INTERFACE_LANGUAGES
+
+    given_languages = mapping("languages")
+    display = tuple(dict.fromkeys((*INTERFACE_LANGUAGES, *map(str, given_languages))))
     languages: dict[str, Language] = {}
-    for code, spec in mapping("languages").items():
-        if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
-            bad(f"language {code!r} needs a 'name' (its own name, e.g. Deutsch)", "languages", code)
+    for code, spec in given_languages.items():
+        code = str(code)
+        spec = {} if spec is None else spec
+        names = locales.language_names(code, display)
+        if not isinstance(spec, dict) or not isinstance(spec.get("name", names.get(code)), str):
+            bad(f"language {code!r} needs a 'name' (its own name, e.g. Deutsch): CLDR does "
+                "not know it", "languages", code)
             continue
         for k in spec:
             if k not in ("name", "notice"):
                 bad(f"unknown key {k!r} in language {code!r}; allowed: name, notice",
                     "languages", code, k)
-        languages[str(code)] = Language(str(code), spec["name"], str(spec.get("notice", "")))
+        languages[code] = Language(code, spec.get("name") or names[code],
+                                   str(spec.get("notice", "")), MappingProxyType(names))
 
     # markets
     markets: dict[str, Market] = {}
     warnings: list[Problem] = []
     default_market = data.get("default_market")
-    required = ("name", "language", "locale")
-    market_keys = (*required, "vars", "signup_url")
+    required = ("language", "locale")
+    market_keys = ("name", *required, "vars", "signup_url")
     var_keys: dict[str, tuple[str, ...]] = {}  # market -> its vars keys
     for code, spec in mapping("markets").items():
         code = str(code)
@@ -435,7 +481,8 @@ def _validate(loc: yamlpos.Located, root: Path, rel: str) -> Config:
         for k in spec:
             if k not in market_keys:
                 bad(f"unknown key {k!r} in market {code!r}; allowed: "
-                    f"{_allowed((*required, 'vars'))} (project values go under vars)",
+                    f"{_allowed(('name', *required, 'vars'))} (project values go under "
+                    "vars)",
                     "markets", code, k)
         missing = [k for k in required if not isinstance(spec.get(k), str) or not spec.get(k)]
         for k in missing:
@@ -470,10 +517,27 @@ def _validate(loc: yamlpos.Located, root: Path, rel: str) -> Config:
             bad(f"market {code!r}: unknown language {spec['language']!r}; "
                 f"allowed: {_allowed(languages)}", "markets", code, "language", value=True)
             continue
+        given_name = spec.get("name")
+        if given_name is not None and (not isinstance(given_name, str) or not given_name):
+            bad(f"market {code!r}: 'name' must be a text (it replaces the CLDR country name "
+                "in every language)", "markets", code, "name", value=True)
+            continue
+        country = locales.territory(spec["locale"])
+        names = ({lang: given_name for lang in display} if given_name else
+                 locales.territory_names(country, display) if country else {})
+        language = languages[spec["language"]]
+        if not names.get(language.code) and not names.get("en"):
+            bad(f"market {code!r}: CLDR has no country for locale {spec['locale']!r}; give "
+                "the market a name (name: ...) or a locale such as de_DE", "markets", code,
+                "locale", value=True)
+            continue
         markets[code] = Market(
-            code=code, name=spec["name"], language=spec["language"], locale=spec["locale"],
-            vars=MappingProxyType(values), language_name=languages[spec["language"]].name,
-            is_default=(code == default_market),
+            code=code, name=names.get(language.code) or names["en"],
+            language=spec["language"], locale=spec["locale"],
+            vars=MappingProxyType(values), language_name=language.name,
+            is_default=(code == default_market), names=MappingProxyType(names),
+            language_names=MappingProxyType(
+                {lang: language.name_in(lang) for lang in display}),
         )
     # every market declares the same vars, or a template fails on one market only
     every = set().union(*var_keys.values()) if var_keys else set()
@@ -583,6 +647,8 @@ def _validate(loc: yamlpos.Located, root: Path, rel: str) -> Config:
     if not isinstance(data.get("ticket_categories") or {}, dict):
         bad("'ticket_categories' must map category slugs to titles", "ticket_categories")
 
+    strings = _strings(data.get("strings"), (*INTERFACE_LANGUAGES, *languages), bad)
+
     settings: dict[str, Any] = {}
     declared = {s.key: s for s in SETTINGS}
     for section in sections:
@@ -663,7 +729,67 @@ def _validate(loc: yamlpos.Located, root: Path, rel: str) -> Config:
         settings=MappingProxyType(settings),
         categories=MappingProxyType(categories),
         warnings=tuple(warnings),
+        strings=strings,
     )
+
+
+def _strings(value: Any, allowed_languages: tuple[str, ...], bad: Any
+             ) -> Mapping[str, Mapping[str, str]]:
+    """Validate ``strings: {<language>: {<catalog key>: text}}`` (the project's own
+    wording of interface strings); returns the catalog's shape, key -> language -> text."""
+    import difflib
+    import string
+
+    from . import catalog
+
+    if value is None:
+        return MappingProxyType({})
+    if not isinstance(value, dict):
+        bad("'strings' must map language codes to {key: text} (strings: {de: {site.name: "
+            "Hilfe}})", "strings")
+        return MappingProxyType({})
+    cat = catalog.load()
+    keys = cat.keys()
+    languages = tuple(dict.fromkeys(allowed_languages))
+
+    def fields(text: str) -> set[str]:
+        return {f for _, f, _, _ in string.Formatter().parse(text) if f is not None}
+
+    out: dict[str, dict[str, str]] = {}
+    for lang, texts in value.items():
+        if lang not in languages:
+            bad(f"strings: unknown language {lang!r}; allowed: {_allowed(languages)}",
+                "strings", lang)
+            continue
+        if not isinstance(texts, dict):
+            bad(f"strings.{lang} must map interface string keys to texts", "strings", lang)
+            continue
+        for key, text in texts.items():
+            if key not in cat.texts:
+                close = difflib.get_close_matches(str(key), keys, n=1)
+                bad(f"strings.{lang}: unknown interface string {key!r}"
+                    + (f" (did you mean {close[0]!r}?)" if close else "")
+                    + f"; allowed: {_allowed(keys)}", "strings", lang, key)
+                continue
+            if not isinstance(text, str) or not text.strip():
+                bad(f"strings.{lang}.{key} must be a non-empty text", "strings", lang, key,
+                    value=True)
+                continue
+            try:
+                extra = fields(text) - fields(cat.texts[key]["en"])
+            except ValueError as exc:
+                bad(f"strings.{lang}.{key}: {exc} (write {{{{ and }}}} for literal braces)",
+                    "strings", lang, key, value=True)
+                continue
+            if extra:
+                known = sorted(fields(cat.texts[key]["en"]))
+                bad(f"strings.{lang}.{key}: unknown placeholder "
+                    f"{', '.join('{' + f + '}' for f in sorted(extra))}; allowed: "
+                    f"{_allowed('{' + f + '}' for f in known) if known else '(none)'}",
+                    "strings", lang, key, value=True)
+                continue
+            out.setdefault(str(key), {})[str(lang)] = text
+    return MappingProxyType({k: MappingProxyType(v) for k, v in out.items()})
 
 
 def _category_map(value: dict, categories: Mapping[str, Category], bad: Any) -> dict:

@@ -2,7 +2,7 @@
 
 The index holds what the reader of that market sees: the rendered Markdown of each
 article (market variables applied, the market's language variant or the English text),
-with Markdown syntax and the "not yet available in your language" notice removed.
+with Markdown syntax and the "not translated yet" notice removed.
 
 :func:`build_market` writes ``<index_dir>/<market>/<version>/`` into a temporary folder
 beside it and swaps it in only when complete: a failed build leaves the previous index

@@ -25,9 +25,12 @@ TOP_LEVEL_KEYS = (
     ("default_market", "Market code built when `--market` is not given."),
     ("version", "Content version `helpgen build` publishes by default (quote it: \"2026.11\")."),
     ("default_alias", "Alias each market's index redirects to (default `latest`)."),
-    ("languages", "Language codes with their own `name` and the localized fallback `notice`."),
-    ("markets", "Market codes with `name`, `language`, `locale` and `vars` (the project's own "
-                "values, `market.<key>` in templates; every market declares the same keys)."),
+    ("languages", "Language codes with the localized fallback `notice` and optionally their "
+                  "own `name` (default: CLDR's, e.g. Deutsch)."),
+    ("markets", "Market codes with `language`, `locale`, `vars` (the project's own values, "
+                "`market.<key>` in templates; every market declares the same keys) and "
+                "optionally `name`, which replaces the CLDR name of the locale's country in "
+                "every language."),
     ("audiences", "Optional. Audience codes with `title`, `description` and optional `i18n` "
                   "texts; with one audience (or none declared) articles need no `audience`."),
     ("topics", "Topic codes with `title`, the `audience` they belong to (not needed with one "
@@ -35,6 +38,8 @@ TOP_LEVEL_KEYS = (
                "(it inherits the audience)."),
     ("ticket_categories", "Optional. Ticket category slugs mapped to a title, or to "
                           "`{title, i18n}` with translated titles (used by deflection)."),
+    ("strings", "Optional. The project's wording of interface strings: `{<language>: "
+                "{<catalog key>: text}}`, e.g. `{de: {site.name: Hilfe}}` (manual/i18n.md)."),
 )
 
 

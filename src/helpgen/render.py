@@ -16,12 +16,13 @@ import posixpath
 import re
 import hashlib
 import traceback
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
 import jinja2
 
-from . import catalog, mdcode, sandbox
+from . import mdcode, sandbox
 from .config import Config, Market
 from .content import Article, Corpus
 from .errors import Problem, raise_if
@@ -75,13 +76,13 @@ def _text(value: str) -> str:
 
 
 def fallback_notice(config: Config, market: Market) -> str:
+    """The note on an article shown in English, wholly in the market's language: the
+    catalog's ``fallback.title`` and the language's ``notice`` (else ``fallback.body``)."""
+    strings = config.catalog()
     lang = config.languages[market.language]
-    text = (f'!!! info "Not yet available in {lang.name}"\n'
-            f"    This article is not yet available in {lang.name}; you are reading the "
-            f"English version.")
-    if lang.notice:
-        text += f"\n\n    {lang.notice}"
-    return text + "\n"
+    title = strings.text("fallback.title", lang.code).replace('"', "&quot;")
+    body = lang.notice or strings.text("fallback.body", lang.code)
+    return f'!!! info "{_text(title)}"\n    {_text(body)}\n'
 
 
 def _insert_after_h1(body: str, block: str) -> str:
@@ -191,14 +192,23 @@ def render_market(
     by_id = corpus.by_id
     included = [a for a in corpus.articles if a.applies_to(market.code)]
     lang = market.language
+    strings = config.catalog()
+    in_english = strings.text("listing.in_english", lang)
+    # "Title (Englisch)", but "タイトル（英語）": full-width brackets bring their own space
+    in_english = _text(in_english if unicodedata.east_asian_width(in_english[:1] or " ")
+                       in ("F", "W") else " " + in_english)
     listing = []
     for a in included:
         if a.kind == "article":
             v = a.variants.get(lang)
+            english_only = v is None and lang != "en"
             listing.append({"id": a.id, "title": _text(v.title if v else a.title),
                             "summary": _text(v.summary if v else a.summary),
                             "audience": a.audience,
-                            "topic": a.topic, "src": a.src, "order": a.order})
+                            "topic": a.topic, "src": a.src, "order": a.order,
+                            "language": v.language if v else "en",
+                            # " (Englisch)" after an article shown in English, else ""
+                            "marker": in_english if english_only else ""})
     audiences = {k: {"title": v.text("title", lang), "description": v.text("description", lang)}
                  for k, v in config.audiences.items()}
     topics = {k: {"title": v.text("title", lang), "audience": v.audience}
@@ -210,10 +220,11 @@ def render_market(
         "sections": _catalog(listing, config, lang),
         "audiences": audiences,
         "topics": topics,
-        "ticket_categories": dict(config.ticket_categories),
+        "ticket_categories": {code: _text(c.text("title", lang))
+                              for code, c in config.categories.items()},
         "ticket_forms": ticket_forms(config, market.code),
         "handoff_text": {k.split(".", 1)[1]: v for k, v in
-                         catalog.load().for_language(lang, "handoff.").items()},
+                         strings.for_language(lang, "handoff.").items()},
     }
     available = ", ".join([f"market.{k}" for k in shared["market"]]
                           + [k for k in shared if k != "market"] + ["article", "link(id)"])

@@ -35,6 +35,7 @@ from typing import Any, Callable, Iterator, Sequence
 os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")  # Material's end-of-life banner
 
 from . import atomic, csp, faults, urls  # noqa: E402
+from . import catalog as catalog_mod  # noqa: E402
 from . import content as content_mod  # noqa: E402
 from . import render, rules  # noqa: E402
 from .config import VERSION_RE, Config, Market  # noqa: E402
@@ -68,6 +69,7 @@ class BuildState:
     #: after MkDocs ran (so a preview can still show the site with the problems)
     problems: list[Problem] = field(default_factory=list)
     nav_once: bool = True  # render each inactive navigation item once (see NavCache)
+    strings_tag: str = ""  # the pages' helpgen-strings script (see :func:`strings_json`)
 
 
 class ThemeCache:
@@ -179,17 +181,57 @@ def hook_config(mkcfg: Any) -> Any:
         exts = mkcfg["markdown_extensions"]
         if not any(isinstance(e, SafeHtmlExtension) for e in exts):
             exts.append(SafeHtmlExtension())
-    mkcfg["site_name"] = f"{mkcfg['site_name']} · {market.name}"
+    strings = config.catalog()
+    lang = market.language
+    mkcfg["site_name"] = site_title(config, market, mkcfg["site_name"])
     mkcfg["nav"] = state.nav
     extra = mkcfg["extra"]
     extra["version"] = {"provider": "mike", "default": config.default_alias, "alias": True}
     extra["alternate"] = [
-        {"name": f"{m.name} ({m.language_name})", "link": f"../../{m.code}/",
-         "lang": m.language}
+        {"name": strings.text("market.label", lang, market=m.name_in(lang),
+                              language=m.language_name_in(lang)),
+         "link": f"../../{m.code}/", "lang": m.language}
         for m in config.markets.values()
     ]
-    extra["helpgen"] = {"market": market.code, "version": state.version}
+    # templates read config.extra.helpgen.strings["page.not_found"]; scripts get the
+    # panel strings as the page's helpgen-strings JSON (hook_post_page)
+    extra["helpgen"] = {"market": market.code, "version": state.version,
+                        "strings": strings.for_language(lang)}
     return mkcfg
+
+
+def site_title(config: Config, market: Market, site_name: str) -> str:
+    """The site's name in the market's language with the market's ("Hilfe-Center
+    Deutschland"): the catalog's ``site.name`` unless mkdocs.yml names the site otherwise
+    (a brand, kept in every language) and ``strings:`` does not reword it."""
+    strings = config.catalog()
+    lang = market.language
+    own = site_name != catalog_mod.load().text("site.name", "en") \
+        and "site.name" not in config.strings
+    site = site_name if own else strings.text("site.name", lang)
+    return strings.text("site.market_title", lang, site=site, market=market.name_in(lang))
+
+
+#: key prefixes of the strings the panel scripts write (search.js, deflect.js)
+SCRIPT_STRING_PREFIXES = ("search.", "deflect.")
+
+
+def strings_json(config: Config, language: str) -> str:
+    """The page's ``<script id="helpgen-strings" type="application/json">``: the panel
+    scripts' words in ``language`` (with the project's ``strings:`` wording)."""
+    strings = config.catalog()
+    texts = {k: v for prefix in SCRIPT_STRING_PREFIXES
+             for k, v in strings.for_language(language, prefix).items()}
+    data = json.dumps(texts, ensure_ascii=False, sort_keys=True).replace("</", "<\\/")
+    return f'<script id="helpgen-strings" type="application/json">{data}</script>'
+
+
+def _with_strings(output: str, state: BuildState) -> str:
+    if not state.strings_tag:  # the same on every page of the build
+        state.strings_tag = strings_json(state.config, state.market.language)
+    tag = state.strings_tag
+    head = output.find("</head>")
+    return output if head == -1 else output[:head] + tag + "\n" + output[head:]
 
 
 def hook_files(files: Any, mkcfg: Any) -> Any:
@@ -208,6 +250,8 @@ def hook_page_markdown(markdown: str, page: Any, mkcfg: Any) -> str:
         return markdown
     # front matter is text: escaped before the theme puts it into HTML unescaped
     page.meta["title"] = html.escape(rp.title, quote=False)
+    if page.is_homepage:  # the theme then titles it with the site name alone
+        page.meta["title"] = ""
     page.update_date = review_date(rp, state.rendered)  # sitemap <lastmod>, not the build date
     if rp.summary:
         page.meta["description"] = html.escape(rp.summary, quote=False).replace('"', "&quot;")
@@ -232,8 +276,17 @@ def review_date(page: render.RenderedPage, rendered: render.RenderedMarket) -> s
 def hook_post_page(output: str, page: Any, mkcfg: Any) -> str:
     """Remember the theme's inline scripts (the page's, less the article's own)."""
     state: BuildState = mkcfg[STATE_KEY]
+    output = _with_strings(output, state)
     state.theme_scripts |= csp.theme_script_hashes(output, page.content or "")
     return output
+
+
+def hook_post_template(output: str, template_name: str, mkcfg: Any) -> str:
+    """The theme's own pages (404.html) get the panel strings too."""
+    state: BuildState | None = mkcfg.get(STATE_KEY)
+    if state is None or not template_name.endswith(".html"):
+        return output
+    return _with_strings(output, state)
 
 
 def hook_post_build(mkcfg: Any) -> None:

@@ -38,7 +38,7 @@ TEXT_PREFIX = "widget."
 
 def built_data(config: Config) -> dict[str, Any]:
     """What the widget copy knows without asking the server."""
-    texts = catalog.load()
+    texts = config.catalog()  # with the project's strings: wording
     return {
         "markets": {code: m.language for code, m in config.markets.items()},
         "default_market": config.default_market,

@@ -132,7 +132,20 @@ def test_untranslated_article_shows_the_fallback_notice(page, live_site, page_lo
     notice = page.locator(".admonition.info")
     expect(notice).to_be_visible()
     expect(notice).to_contain_text("nicht auf Deutsch verfügbar")
+    expect(notice.locator(".admonition-title")).to_have_text("Noch nicht übersetzt")
     expect(page.locator("html")).to_have_attribute("lang", "de")
+    page.wait_for_load_state("networkidle")
+    page_log.assert_clean()
+
+
+def test_german_pages_title_and_vote_panel_speak_german(page, live_site, page_log):
+    page.goto(live_site.url + "/de/2026.11/partners/support-tickets/track-your-tickets/")
+    expect(page).to_have_title(re.compile(r" - Hilfe-Center Deutschland$"))
+    vote = page.locator("article div.helpgen-helpful")
+    expect(vote).to_contain_text("War das hilfreich?")  # deflect.js: the page's strings
+    expect(vote.locator("button")).to_have_text(["Ja", "Nein"])
+    vote.get_by_role("button", name="Ja").click()
+    expect(vote).to_have_text("Vielen Dank für Ihr Feedback.")
     page.wait_for_load_state("networkidle")
     page_log.assert_clean()
 
@@ -142,6 +155,7 @@ def test_missing_page_shows_the_markets_404_page_with_its_theme(page, live_site,
     assert response.status == 404
     expect(page.locator("html")).to_have_attribute("lang", "de")
     expect(page.locator(".md-header")).to_be_visible()
+    expect(page.locator("h1").first).to_have_text("Seite nicht gefunden")
     page.wait_for_load_state("networkidle")
     assert page_log.remote() == [] and page_log.failed == []
     assert [s for s in page_log.bad_status if "/no/such/page/" not in s] == []

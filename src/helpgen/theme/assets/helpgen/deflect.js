@@ -31,25 +31,19 @@
   var BUILT = null;
   var SCRIPT = document.currentScript;
 
-  /* The few words the script writes itself; the page's own words are in the article. */
-  var TEXT = {
-    en: {solved: "This answered my question", irrelevant: "Not what I need",
-         glad: "Glad that helped. You don't need to file a ticket.",
-         helpful: "Was this helpful?", yes: "Yes", no: "No",
-         thanks: "Thank you for your feedback.", category: "answers this category",
-         words: "matches your words"},
-    de: {solved: "Das hat meine Frage beantwortet", irrelevant: "Nicht das, was ich brauche",
-         glad: "Schön, dass das geholfen hat. Sie müssen kein Ticket einreichen.",
-         helpful: "War das hilfreich?", yes: "Ja", no: "Nein",
-         thanks: "Vielen Dank für Ihr Feedback.", category: "passt zur Kategorie",
-         words: "passt zu Ihren Worten"},
-    ja: {solved: "これで解決しました", irrelevant: "探している内容ではありません",
-         glad: "お役に立ててよかったです。チケットを送信する必要はありません。",
-         helpful: "この記事は役に立ちましたか？", yes: "はい", no: "いいえ",
-         thanks: "フィードバックをありがとうございました。", category: "このカテゴリに対応",
-         words: "入力内容に一致"}
-  };
-  var T = TEXT[(document.documentElement.lang || "en").slice(0, 2)] || TEXT.en;
+  /* The few words the script writes itself (the page's own words are in the article),
+   * in the page's language: deflect.* of the page's helpgen-strings JSON
+   * (helpgen.catalog, with the project's `strings:` wording). */
+  var T = (function () {
+    var el = document.getElementById("helpgen-strings"), out = {};
+    try {
+      var all = el ? JSON.parse(el.textContent) : {};
+      Object.keys(all).forEach(function (k) {
+        if (k.indexOf("deflect.") === 0) { out[k.slice(8)] = all[k]; }
+      });
+    } catch (e) { /* no strings: the buttons stay unlabelled rather than break */ }
+    return out;
+  })();
 
   var MIN_CHARS = 3;
   var DEBOUNCE_MS = 300;

@@ -13,9 +13,12 @@
   "use strict";
 
   var DEBOUNCE_MS = 150;
-  var DID_YOU_MEAN = {en: "Did you mean", de: "Meinten Sie", es: "¿Quisiste decir",
-                      fr: "Vouliez-vous dire", it: "Forse cercavi", ja: "もしかして",
-                      th: "คุณหมายถึง", vi: "Có phải bạn muốn tìm"};
+  /* The words this script writes, in the page's language: the page's helpgen-strings
+   * JSON (helpgen.catalog, with the project's `strings:` wording). */
+  var STRINGS = (function () {
+    var el = document.getElementById("helpgen-strings");
+    try { return el ? JSON.parse(el.textContent) : {}; } catch (e) { return {}; }
+  })();
   var LIMIT = 10;
   var state = {api: false, market: null, version: null, seq: 0, last: null, timer: null,
                typed: null};
@@ -62,9 +65,8 @@
     ui.list.dataset.query = data.query;  // which answer is shown (tests wait for it)
     ui.meta.textContent = countText(data.results.length);
     if (data.did_you_mean) {
-      var lang = (document.documentElement.lang || "en").slice(0, 2);
       ui.meta.appendChild(document.createTextNode(
-        " · " + (DID_YOU_MEAN[lang] || DID_YOU_MEAN.en) + " "));
+        " · " + (STRINGS["search.did_you_mean"] || "Did you mean") + " "));
       // only the corrected words are shown ("refnud → refund"), never the whole query
       var words = (data.corrections || []).map(function (c) { return c.to; }).join(" ");
       var fix = text("a", "helpgen-did-you-mean", words || data.did_you_mean);
