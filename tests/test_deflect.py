@@ -456,13 +456,17 @@ def test_logistic_fit_learns_a_separable_signal_and_cross_validates():
     coefs, intercept = deflect_model.fit(rows, labels)
     model = deflect_model.Model(coefs, intercept, 0.5)
     assert coefs[5] > 1 and model.probability(rows[0]) > 0.8 > 0.2 > model.probability(rows[1])
-    oof = deflect_model.cross_validate(drafts, 5)
-    assert set(oof) == {d.id for d in drafts}
-    assert deflect_model.score(drafts, oof, 0.5)["hit3"] == 1.0
-    unanswerable = drafts + [deflect_model.Draft("u", (rows[1],), (0,), False)]
-    oof["u"] = [0.3]
-    th = deflect_model.choose_threshold(unanswerable, oof, 0.95)
-    assert 0.3 < th and deflect_model.score(unanswerable, oof, th)["unanswerable_empty"] == 1.0
+    nothing = [deflect_model.Draft(f"u{i:02}", (rows[1],), (0,), False) for i in range(20)]
+    oof, gates = deflect_model.cross_validate(drafts + nothing, 5)
+    assert set(oof) == set(gates) == {d.id for d in drafts + nothing}
+    assert all(oof[d.id][0] > 0.5 > oof[d.id][1] for d in drafts)
+    # the gate reads each draft's first candidate (search's best)
+    assert min(gates[d.id] for d in drafts) > 0.5 > max(gates[d.id] for d in nothing)
+    th = deflect_model.choose_threshold(drafts + nothing, gates, 0.95)
+    figures = deflect_model.score(drafts + nothing, gates, th)
+    assert figures["hit3"] == 1.0 and figures["unanswerable_empty"] == 1.0
+    assert deflect_model.shown(gates["u00"], 1, th) == []
+    assert deflect_model.shown(gates["d00"], 2, th) == [0, 1]  # search's order
 
 
 def test_eval_fit_writes_the_model_and_final_prints_the_commit(indexed, tmp_path, capsys):
@@ -496,8 +500,8 @@ def test_old_settings_are_accepted_with_a_deprecation_warning(tmp_path, indexed)
     assert any("deflection.category_boost is deprecated" in m for m in messages)
     result = deflect.suggest({"subject": "How do I submit a ticket?"}, "us",
                              index_dir=indexed / "search_index", config=cfg)
-    assert result.min_confidence == 0.9
-    assert all(s.confidence >= 0.9 for s in result.suggestions)
+    assert result.min_confidence == 0.9  # now the gate's threshold for the whole draft
+    assert bool(result.suggestions) == (result.draft_confidence >= 0.9)
 
 
 def test_cli_eval_prints_figures_and_fails_under_the_thresholds(indexed, tmp_path, capsys):

@@ -69,6 +69,7 @@ class Outcome:
     baseline: tuple[str, ...]  # search(subject + " " + title): top 3 ids
     baseline_text: tuple[str, ...] = ()  # search_text(subject + title + description): top 3
     features: tuple[tuple[float, ...], ...] = ()  # the model's inputs, per candidate
+    gate: float = 0.0  # the draft's probability that its first three answer it
 
     @property
     def answerable(self) -> bool:
@@ -259,22 +260,26 @@ def run_tickets(config: Config, tickets: list[EvalTicket], index_dir: Path,
             outcomes.append(Outcome(
                 t.id, t.split, t.market, t.expect, tuple(x.id for x in result.suggestions),
                 tuple((x.id, x.confidence) for x in result.candidates), baseline,
-                baseline_text, tuple(x.features for x in result.candidates)))
+                baseline_text, tuple(x.features for x in result.candidates),
+                result.draft_confidence))
     return outcomes
 
 
 def rescore(outcomes: list[Outcome], model: Any, threshold: float) -> list[Outcome]:
-    """``outcomes`` with the candidates' confidences from ``model`` (same features)."""
-    out = []
-    for o in outcomes:
-        probs = [model.probability(x) for x in o.features]
-        order = sorted(range(len(probs)), key=lambda i: (-probs[i], o.candidates[i][0]))
-        cands = tuple((o.candidates[i][0], probs[i]) for i in order)
-        feats = tuple(o.features[i] for i in order)
-        shown = tuple(i for i, c in cands if c >= threshold)[:deflect.MAX_LIMIT]
-        out.append(Outcome(o.id, o.split, o.market, o.expect, shown, cands, o.baseline,
-                           o.baseline_text, feats))
-    return out
+    """``outcomes`` with the confidences from ``model`` (same features, same order:
+    search's)."""
+    return [_with_probs(o, [model.probability(x) for x in o.features],
+                        model.draft_probability(o.features), threshold) for o in outcomes]
+
+
+def _with_probs(o: Outcome, probs: list[float], gate: float, threshold: float) -> Outcome:
+    from . import deflect_model as dm
+
+    cands = tuple((o.candidates[i][0], p) for i, p in enumerate(probs))
+    shown = tuple(cands[i][0] for i in dm.shown(gate, len(cands), threshold,
+                                                 deflect.MAX_LIMIT))
+    return Outcome(o.id, o.split, o.market, o.expect, shown, cands, o.baseline,
+                   o.baseline_text, o.features, gate)
 
 
 def _ratio(values: list[float]) -> float | None:
@@ -286,7 +291,9 @@ def figures(outcomes: list[Outcome], threshold: float | None = None) -> Figures:
     def shown(o: Outcome) -> tuple[str, ...]:
         if threshold is None:
             return o.shown
-        return tuple(i for i, c in o.candidates if c >= threshold)
+        if not o.candidates or o.gate < threshold:
+            return ()
+        return tuple(i for i, _ in o.candidates)
 
     ans = [o for o in outcomes if o.answerable]
     una = [o for o in outcomes if not o.answerable]
@@ -322,30 +329,26 @@ def fit_model(config: Config, outcomes: list[Outcome], min_unanswerable: float =
     train = [o for o in outcomes if o.split == FIT_SPLIT]
     drafts = [dm.Draft(o.id, o.features, tuple(int(i in o.expect) for i, _ in o.candidates),
                        o.answerable) for o in train]
-    oof = dm.cross_validate(drafts, FOLDS)
-    threshold = dm.choose_threshold(drafts, oof, min_unanswerable)
+    oof, gates = dm.cross_validate(drafts, FOLDS)
+    threshold = dm.choose_threshold(drafts, gates, min_unanswerable)
     coefs, intercept = dm.fit([r for d in drafts for r in d.rows],
                               [y for d in drafts for y in d.labels])
-    cv = dm.score(drafts, oof, threshold)
-    oof_outcomes = []
-    for o in train:
-        probs = oof[o.id]
-        order = sorted(range(len(probs)), key=lambda i: (-probs[i], o.candidates[i][0]))
-        cands = tuple((o.candidates[i][0], probs[i]) for i in order)
-        oof_outcomes.append(Outcome(o.id, o.split, o.market, o.expect,
-                                    tuple(i for i, c in cands if c >= threshold),
-                                    cands, o.baseline, o.baseline_text))
+    gcoefs, gintercept = dm.fit_gate(drafts)
+    cv = dm.score(drafts, gates, threshold)
+    oof_outcomes = [_with_probs(o, oof[o.id], gates[o.id], threshold) for o in train]
     pooled = figures(oof_outcomes)
-    curve = [{k: round(v, 4) for k, v in r.items()} for r in dm.curve(drafts, oof)]
+    curve = [{k: round(v, 4) for k, v in r.items()} for r in dm.curve(drafts, gates)]
     info = {"fitted_on": f"{FIT_SPLIT} split, {len(drafts)} drafts, "
                          f"{sum(len(d.rows) for d in drafts)} candidates",
-            "folds": FOLDS, "l2": dm.L2, "min_unanswerable": min_unanswerable,
+            "folds": FOLDS, "l2": dm.L2, "gate_l2": dm.GATE_L2,
+            "min_unanswerable": min_unanswerable,
             "cross_validated": {**cv, "baseline_hit3": pooled.baseline_hit3,
                                 "baseline_text_hit3": pooled.baseline_text_hit3,
                                 "hit1": pooled.hit1, "mrr": pooled.mrr,
                                 "tied_pairs": pooled.tied_pairs},
             "curve": curve}
-    model = dm.Model(coefs, intercept, threshold, info=info)
+    model = dm.Model(coefs, intercept, threshold, info=info,
+                     gate=dm.Gate(gcoefs, gintercept, threshold))
     return model, {"pooled": asdict(pooled), **{k: v for k, v in info.items()
                                                 if k != "curve"}}
 
