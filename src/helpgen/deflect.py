@@ -61,7 +61,6 @@ UNKNOWN_DF = 0.5  # document frequency assumed for a word no article uses
 #: long description it is more often narrative ("suppliers", "bills", "last week").
 UNKNOWN_DESCRIPTION_FACTOR = 0.25
 BM25_WEIGHT = 0.3  # share of the ranking score from the whole ticket's BM25 score
-WORD_HITS = 24  # per-word look-up depth: an article outside a word's top hits lacks it
 CANDIDATES = 12
 #: word frequencies (log10 of the share of running text) from "common" (1 in 10,000:
 #: "forgot") over a span of three orders of magnitude to "rare" (1 in 10,000,000)
@@ -260,6 +259,7 @@ class _Word:
     text: str
     weight: float
     idf: float = 0.0
+    total: int = 0  # articles that use it
     matched: dict[str, float] = field(default_factory=dict)  # doc id -> credit (0-1)
 
 
@@ -314,7 +314,7 @@ def suggest_with(searcher: Any, ticket: Ticket, limit: int = 3, *,
     corrected = head
     head_hits: tuple = ()
     if _has_words(head):
-        res = searcher.search(head, limit=CANDIDATES, audience=audience, snippets=False)
+        res = searcher.search(head, limit=CANDIDATES, audience=audience)  # with snippets
         corrected = res.suggestion or head
         head_hits = res.hits
     full = " ".join(t for t in (corrected, ticket.description) if t)
@@ -322,9 +322,9 @@ def suggest_with(searcher: Any, ticket: Ticket, limit: int = 3, *,
         return Suggestions(ticket, market, version, (), threshold)
     whole = searcher.search_text(full, limit=CANDIDATES, audience=audience, snippets=False)
     in_category: set[str] = set()
-    if ticket.category:
-        in_category = set(searcher.matching_ids(full, limit=CANDIDATES * 4, audience=audience,
-                                                categories=[ticket.category])[0])
+    if ticket.category:  # the articles declaring it: a filter, no text query
+        in_category = {h.id for h in searcher.category_hits(ticket.category, 1000,
+                                                            audience).hits}
 
     # 2. coverage: each key word alone, IDF-weighted
     total_docs = max(int(searcher.meta.get("documents", 0) or 0), 1)
@@ -336,17 +336,25 @@ def suggest_with(searcher: Any, ticket: Ticket, limit: int = 3, *,
     stop = _stop_words(searcher)
     head_words = [w for w in words[:head_count] if w.text not in stop]
     words = [w for w in words if w.text not in stop]
-    unknown = weight_total = 0.0
+    # every key word against the candidates at once (unscored), then the unknown ones
+    # that are typing slips of a word the articles use
+    candidate_ids = list(dict.fromkeys([h.id for h in head_hits] + [h.id for h in whole.hits]))
+    found = searcher.word_matches([w.text for w in words], candidate_ids, audience)
+    fixes: dict[str, str] = {}
     for w in words:
-        ids, total = searcher.matching_ids(w.text, limit=WORD_HITS, audience=audience)
-        credit = 1.0
-        if total == 0:  # unknown: a misspelling of a word the articles use?
+        if not found[w.text][1]:
             fix = searcher.correction(w.text)
             if fix and is_slip(w.text, fix.lower()):
-                fixed = searcher.matching_ids(fix, limit=WORD_HITS, audience=audience)
-                if fixed[1]:
-                    (ids, total), credit = fixed, CORRECTED_CREDIT
-                    w.text = fix.lower()
+                fixes[w.text] = fix.lower()
+    fixed = searcher.word_matches(list(fixes.values()), candidate_ids, audience) if fixes else {}
+    unknown = weight_total = 0.0
+    for w in words:
+        ids, total = found[w.text]
+        credit = 1.0
+        if not total and w.text in fixes and fixed[fixes[w.text]][1]:
+            (ids, total), credit = fixed[fixes[w.text]], CORRECTED_CREDIT
+            w.text = fixes[w.text]
+        w.total = total
         w.idf = math.log(1 + total_docs / (total + UNKNOWN_DF))  # unknown words weigh most
         weight_total += w.idf * w.weight
         if total == 0:
@@ -362,10 +370,10 @@ def suggest_with(searcher: Any, ticket: Ticket, limit: int = 3, *,
     # 3. the candidates in search's order: search(subject + title) first, then what
     #    only the whole ticket finds; the model scores each, and the draft's best score
     #    decides whether anything is shown at all
-    head_unknown = (sum(1 for w in head_words if not w.matched) / len(head_words)
+    head_unknown = (sum(1 for w in head_words if not w.total) / len(head_words)
                     if head_words else unknown_share)
     rarity = _rarity(searcher)
-    head_rare = (sum(rarity(w.text) for w in head_words if not w.matched) / len(head_words)
+    head_rare = (sum(rarity(w.text) for w in head_words if not w.total) / len(head_words)
                  if head_words else unknown_share)
     order: dict[str, Any] = {h.id: h for h in head_hits}
     for h in whole.hits:
@@ -400,16 +408,11 @@ def suggest_with(searcher: Any, ticket: Ticket, limit: int = 3, *,
                                 features=x))
     draft_confidence = model.draft_probability([s.features for s in ranked])
     chosen = tuple(ranked[:limit]) if ranked and draft_confidence >= threshold else ()
-    if chosen:  # snippets only for what is shown: the same queries again, highlighted
-        snippets = {}
-        if any(s.id in head_rank and s.id not in text_rank for s in chosen):
-            snippets.update({h.id: h.snippet for h in searcher.search(
-                head, limit=CANDIDATES, audience=audience).hits})
-        if any(s.id in text_rank for s in chosen):
-            snippets.update({h.id: h.snippet for h in searcher.search_text(
-                full, limit=CANDIDATES, audience=audience).hits})
+    if any(s.id not in head_rank for s in chosen):  # snippets of what only the
+        snippets = {h.id: h.snippet for h in searcher.search_text(  # whole ticket found
+            full, limit=CANDIDATES, audience=audience).hits}
         chosen = tuple(dataclasses.replace(s, snippet=snippets.get(s.id, s.snippet))
-                       for s in chosen)
+                       if s.id not in head_rank else s for s in chosen)
     return Suggestions(ticket, market, version, chosen, threshold, tuple(ranked),
                        draft_confidence)
 
