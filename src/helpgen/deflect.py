@@ -12,24 +12,26 @@ What a ticket has that a search query lacks, and how it is used:
 * **The description** is long free text: its distinct words (up to
   :data:`MAX_DESCRIPTION_WORDS`) join an any-word query and weigh
   :data:`DESCRIPTION_WEIGHT` each in the coverage below.
-* **The category** picked in the form: articles whose front matter lists it in
-  ``ticket_categories`` gain ``deflection.category_boost`` confidence (people pick the
-  wrong category too, so it is a signal, not a filter). The form may be another
-  system's, so any text is accepted: :func:`resolve_category` maps it to one of ours
+* **The category** picked in the form: whether an article lists it in
+  ``ticket_categories`` is one of the model's features (people pick the wrong category
+  too, so it is a signal, not a filter). The form may be another system's, so any text
+  is accepted: :func:`resolve_category` maps it to one of ours
   (``deflection.category_map``, our codes and titles, compared case- and
   accent-insensitively); anything else is ignored by the scorer and echoed back as
   ``category_ignored``.
 
-Confidence (0-1) is the probability, from a small fitted logistic model
-(:mod:`helpgen.deflect_model`), that a candidate answers the ticket. Its features are
-the candidate's whole-ticket score (share of the best, rank, margin to the next hit),
-its score and rank for subject + title alone, *coverage* (the IDF-weighted share of
-the ticket's key words it matches, each word looked up alone, with synonyms, so a
-ticket about things the help center never mentions covers little of any article), the
-share of subject/title words in its title, category agreement, and how much of the
-ticket no article mentions. Candidates are ranked by it; those under the model's
+The candidates are the hits of ``search(subject + title)`` in its order, then those
+only the whole ticket's ``search_text`` finds: search's own ranking, never re-ranked,
+so what is shown is never ranked worse than the search box would rank it. A small
+fitted logistic model (:mod:`helpgen.deflect_model`) decides whether to show them: its
+gate reads the first candidate (its search scores and margins, *coverage* - the
+IDF-weighted share of the ticket's key words it matches, each word checked alone with
+synonyms -, the share of subject/title words in its title, category agreement, and how
+much of the ticket no article mentions, weighted by how rare those words are in the
+language) and gives the probability that the first three answer the draft; under the
 threshold (chosen by ``helpgen eval --fit`` with cross-validation on the tune split of
-``evals/tickets.yml``) are dropped, so an unanswerable ticket gets nothing.
+``evals/tickets.yml``) the draft gets nothing. Each shown candidate's confidence (0-1)
+is the model's per-candidate probability that it answers the draft.
 
 Input is untrusted: every field is cleaned and trimmed to a documented maximum
 (``deflection.max_field_chars``; subject and title a tenth of it); markup, query
@@ -160,7 +162,7 @@ class Suggestion:
     audience: str
     topic: str
     language: str
-    score: float  # ranking score (coverage + category + share of BM25)
+    score: float  # the confidence (suggestions keep search's order, see the module doc)
     confidence: float  # 0-1, compared with deflection.min_confidence
     reason: str
     category_match: bool = False
