@@ -56,7 +56,8 @@ def test_payout_failure_ticket_suggests_chat_support(indexed):
     top = result.suggestions[0]
     assert top.url == "/us/2026.11/sellers/support-channels/chat-support/"
     assert "payout" in top.reason and "support-channel" in top.reason
-    assert result.min_confidence <= top.confidence <= 1.0
+    assert result.min_confidence <= result.draft_confidence <= 1.0  # the gate passed
+    assert 0.0 < top.confidence <= 1.0
 
 
 def test_rejected_partner_application_suggests_how_to_modify_it(indexed):
@@ -456,13 +457,17 @@ def test_logistic_fit_learns_a_separable_signal_and_cross_validates():
     coefs, intercept = deflect_model.fit(rows, labels)
     model = deflect_model.Model(coefs, intercept, 0.5)
     assert coefs[5] > 1 and model.probability(rows[0]) > 0.8 > 0.2 > model.probability(rows[1])
-    oof = deflect_model.cross_validate(drafts, 5)
-    assert set(oof) == {d.id for d in drafts}
-    assert deflect_model.score(drafts, oof, 0.5)["hit3"] == 1.0
-    unanswerable = drafts + [deflect_model.Draft("u", (rows[1],), (0,), False)]
-    oof["u"] = [0.3]
-    th = deflect_model.choose_threshold(unanswerable, oof, 0.95)
-    assert 0.3 < th and deflect_model.score(unanswerable, oof, th)["unanswerable_empty"] == 1.0
+    nothing = [deflect_model.Draft(f"u{i:02}", (rows[1],), (0,), False) for i in range(20)]
+    oof, gates = deflect_model.cross_validate(drafts + nothing, 5)
+    assert set(oof) == set(gates) == {d.id for d in drafts + nothing}
+    assert all(oof[d.id][0] > 0.5 > oof[d.id][1] for d in drafts)
+    # the gate reads each draft's first candidate (search's best)
+    assert min(gates[d.id] for d in drafts) > 0.5 > max(gates[d.id] for d in nothing)
+    th = deflect_model.choose_threshold(drafts + nothing, gates, 0.95)
+    figures = deflect_model.score(drafts + nothing, gates, th)
+    assert figures["hit3"] == 1.0 and figures["unanswerable_empty"] == 1.0
+    assert deflect_model.shown(gates["u00"], 1, th) == []
+    assert deflect_model.shown(gates["d00"], 2, th) == [0, 1]  # search's order
 
 
 def test_eval_fit_writes_the_model_and_final_prints_the_commit(indexed, tmp_path, capsys):
@@ -496,8 +501,8 @@ def test_old_settings_are_accepted_with_a_deprecation_warning(tmp_path, indexed)
     assert any("deflection.category_boost is deprecated" in m for m in messages)
     result = deflect.suggest({"subject": "How do I submit a ticket?"}, "us",
                              index_dir=indexed / "search_index", config=cfg)
-    assert result.min_confidence == 0.9
-    assert all(s.confidence >= 0.9 for s in result.suggestions)
+    assert result.min_confidence == 0.9  # now the gate's threshold for the whole draft
+    assert bool(result.suggestions) == (result.draft_confidence >= 0.9)
 
 
 def test_cli_eval_prints_figures_and_fails_under_the_thresholds(indexed, tmp_path, capsys):
@@ -559,3 +564,66 @@ def test_library_defaults_match_the_declared_settings():
     declared = {s.key: s.default for s in SETTINGS}
     for key, value in deflect.DEFAULTS.items():
         assert declared[key] == value, key
+
+
+# --------------------------------------------------------------------------- search's order
+
+@pytest.mark.parametrize("head", ["I forgot my password to the partner center",
+                                  "where do I open a ticket",
+                                  "seller refuses refund after 40 days"])
+def test_shown_suggestions_are_searchs_own_ranking(indexed, head):
+    from helpgen.search import Searcher
+
+    result = _suggest(indexed, subject=head)
+    with Searcher(indexed / "search_index", "us") as s:
+        searched = [h.id for h in s.search(head, limit=3).hits]
+    assert [c.id for c in result.candidates[:3]] == searched
+    if result.suggestions:  # the gate passed: exactly search's first three, in its order
+        assert _ids(result) == searched
+        assert result.draft_confidence >= result.min_confidence
+    else:
+        assert result.draft_confidence < result.min_confidence
+
+
+def test_gate_under_the_threshold_shows_nothing_and_over_it_everything(indexed):
+    ticket = {"subject": "How do I submit a ticket in the Partner Center?"}
+    cfg = config_mod.load(indexed)
+    opened = deflect.suggest(ticket, "us", index_dir=indexed / "search_index", config=cfg,
+                             min_confidence=0.999999)
+    assert opened.suggestions == () and opened.candidates
+    shown = deflect.suggest(ticket, "us", index_dir=indexed / "search_index", config=cfg,
+                            min_confidence=1e-9)
+    assert _ids(shown) == [c.id for c in shown.candidates[:3]]
+    assert len({round(c.confidence, 4) for c in shown.suggestions}) == 3  # no ties
+
+
+def test_word_matches_checks_each_word_against_the_candidates(indexed):
+    from helpgen.search import Searcher
+
+    with Searcher(indexed / "search_index", "us") as s:
+        ids = ["seller-chat-support", "manage-login-email-phone-password"]
+        found = s.word_matches(["payout", "password", "instagram"], ids)
+    assert found["payout"][0] == {"seller-chat-support"} and found["payout"][1] >= 1
+    assert "manage-login-email-phone-password" in found["password"][0]
+    assert found["instagram"] == (frozenset(), 0)
+
+
+def test_japanese_key_words_are_their_kanji_and_katakana_stretches(indexed):
+    from helpgen.search import Searcher
+
+    assert deflect._words("配送業者に荷物を紛失されました。アプリを開く partner centerで",
+                          50, set()) == ["配送業者", "荷物", "紛失", "アプリ", "partner",
+                                         "center"]
+    with Searcher(indexed / "search_index", "jp") as s:
+        found = s.word_matches(["購入者保護", "紛失"], ["buyer-protection-program"])
+    assert found["購入者保護"][0] == {"buyer-protection-program"}
+    assert found["紛失"][1] == 0  # no article mentions losing a parcel
+
+
+def test_unknown_topical_words_weigh_more_than_narrative_ones(indexed):
+    from helpgen.search import Searcher
+
+    with Searcher(indexed / "search_index", "us") as s:
+        rarity = deflect._rarity(s)
+        assert rarity("forgot") < 0.1 and rarity("weekend") < 0.3
+        assert rarity("paypal") > 0.8 and rarity("instagram") == 1.0

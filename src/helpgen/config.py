@@ -156,7 +156,8 @@ SETTINGS: tuple[Setting, ...] = (
             "helpgen is used."),
     Setting("deflection.min_confidence", 0.0,
             "Deprecated: 0 (the default) uses the model's fitted threshold. Above 0 it "
-            "overrides that threshold, on the model's probability scale (0-1)."),
+            "overrides that threshold: the probability (0-1) a draft needs that its first "
+            "suggestions answer it before any is shown."),
     Setting("deflection.category_boost", 0.25,
             "Deprecated and unused: category agreement is a feature of the fitted model."),
     Setting("deflection.category_map", {},
@@ -664,8 +665,9 @@ def _validate(loc: yamlpos.Located, root: Path, rel: str) -> Config:
                 bad(f"unknown setting {section}.{name}; allowed: {_allowed(allowed)}",
                     section, name)
     given_deflection = data.get("deflection") if isinstance(data.get("deflection"), dict) else {}
-    for name, why in (("min_confidence", "it now overrides the fitted model's threshold, a "
-                       "probability; remove it to use the threshold `helpgen eval --fit` chose"),
+    for name, why in (("min_confidence", "it now overrides the fitted model's gate, the "
+                       "probability a draft needs before anything is shown; remove it to use "
+                       "the threshold `helpgen eval --fit` chose"),
                       ("category_boost", "it is no longer used: category agreement is a "
                        "feature of the fitted model (`helpgen eval --fit`); remove it")):
         if name in given_deflection:

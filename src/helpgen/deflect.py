@@ -12,24 +12,26 @@ What a ticket has that a search query lacks, and how it is used:
 * **The description** is long free text: its distinct words (up to
   :data:`MAX_DESCRIPTION_WORDS`) join an any-word query and weigh
   :data:`DESCRIPTION_WEIGHT` each in the coverage below.
-* **The category** picked in the form: articles whose front matter lists it in
-  ``ticket_categories`` gain ``deflection.category_boost`` confidence (people pick the
-  wrong category too, so it is a signal, not a filter). The form may be another
-  system's, so any text is accepted: :func:`resolve_category` maps it to one of ours
+* **The category** picked in the form: whether an article lists it in
+  ``ticket_categories`` is one of the model's features (people pick the wrong category
+  too, so it is a signal, not a filter). The form may be another system's, so any text
+  is accepted: :func:`resolve_category` maps it to one of ours
   (``deflection.category_map``, our codes and titles, compared case- and
   accent-insensitively); anything else is ignored by the scorer and echoed back as
   ``category_ignored``.
 
-Confidence (0-1) is the probability, from a small fitted logistic model
-(:mod:`helpgen.deflect_model`), that a candidate answers the ticket. Its features are
-the candidate's whole-ticket score (share of the best, rank, margin to the next hit),
-its score and rank for subject + title alone, *coverage* (the IDF-weighted share of
-the ticket's key words it matches, each word looked up alone, with synonyms, so a
-ticket about things the help center never mentions covers little of any article), the
-share of subject/title words in its title, category agreement, and how much of the
-ticket no article mentions. Candidates are ranked by it; those under the model's
+The candidates are the hits of ``search(subject + title)`` in its order, then those
+only the whole ticket's ``search_text`` finds: search's own ranking, never re-ranked,
+so what is shown is never ranked worse than the search box would rank it. A small
+fitted logistic model (:mod:`helpgen.deflect_model`) decides whether to show them: its
+gate reads the first candidate (its search scores and margins, *coverage* - the
+IDF-weighted share of the ticket's key words it matches, each word checked alone with
+synonyms -, the share of subject/title words in its title, category agreement, and how
+much of the ticket no article mentions, weighted by how rare those words are in the
+language) and gives the probability that the first three answer the draft; under the
 threshold (chosen by ``helpgen eval --fit`` with cross-validation on the tune split of
-``evals/tickets.yml``) are dropped, so an unanswerable ticket gets nothing.
+``evals/tickets.yml``) the draft gets nothing. Each shown candidate's confidence (0-1)
+is the model's per-candidate probability that it answers the draft.
 
 Input is untrusted: every field is cleaned and trimmed to a documented maximum
 (``deflection.max_field_chars``; subject and title a tenth of it); markup, query
@@ -61,11 +63,19 @@ UNKNOWN_DF = 0.5  # document frequency assumed for a word no article uses
 #: long description it is more often narrative ("suppliers", "bills", "last week").
 UNKNOWN_DESCRIPTION_FACTOR = 0.25
 BM25_WEIGHT = 0.3  # share of the ranking score from the whole ticket's BM25 score
-WORD_HITS = 24  # per-word look-up depth: an article outside a word's top hits lacks it
 CANDIDATES = 12
+#: word frequencies (log10 of the share of running text) from "common" (1 in 10,000:
+#: "forgot") over a span of three orders of magnitude to "rare" (1 in 10,000,000)
+RARITY_COMMON = 4.0
+RARITY_SPAN = 3.0
 _WORD_RE = re.compile(r"[^\W_]+", re.U)
 _CJK_RE = re.compile("[\u0e00-\u0e7f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
                      "\uac00-\ud7af\uff66-\uff9f]")
+_JA_RE = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f]")
+#: kanji or katakana stretches of two or more characters, or Latin words inside the run
+_JA_CONTENT_RE = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff々]{2,}"
+                            "|[\u30a0-\u30ff\uff66-\uff9f]{2,}|[^\\W\\d_\u3040-\u30ff"
+                            "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f]{2,}")
 DEFAULTS: Mapping[str, Any] = {
     "deflection.min_confidence": 0.0,
     "deflection.model": "evals/deflection-model.json",
@@ -152,7 +162,7 @@ class Suggestion:
     audience: str
     topic: str
     language: str
-    score: float  # ranking score (coverage + category + share of BM25)
+    score: float  # the confidence (suggestions keep search's order, see the module doc)
     confidence: float  # 0-1, compared with deflection.min_confidence
     reason: str
     category_match: bool = False
@@ -172,8 +182,9 @@ class Suggestions:
     market: str
     version: str  # resolved version, e.g. 2026.11
     suggestions: tuple[Suggestion, ...]  # confident ones, best first, at most ``limit``
-    min_confidence: float
-    candidates: tuple[Suggestion, ...] = field(default=(), repr=False)  # all, for evaluation
+    min_confidence: float  # the gate's threshold for draft_confidence
+    candidates: tuple[Suggestion, ...] = field(default=(), repr=False)  # all, search's order
+    draft_confidence: float = 0.0  # probability that the first three answer the draft
 
 
 # --------------------------------------------------------------------------- categories
@@ -250,20 +261,24 @@ class _Word:
     text: str
     weight: float
     idf: float = 0.0
+    total: int = 0  # articles that use it
     matched: dict[str, float] = field(default_factory=dict)  # doc id -> credit (0-1)
 
 
 def _words(text: str, limit: int, seen: set[str]) -> list[str]:
-    """Distinct words (CJK runs whole) of ``text`` not in ``seen``, in order."""
+    """Distinct words of ``text`` not in ``seen``, in order. Japanese and Chinese runs
+    are cut into their kanji and katakana stretches (the content words; hiragana carries
+    the grammar), so each is looked up alone; Thai and Korean runs stay whole."""
     out = []
     for m in _WORD_RE.finditer(text.lower()):
-        w = m.group(0)
-        if w in seen or w.isdigit() or (len(w) < 2 and not _CJK_RE.match(w)):
-            continue
-        seen.add(w)
-        out.append(w)
-        if len(out) >= limit:
-            break
+        for w in _JA_CONTENT_RE.findall(m.group(0)) if _JA_RE.search(m.group(0)) else (
+                m.group(0),):
+            if w in seen or w.isdigit() or (len(w) < 2 and not _CJK_RE.match(w)):
+                continue
+            seen.add(w)
+            out.append(w)
+            if len(out) >= limit:
+                return out
     return out
 
 
@@ -292,7 +307,8 @@ def suggest_with(searcher: Any, ticket: Ticket, limit: int = 3, *,
         return Suggestions(ticket, market, version, tuple(
             _from_hit(h, 1.0, f"answers category {ticket.category!r}", True)
             for h in searcher.category_hits(ticket.category, limit,
-                                            ticket.audience or None).hits), threshold)
+                                            ticket.audience or None).hits), threshold,
+            draft_confidence=1.0)
     audience = ticket.audience or None
 
     # 1. the head like a search query (spelling corrected), then the whole ticket
@@ -300,7 +316,7 @@ def suggest_with(searcher: Any, ticket: Ticket, limit: int = 3, *,
     corrected = head
     head_hits: tuple = ()
     if _has_words(head):
-        res = searcher.search(head, limit=CANDIDATES, audience=audience, snippets=False)
+        res = searcher.search(head, limit=CANDIDATES, audience=audience)  # with snippets
         corrected = res.suggestion or head
         head_hits = res.hits
     full = " ".join(t for t in (corrected, ticket.description) if t)
@@ -308,9 +324,9 @@ def suggest_with(searcher: Any, ticket: Ticket, limit: int = 3, *,
         return Suggestions(ticket, market, version, (), threshold)
     whole = searcher.search_text(full, limit=CANDIDATES, audience=audience, snippets=False)
     in_category: set[str] = set()
-    if ticket.category:
-        in_category = set(searcher.matching_ids(full, limit=CANDIDATES * 4, audience=audience,
-                                                categories=[ticket.category])[0])
+    if ticket.category:  # the articles declaring it: a filter, no text query
+        in_category = {h.id for h in searcher.category_hits(ticket.category, 1000,
+                                                            audience).hits}
 
     # 2. coverage: each key word alone, IDF-weighted
     total_docs = max(int(searcher.meta.get("documents", 0) or 0), 1)
@@ -322,18 +338,27 @@ def suggest_with(searcher: Any, ticket: Ticket, limit: int = 3, *,
     stop = _stop_words(searcher)
     head_words = [w for w in words[:head_count] if w.text not in stop]
     words = [w for w in words if w.text not in stop]
-    unknown = 0.0
+    # every key word against the candidates at once (unscored), then the unknown ones
+    # that are typing slips of a word the articles use
+    candidate_ids = list(dict.fromkeys([h.id for h in head_hits] + [h.id for h in whole.hits]))
+    found = searcher.word_matches([w.text for w in words], candidate_ids, audience)
+    fixes: dict[str, str] = {}
     for w in words:
-        ids, total = searcher.matching_ids(w.text, limit=WORD_HITS, audience=audience)
-        credit = 1.0
-        if total == 0:  # unknown: a misspelling of a word the articles use?
+        if not found[w.text][1]:
             fix = searcher.correction(w.text)
             if fix and is_slip(w.text, fix.lower()):
-                fixed = searcher.matching_ids(fix, limit=WORD_HITS, audience=audience)
-                if fixed[1]:
-                    (ids, total), credit = fixed, CORRECTED_CREDIT
-                    w.text = fix.lower()
+                fixes[w.text] = fix.lower()
+    fixed = searcher.word_matches(list(fixes.values()), candidate_ids, audience) if fixes else {}
+    unknown = weight_total = 0.0
+    for w in words:
+        ids, total = found[w.text]
+        credit = 1.0
+        if not total and w.text in fixes and fixed[fixes[w.text]][1]:
+            (ids, total), credit = fixed[fixes[w.text]], CORRECTED_CREDIT
+            w.text = fixes[w.text]
+        w.total = total
         w.idf = math.log(1 + total_docs / (total + UNKNOWN_DF))  # unknown words weigh most
+        weight_total += w.idf * w.weight
         if total == 0:
             unknown += w.idf * w.weight
             if w.weight < 1.0:
@@ -342,41 +367,39 @@ def suggest_with(searcher: Any, ticket: Ticket, limit: int = 3, *,
             w.matched[doc_id] = credit
     denominator = sum(w.idf * w.weight for w in words) or 1.0
     head_denominator = sum(w.idf for w in head_words) or 1.0
-    unknown_share = min(1.0, unknown / denominator) if words else 0.0
+    unknown_share = unknown / weight_total if weight_total else 0.0
 
-    # 3. features per candidate -> the model's probability
-    hits = {h.id: h for h in head_hits}
-    hits.update({h.id: h for h in whole.hits})
+    # 3. the candidates in search's order: search(subject + title) first, then what
+    #    only the whole ticket finds; the model scores each, and the draft's best score
+    #    decides whether anything is shown at all
+    head_unknown = (sum(1 for w in head_words if not w.total) / len(head_words)
+                    if head_words else unknown_share)
+    rarity = _rarity(searcher)
+    head_rare = (sum(rarity(w.text) for w in head_words if not w.total) / len(head_words)
+                 if head_words else unknown_share)
+    order: dict[str, Any] = {h.id: h for h in head_hits}
+    for h in whole.hits:
+        order.setdefault(h.id, h)
     text_rank = {h.id: i for i, h in enumerate(whole.hits)}
     head_rank = {h.id: i for i, h in enumerate(head_hits)}
-    best_text = max((h.score for h in whole.hits), default=0.0) or 1.0
-    best_head = max((h.score for h in head_hits), default=0.0) or 1.0
-    coverages = {}
-    for doc_id in hits:
-        matched = [w for w in words if doc_id in w.matched and w.weight]
-        coverages[doc_id] = (sum(w.idf * w.weight * w.matched[doc_id] for w in matched)
-                             / denominator, matched)
-    best_coverage = max((c for c, _ in coverages.values()), default=0.0)
+    head_top = {h.id for h in head_hits[:3]}
+    text_top = {h.id for h in whole.hits[:3]}
     ranked: list[Suggestion] = []
-    for doc_id, hit in hits.items():
-        coverage, matched = coverages[doc_id]
-        head_cov = sum(w.idf * w.matched[doc_id] for w in head_words
-                       if doc_id in w.matched) / head_denominator if head_words else 0.0
+    for pos, (doc_id, hit) in enumerate(order.items()):
+        matched = [w for w in words if doc_id in w.matched and w.weight]
+        coverage = sum(w.idf * w.weight * w.matched[doc_id] for w in matched) / denominator
+        head_cov = (sum(w.idf * w.matched[doc_id] for w in head_words if doc_id in w.matched)
+                    / head_denominator if head_words else coverage)
         in_cat = doc_id in in_category
-        ti = text_rank.get(doc_id)
-        if ti is None:
-            text_share = text_margin = text_rr = 0.0
-        else:
-            text_share = whole.hits[ti].score / best_text
-            following = whole.hits[ti + 1].score if ti + 1 < len(whole.hits) else 0.0
-            text_margin = (whole.hits[ti].score - following) / best_text
-            text_rr = 1.0 / (ti + 1)
-        hi = head_rank.get(doc_id)
-        head_share = head_hits[hi].score / best_head if hi is not None else 0.0
-        head_rr = 1.0 / (hi + 1) if hi is not None else 0.0
-        x = (text_share, text_rr, text_margin, head_share, head_rr, coverage, head_cov,
-             _title_match(hit.title, head_words), 1.0 if in_cat else 0.0,
-             1.0 if ticket.category and not in_cat else 0.0, unknown_share, best_coverage)
+        text_share, text_rr, text_margin = _rank_features(whole.hits, text_rank.get(doc_id))
+        head_share, head_rr, head_margin = _rank_features(head_hits, head_rank.get(doc_id))
+        x = (1.0 / (pos + 1), head_rr, head_share, head_margin, text_rr, text_share,
+             text_margin, 1.0 if doc_id in head_top and doc_id in text_top else 0.0,
+             coverage, head_cov, _title_match(hit.title, head_words),
+             1.0 if in_cat else 0.0, 1.0 if ticket.category and not in_cat else 0.0,
+             unknown_share, head_unknown,
+             sum(1 for w in head_words if doc_id in w.matched) / len(head_words)
+             if head_words else coverage, head_rare)
         confidence = model.probability(x)
         top_words = [w.text for w in sorted(matched, key=lambda w: -w.idf * w.weight)][:5]
         reason = (f"matches {', '.join(repr(t) for t in top_words) or 'nothing'}"
@@ -385,19 +408,48 @@ def suggest_with(searcher: Any, ticket: Ticket, limit: int = 3, *,
             reason += f"; answers category {ticket.category!r}"
         ranked.append(_from_hit(hit, confidence, reason, in_cat, score=confidence,
                                 features=x))
-    ranked.sort(key=lambda s: (-s.confidence, s.id))
-    chosen = tuple(s for s in ranked if s.confidence >= threshold)[:limit]
-    if chosen:  # snippets only for what is shown: the same queries again, highlighted
-        snippets = {}
-        if any(s.id in head_rank and s.id not in text_rank for s in chosen):
-            snippets.update({h.id: h.snippet for h in searcher.search(
-                head, limit=CANDIDATES, audience=audience).hits})
-        if any(s.id in text_rank for s in chosen):
-            snippets.update({h.id: h.snippet for h in searcher.search_text(
-                full, limit=CANDIDATES, audience=audience).hits})
+    draft_confidence = model.draft_probability([s.features for s in ranked])
+    chosen = tuple(ranked[:limit]) if ranked and draft_confidence >= threshold else ()
+    if any(s.id not in head_rank for s in chosen):  # snippets of what only the
+        snippets = {h.id: h.snippet for h in searcher.search_text(  # whole ticket found
+            full, limit=CANDIDATES, audience=audience).hits}
         chosen = tuple(dataclasses.replace(s, snippet=snippets.get(s.id, s.snippet))
-                       for s in chosen)
-    return Suggestions(ticket, market, version, chosen, threshold, tuple(ranked))
+                       if s.id not in head_rank else s for s in chosen)
+    return Suggestions(ticket, market, version, chosen, threshold, tuple(ranked),
+                       draft_confidence)
+
+
+def _rank_features(hits: tuple, i: int | None) -> tuple[float, float, float]:
+    """(score / the best score, 1 / rank, (score - the next hit's) / the best score) of
+    the hit at ``i`` in ``hits``; zeros when the candidate is not among them."""
+    if i is None or not hits:
+        return 0.0, 0.0, 0.0
+    best = hits[0].score or 1.0
+    following = hits[i + 1].score if i + 1 < len(hits) else 0.0
+    return hits[i].score / best, 1.0 / (i + 1), (hits[i].score - following) / best
+
+
+def _rarity(searcher: Any) -> Callable[[str], float]:
+    """How rare a word is in everyday language, 0 (as common as "forgot") to 1 (in no
+    word list, like "instagram", or as rare as "paypal"), from the spelling
+    dictionaries' word frequencies (loaded once per open searcher). A word the help
+    center never uses says the draft is about something else when it is a rare, topical
+    word; a common one ("forgot", "weekend") is only narrative. Languages without a
+    word list count every word as rare."""
+    searcher._in_dictionary("a")  # loads the word lists of the index's languages
+    lists = [d.word_frequency for d in (getattr(searcher, "_dictionaries", None) or {}).values()]
+
+    def rarity(word: str) -> float:
+        best = 0.0
+        for freq in lists:
+            count = freq[word]
+            if count:
+                best = max(best, count / freq.total_words)
+        if not best:
+            return 1.0
+        return min(1.0, max(0.0, (-math.log10(best) - RARITY_COMMON) / RARITY_SPAN))
+
+    return rarity
 
 
 def _title_match(title: str, words: list[_Word]) -> float:

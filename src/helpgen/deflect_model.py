@@ -1,9 +1,12 @@
 """The deflection confidence: a small logistic model over per-candidate features.
 
 Pure Python, no dependency. :data:`FEATURES` names what the engine measures for each
-candidate article of a ticket draft (see :func:`helpgen.deflect.suggest_with`);
-:class:`Model` turns them into a probability that the article answers the draft, and
-carries the threshold under which nothing is shown. :func:`fit` learns the
+candidate article of a ticket draft (see :func:`helpgen.deflect.suggest_with`). A
+:class:`Model` has two logistic parts over them: the candidate part turns one
+candidate's features into the probability that it answers the draft (the confidence
+shown); the :class:`Gate` turns the draft's first candidate (search's best) into the
+probability that the first three answer it, and carries the threshold under which the
+draft is shown nothing. :func:`fit` learns the
 coefficients (L2-regularised Newton steps) and :func:`cross_validate` makes pooled
 out-of-fold predictions with k folds grouped by draft, from which the threshold and the
 precision/recall curve come. ``helpgen eval --fit`` writes the result to
@@ -23,40 +26,91 @@ from .errors import HelpgenError
 
 #: What the engine measures per candidate, in this order.
 FEATURES = (
-    "text_share",      # whole-ticket search_text score / the best candidate's
-    "text_rank",       # 1 / rank in search_text of the whole ticket (0: not there)
-    "text_margin",     # (its search_text score - the next hit's) / the best score
-    "head_share",      # search(subject + title) score / the best head hit's
+    "position",        # 1 / place in the candidate list (search's order)
     "head_rank",       # 1 / rank in search(subject + title) (0: not there)
+    "head_share",      # its search(subject + title) score / the best head hit's
+    "head_margin",     # (that score - the next head hit's) / the best head score
+    "text_rank",       # 1 / rank in search_text of the whole ticket (0: not there)
+    "text_share",      # its search_text score / the best one's
+    "text_margin",     # (its search_text score - the next hit's) / the best score
+    "both_top3",       # among the first three of both searches (the baselines agree)
     "coverage",        # IDF-weighted share of the ticket's key words the article matches
     "head_coverage",   # the same over subject and title words only
     "title_match",     # share of the subject/title words found in the article's title
     "category_match",  # the ticket's category (ours) is one the article answers
     "category_other",  # the ticket has one of our categories, and this article lacks it
     "unknown_share",   # share of the ticket's key-word weight no article uses
-    "best_coverage",   # the highest coverage of any candidate of this draft
+    "head_unknown",    # share of the subject/title key words no article uses
+    "head_words",      # share of the subject/title key words the article matches
+    "head_rare",       # head_unknown, each word weighted by its rarity in the language
 )
+#: What the gate reads from the draft's first candidate: how strongly search found it
+#: and how much of the draft it and the help center cover (its ranks are 1 by definition).
+GATE_FEATURES = ("head_share", "text_share", "both_top3", "coverage", "head_coverage",
+                 "title_match", "category_match", "category_other", "unknown_share",
+                 "head_unknown", "head_rare")
 DEFAULT_MODEL = Path(__file__).with_name("deflection-model.json")
 L2 = 0.1
+GATE_L2 = 3.0  # few drafts (one row each): a stronger penalty generalises better
+
+
+@dataclass(frozen=True)
+class Gate:
+    """Whether a draft is shown anything: a logistic model over :data:`GATE_FEATURES`
+    of its first candidate, and the threshold its probability must reach."""
+
+    coefficients: tuple[float, ...]  # one per GATE_FEATURES entry
+    intercept: float
+    threshold: float
+
+    def probability(self, x: Sequence[float]) -> float:
+        """``x`` is a full :data:`FEATURES` row (the draft's first candidate)."""
+        return _sigmoid(self.intercept + sum(c * x[i] for c, i in zip(self.coefficients,
+                                                                       _GATE_INDEX)))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"features": list(GATE_FEATURES),
+                "coefficients": {n: round(c, 6) for n, c in zip(GATE_FEATURES,
+                                                                 self.coefficients)},
+                "intercept": round(self.intercept, 6), "threshold": round(self.threshold, 6)}
+
+
+_GATE_INDEX = tuple(FEATURES.index(n) for n in GATE_FEATURES)
+
+
+def gate_row(x: Sequence[float]) -> tuple[float, ...]:
+    return tuple(x[i] for i in _GATE_INDEX)
 
 
 @dataclass(frozen=True)
 class Model:
     coefficients: tuple[float, ...]  # one per FEATURES entry
     intercept: float
-    threshold: float  # a suggestion needs at least this probability
+    threshold: float  # the gate's threshold (a draft's probability to be shown anything)
     source: str = ""
     info: dict[str, Any] = field(default_factory=dict, compare=False)
+    gate: Gate | None = None  # without one, the best candidate's probability is the gate's
 
     def probability(self, x: Sequence[float]) -> float:
         z = self.intercept + sum(c * v for c, v in zip(self.coefficients, x))
         return _sigmoid(z)
 
+    def draft_probability(self, rows: Sequence[Sequence[float]]) -> float:
+        """The probability that the draft's first three candidates (``rows`` in search's
+        order) answer it: the gate on the first, or the best candidate's probability."""
+        if not rows:
+            return 0.0
+        if self.gate is not None:
+            return self.gate.probability(rows[0])
+        return max(self.probability(r) for r in rows)
+
     def as_dict(self) -> dict[str, Any]:
-        return {"features": list(FEATURES),
-                "coefficients": {n: round(c, 6) for n, c in zip(FEATURES, self.coefficients)},
-                "intercept": round(self.intercept, 6), "threshold": round(self.threshold, 6),
-                **self.info}
+        out = {"features": list(FEATURES),
+               "coefficients": {n: round(c, 6) for n, c in zip(FEATURES, self.coefficients)},
+               "intercept": round(self.intercept, 6), "threshold": round(self.threshold, 6)}
+        if self.gate is not None:
+            out["gate"] = self.gate.as_dict()
+        return {**out, **self.info}
 
 
 def _sigmoid(z: float) -> float:
@@ -75,8 +129,13 @@ def load(path: Path | str | None = None) -> Model:
         missing = [n for n in FEATURES if n not in coefs]
         if missing:
             raise KeyError(", ".join(missing))
+        gate = None
+        if data.get("gate"):
+            g = data["gate"]
+            gate = Gate(tuple(float(g["coefficients"][n]) for n in GATE_FEATURES),
+                        float(g["intercept"]), float(data["threshold"]))
         return Model(tuple(float(coefs[n]) for n in FEATURES), float(data["intercept"]),
-                     float(data["threshold"]), str(path))
+                     float(data["threshold"]), str(path), gate=gate)
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise HelpgenError(f"cannot read the deflection model ({type(exc).__name__}: {exc}); "
                            "refit it with: helpgen eval --fit", str(path), exit_code=2) from None
@@ -87,7 +146,7 @@ def fit(rows: Sequence[Sequence[float]], labels: Sequence[int], l2: float = L2,
     """Logistic regression by Newton's method with an L2 penalty (not on the intercept);
     features are used as they are (all are 0-1 shares). Returns (coefficients,
     intercept)."""
-    n = len(FEATURES) + 1
+    n = (len(rows[0]) if rows else len(FEATURES)) + 1
     w = [0.0] * n  # w[0] is the intercept
     xs = [(1.0, *r) for r in rows]
     for _ in range(iterations):
@@ -150,47 +209,57 @@ class Draft:
     answerable: bool
 
 
+def fit_gate(drafts: Sequence[Draft], l2: float = GATE_L2) -> tuple[tuple[float, ...], float]:
+    """The gate's coefficients: one row per draft with candidates (its first
+    candidate's :data:`GATE_FEATURES`), labelled 1 when one of its first three answers."""
+    rows = [gate_row(d.rows[0]) for d in drafts if d.rows]
+    labels = [int(any(d.labels[:3])) for d in drafts if d.rows]
+    return fit(rows, labels, l2)
+
+
 def cross_validate(drafts: Sequence[Draft], k: int = 5, l2: float = L2
-                   ) -> dict[str, list[float]]:
-    """Out-of-fold probabilities per draft id (fold = position mod ``k`` in id order,
-    so a draft's candidates stay together and the folds do not depend on file order)."""
+                   ) -> tuple[dict[str, list[float]], dict[str, float]]:
+    """Out-of-fold candidate probabilities and gate probabilities per draft id (fold =
+    position mod ``k`` in id order, so a draft's candidates stay together and the folds
+    do not depend on file order)."""
     ordered = sorted(drafts, key=lambda d: d.id)
     out: dict[str, list[float]] = {}
+    gates: dict[str, float] = {}
     for fold in range(k):
         train = [d for i, d in enumerate(ordered) if i % k != fold]
         test = [d for i, d in enumerate(ordered) if i % k == fold]
         coefs, b = fit([r for d in train for r in d.rows],
                        [y for d in train for y in d.labels], l2)
-        model = Model(coefs, b, 0.5)
+        gcoefs, gb = fit_gate(train)
+        model = Model(coefs, b, 0.5, gate=Gate(gcoefs, gb, 0.5))
         for d in test:
             out[d.id] = [model.probability(r) for r in d.rows]
-    return out
+            gates[d.id] = model.draft_probability(d.rows)
+    return out, gates
 
 
-def shown(probs: Sequence[float], threshold: float, limit: int = 3) -> list[int]:
-    """Indexes of the candidates shown: probability >= threshold, best first."""
-    order = sorted(range(len(probs)), key=lambda i: -probs[i])
-    return [i for i in order if probs[i] >= threshold][:limit]
+def shown(gate: float, count: int, threshold: float, limit: int = 3) -> list[int]:
+    """Indexes of the candidates shown: none when the draft's gate probability is under
+    ``threshold``, otherwise the first ``limit`` in the candidates' own order (search's)."""
+    if not count or gate < threshold:
+        return []
+    return list(range(min(limit, count)))
 
 
-def curve(drafts: Sequence[Draft], probs: dict[str, list[float]]) -> list[dict[str, float]]:
-    """For every distinct probability as a threshold: hit@3 on answerable drafts, share
-    of unanswerable drafts given nothing, precision of the shown suggestions and recall
-    (answerable drafts with a right one shown)."""
-    cuts = sorted({round(p, 6) for d in drafts for p in probs[d.id]} | {0.0, 1.0})
-    rows = []
-    for t in cuts:
-        rows.append({"threshold": t, **score(drafts, probs, t)})
-    return rows
+def curve(drafts: Sequence[Draft], gates: dict[str, float]) -> list[dict[str, float]]:
+    """For every distinct gate probability as a threshold: hit@3 on answerable drafts,
+    share of unanswerable drafts given nothing, precision of the shown suggestions and
+    recall (answerable drafts with a right one shown)."""
+    cuts = sorted({round(gates[d.id], 6) for d in drafts} | {0.0, 1.0})
+    return [{"threshold": t, **score(drafts, gates, t)} for t in cuts]
 
 
-def score(drafts: Sequence[Draft], probs: dict[str, list[float]], t: float
-          ) -> dict[str, float]:
+def score(drafts: Sequence[Draft], gates: dict[str, float], t: float) -> dict[str, float]:
     hits = empty = right = total = 0
     ans = sum(1 for d in drafts if d.answerable)
     una = len(drafts) - ans
     for d in drafts:
-        idx = shown(probs[d.id], t)
+        idx = shown(gates[d.id], len(d.rows), t)
         if d.answerable:
             hits += any(d.labels[i] for i in idx)
         else:
@@ -203,14 +272,14 @@ def score(drafts: Sequence[Draft], probs: dict[str, list[float]], t: float
             "recall": round(hits / ans, 4) if ans else 0.0}
 
 
-def choose_threshold(drafts: Sequence[Draft], probs: dict[str, list[float]],
+def choose_threshold(drafts: Sequence[Draft], gates: dict[str, float],
                      min_unanswerable: float = 0.95) -> float:
     """The lowest threshold at which at least ``min_unanswerable`` of the unanswerable
     drafts get nothing (showing more can only raise hit@3), placed halfway to the next
-    lower probability so it is not on a training point."""
-    values = sorted({p for d in drafts for p in probs[d.id]})
+    lower gate probability so it is not on a training point."""
+    values = sorted({gates[d.id] for d in drafts})
     for i, t in enumerate(values):
-        if score(drafts, probs, t)["unanswerable_empty"] >= min_unanswerable:
+        if score(drafts, gates, t)["unanswerable_empty"] >= min_unanswerable:
             lower = values[i - 1] if i else 0.0
             return (t + lower) / 2  # shows the same as t: nothing lies in between
     return 1.0

@@ -2,7 +2,7 @@
 
 The ticket set (``evals/tickets.yml``) holds drafts with the article ids that answer
 them (``expect``) or ``expect: []`` for drafts nothing answers, each in the ``tune``,
-``holdout`` or ``final`` split. For every split scored this reports, over the
+``holdout``, ``final`` or ``final2`` split. For every split scored this reports, over the
 suggestions actually shown (after the model's threshold):
 
 * answerable drafts: hit@1, hit@3 (an expected article among the first 1/3) and MRR;
@@ -12,7 +12,7 @@ suggestions actually shown (after the model's threshold):
 * two baselines, top 3 each: ``search(subject + " " + title)`` and
   ``search_text(subject + title + description)``.
 
-A plain run scores tune and holdout; ``final=True`` adds the final split (never a gate)
+A plain run scores tune and holdout; ``final=True`` adds the final splits (never a gate)
 and records the commit. ``fit=True`` refits :mod:`helpgen.deflect_model` on the tune
 split with k-fold cross-validation (:func:`fit_model`) and writes it to
 ``deflection.model``. The gate fails when hit@3 is under ``deflection.eval_min_hit3``
@@ -32,9 +32,12 @@ from . import deflect, yamlpos
 from .config import Config
 from .errors import HelpgenError, Problem, raise_if
 
-SPLITS = ("tune", "holdout", "final")
-#: Scored by a plain ``helpgen eval``; ``final`` only with ``--final``.
+SPLITS = ("tune", "holdout", "final", "final2")
+#: Scored by a plain ``helpgen eval``; ``final`` and ``final2`` only with ``--final``.
 DEFAULT_SPLITS = ("tune", "holdout")
+#: Reported with ``--final``, never gated. ``final`` was scored once before the engine was
+#: reworked, so it is no longer untouched; ``final2`` was written and committed after that.
+FINAL_SPLITS = ("final", "final2")
 #: The split ``--fit`` learns from (k-fold cross-validated).
 FIT_SPLIT = "tune"
 FOLDS = 5
@@ -66,6 +69,7 @@ class Outcome:
     baseline: tuple[str, ...]  # search(subject + " " + title): top 3 ids
     baseline_text: tuple[str, ...] = ()  # search_text(subject + title + description): top 3
     features: tuple[tuple[float, ...], ...] = ()  # the model's inputs, per candidate
+    gate: float = 0.0  # the draft's probability that its first three answer it
 
     @property
     def answerable(self) -> bool:
@@ -256,22 +260,26 @@ def run_tickets(config: Config, tickets: list[EvalTicket], index_dir: Path,
             outcomes.append(Outcome(
                 t.id, t.split, t.market, t.expect, tuple(x.id for x in result.suggestions),
                 tuple((x.id, x.confidence) for x in result.candidates), baseline,
-                baseline_text, tuple(x.features for x in result.candidates)))
+                baseline_text, tuple(x.features for x in result.candidates),
+                result.draft_confidence))
     return outcomes
 
 
 def rescore(outcomes: list[Outcome], model: Any, threshold: float) -> list[Outcome]:
-    """``outcomes`` with the candidates' confidences from ``model`` (same features)."""
-    out = []
-    for o in outcomes:
-        probs = [model.probability(x) for x in o.features]
-        order = sorted(range(len(probs)), key=lambda i: (-probs[i], o.candidates[i][0]))
-        cands = tuple((o.candidates[i][0], probs[i]) for i in order)
-        feats = tuple(o.features[i] for i in order)
-        shown = tuple(i for i, c in cands if c >= threshold)[:deflect.MAX_LIMIT]
-        out.append(Outcome(o.id, o.split, o.market, o.expect, shown, cands, o.baseline,
-                           o.baseline_text, feats))
-    return out
+    """``outcomes`` with the confidences from ``model`` (same features, same order:
+    search's)."""
+    return [_with_probs(o, [model.probability(x) for x in o.features],
+                        model.draft_probability(o.features), threshold) for o in outcomes]
+
+
+def _with_probs(o: Outcome, probs: list[float], gate: float, threshold: float) -> Outcome:
+    from . import deflect_model as dm
+
+    cands = tuple((o.candidates[i][0], p) for i, p in enumerate(probs))
+    shown = tuple(cands[i][0] for i in dm.shown(gate, len(cands), threshold,
+                                                 deflect.MAX_LIMIT))
+    return Outcome(o.id, o.split, o.market, o.expect, shown, cands, o.baseline,
+                   o.baseline_text, o.features, gate)
 
 
 def _ratio(values: list[float]) -> float | None:
@@ -283,7 +291,9 @@ def figures(outcomes: list[Outcome], threshold: float | None = None) -> Figures:
     def shown(o: Outcome) -> tuple[str, ...]:
         if threshold is None:
             return o.shown
-        return tuple(i for i, c in o.candidates if c >= threshold)
+        if not o.candidates or o.gate < threshold:
+            return ()
+        return tuple(i for i, _ in o.candidates)
 
     ans = [o for o in outcomes if o.answerable]
     una = [o for o in outcomes if not o.answerable]
@@ -319,30 +329,26 @@ def fit_model(config: Config, outcomes: list[Outcome], min_unanswerable: float =
     train = [o for o in outcomes if o.split == FIT_SPLIT]
     drafts = [dm.Draft(o.id, o.features, tuple(int(i in o.expect) for i, _ in o.candidates),
                        o.answerable) for o in train]
-    oof = dm.cross_validate(drafts, FOLDS)
-    threshold = dm.choose_threshold(drafts, oof, min_unanswerable)
+    oof, gates = dm.cross_validate(drafts, FOLDS)
+    threshold = dm.choose_threshold(drafts, gates, min_unanswerable)
     coefs, intercept = dm.fit([r for d in drafts for r in d.rows],
                               [y for d in drafts for y in d.labels])
-    cv = dm.score(drafts, oof, threshold)
-    oof_outcomes = []
-    for o in train:
-        probs = oof[o.id]
-        order = sorted(range(len(probs)), key=lambda i: (-probs[i], o.candidates[i][0]))
-        cands = tuple((o.candidates[i][0], probs[i]) for i in order)
-        oof_outcomes.append(Outcome(o.id, o.split, o.market, o.expect,
-                                    tuple(i for i, c in cands if c >= threshold),
-                                    cands, o.baseline, o.baseline_text))
+    gcoefs, gintercept = dm.fit_gate(drafts)
+    cv = dm.score(drafts, gates, threshold)
+    oof_outcomes = [_with_probs(o, oof[o.id], gates[o.id], threshold) for o in train]
     pooled = figures(oof_outcomes)
-    curve = [{k: round(v, 4) for k, v in r.items()} for r in dm.curve(drafts, oof)]
+    curve = [{k: round(v, 4) for k, v in r.items()} for r in dm.curve(drafts, gates)]
     info = {"fitted_on": f"{FIT_SPLIT} split, {len(drafts)} drafts, "
                          f"{sum(len(d.rows) for d in drafts)} candidates",
-            "folds": FOLDS, "l2": dm.L2, "min_unanswerable": min_unanswerable,
+            "folds": FOLDS, "l2": dm.L2, "gate_l2": dm.GATE_L2,
+            "min_unanswerable": min_unanswerable,
             "cross_validated": {**cv, "baseline_hit3": pooled.baseline_hit3,
                                 "baseline_text_hit3": pooled.baseline_text_hit3,
                                 "hit1": pooled.hit1, "mrr": pooled.mrr,
                                 "tied_pairs": pooled.tied_pairs},
             "curve": curve}
-    model = dm.Model(coefs, intercept, threshold, info=info)
+    model = dm.Model(coefs, intercept, threshold, info=info,
+                     gate=dm.Gate(gcoefs, gintercept, threshold))
     return model, {"pooled": asdict(pooled), **{k: v for k, v in info.items()
                                                 if k != "curve"}}
 
@@ -390,7 +396,7 @@ def run(config: Config, path: Path, index_dir: Path, *, search: bool = True,
         fit: bool = False) -> EvalReport:
     """Run the ticket set (and the search set when present); see the module docstring.
 
-    ``final`` scores the final split too (and records the commit); ``fit`` refits the
+    ``final`` scores the final splits too (and records the commit); ``fit`` refits the
     model on the tune split and writes it to ``deflection.model`` before scoring."""
     tickets = load(config, Path(path))
     splits_run = SPLITS if final else DEFAULT_SPLITS
@@ -418,7 +424,7 @@ def run(config: Config, path: Path, index_dir: Path, *, search: bool = True,
     if final:
         report.commit = git_commit(config.root)
     for name, f in splits.items():
-        if name == "final":
+        if name in FINAL_SPLITS:
             continue  # reported, never a gate: a gate would invite tuning on it
         if f.hit3 is not None and f.hit3 < limits["hit3"]:
             report.failures.append(f"{name}: hit@3 {f.hit3:.3f} is under "
@@ -478,10 +484,11 @@ def format_text(report: EvalReport, verbose: bool = False) -> str:
                      f"{report.fitted['folds']} folds)")
         lines.append(f"  model written to {report.fitted['model_file']}")
     lines.append(f"  thresholds: hit@3 >= {report.thresholds['hit3']}, no-answer >= "
-                 f"{report.thresholds['unanswerable_empty']} on tune and holdout (final is "
-                 "reported, never gated)")
+                 f"{report.thresholds['unanswerable_empty']} on tune and holdout (final and "
+                 "final2 are reported, never gated)")
     if report.commit:
-        lines.append(f"  final split scored on commit {report.commit}")
+        lines.append(f"  final splits scored on commit {report.commit} (final: scored before, "
+                     "no longer untouched; final2: the untouched one)")
     misses = [o for o in report.outcomes if _miss(o)]
     if misses:
         lines.append("  misses:")

@@ -251,6 +251,41 @@ class Searcher:
             best = sorted(scores.items(), key=lambda x: (-x[1], x[0]))[:limit]
             return tuple(self._searcher.stored_fields(d)["id"] for d, _ in best), total
 
+    def word_matches(self, words: Sequence[str], ids: Iterable[str],
+                     audience: str | None = None) -> dict[str, tuple[frozenset[str], int]]:
+        """For each of ``words``: which of the articles ``ids`` contain it (the word, a
+        stem or a synonym, as :meth:`matching_ids` reads it; every token of a CJK word)
+        and how many articles contain it in all. Unscored look-ups, for checking a
+        ticket's key words against its candidate articles."""
+        filt = self._filter(audience, None, None)
+        out: dict[str, tuple[frozenset[str], int]] = {}
+        with self._lock:
+            allowed = frozenset(self._searcher.docs_for_query(filt)) if filt else None
+            docs_of: dict[int, str] = {}
+            for doc_id in ids:
+                for d in self._searcher.docs_for_query(Term("id", doc_id)):
+                    docs_of[d] = doc_id
+            for word in words:
+                cleaned = analysis.clean_text(word or "", MAX_QUERY_CHARS)
+                plan = self._plan_cache.get(cleaned) if cleaned else []
+                if plan is None:
+                    if len(self._plan_cache) > 20_000:
+                        self._plan_cache.clear()
+                    plan = self._plan_cache[cleaned] = self._plan(
+                        self._words(cleaned, MAX_TEXT_TERMS), cleaned)
+                alternatives = [And([Or([And([Term(f"all_{lang}", t) for t in toks])
+                                         for lang, toks in part.tokens.items()])
+                                     for part in parts])
+                                for alts in plan or () for parts in alts]
+                if not alternatives:
+                    out[word] = (frozenset(), 0)
+                    continue
+                found = set(self._searcher.docs_for_query(Or(alternatives)))
+                if allowed is not None:
+                    found &= allowed
+                out[word] = (frozenset(i for d, i in docs_of.items() if d in found), len(found))
+        return out
+
     def correction(self, query: str) -> str | None:
         """The query with misspelt words corrected, as :meth:`search` would search it
         (None when nothing needs correcting), without running the search."""
