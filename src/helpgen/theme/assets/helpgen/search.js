@@ -70,8 +70,12 @@
       var fix = text("a", "helpgen-did-you-mean", words || data.did_you_mean);
       fix.title = data.did_you_mean;
       fix.href = "#";
+      fix.setAttribute("role", "button");
+      // Material closes the search dialog on any link click that reaches document.body
+      // (and "#" would navigate): the correction is handled here and goes no further.
       fix.addEventListener("click", function (e) {
         e.preventDefault();
+        e.stopPropagation();
         ui.input.value = data.did_you_mean;
         state.typed = data.did_you_mean;
         query(data.did_you_mean);
@@ -89,6 +93,14 @@
       article.dataset.mdScore = String(hit.score);
       article.appendChild(text("div", "md-search-result__icon md-icon"));
       article.appendChild(text("h1", null, hit.title));
+      // where the article sits: "Sellers · Orders" (titles in the market's language)
+      var place = [hit.audience_title, hit.topic_title].filter(Boolean).join(" · ");
+      if (place) {
+        var where = text("p", "helpgen-search-place", place);
+        where.style.cssText = "margin:.2em 0 0;font-size:.64rem;" +
+          "color:var(--md-default-fg-color--light)";
+        article.appendChild(where);
+      }
       var snippet = text("p", "md-search-result__teaser helpgen-search-snippet");
       snippet.innerHTML = hit.snippet;  // server-escaped text with <mark> only
       article.appendChild(snippet);
