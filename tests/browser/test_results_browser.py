@@ -54,3 +54,46 @@ def test_did_you_mean_runs_the_corrected_search_and_keeps_the_panel_open(page, l
     expect(box).to_be_focused()
     assert page.url.endswith("/us/2026.11/")  # no "#" navigation either
     page_log.assert_clean()
+
+
+def switch_market(page, name: str) -> None:
+    page.locator(".md-header .md-select").hover()
+    link = page.locator(".md-select__link", has_text=name)
+    expect(link).to_be_visible()
+    link.click()
+
+
+def test_static_host_market_switch_keeps_the_article(page, live_site):
+    from static_host import serving_static
+
+    with serving_static(live_site.root / "site") as base:
+        page.goto(base + "/us/2026.11/partners/support-tickets/submit-a-ticket/")
+        page.wait_for_load_state("networkidle")
+        switch_market(page, "Germany")
+        expect(page).to_have_url(re.compile(r"/de/2026\.11/partners/support-tickets/"
+                                            r"submit-a-ticket/$"))
+        expect(page.locator("article h1")).to_contain_text("Supportticket")
+
+
+def test_static_host_market_switch_goes_home_without_the_article(page, live_site):
+    from static_host import serving_static
+
+    with serving_static(live_site.root / "site") as base:
+        page.goto(base + "/us/2026.11/buyers/orders/us-sales-tax/")
+        page.wait_for_load_state("networkidle")
+        switch_market(page, "Germany")
+        expect(page).to_have_url(re.compile(r"/de/2026\.11/$"))
+
+
+def test_root_is_a_styled_chooser_of_the_published_markets(page, live_site, page_log):
+    page.goto(live_site.url + "/")
+    cards = page.locator("ul.helpgen-markets > li > a")
+    expect(cards).to_have_count(2)
+    assert cards.all_text_contents() == ["United StatesEnglish", "GermanyDeutsch"]
+    header = page.locator("header")
+    assert header.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(64, 81, 181)"
+    width = page.evaluate("document.documentElement.scrollWidth <= innerWidth")
+    assert width
+    cards.nth(1).click()
+    expect(page).to_have_url(re.compile(r"/de/2026\.11/$"))
+    page_log.assert_clean()

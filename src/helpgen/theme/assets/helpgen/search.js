@@ -222,11 +222,38 @@
     .then(function (data) {
       if (!data || !Array.isArray(data.markets)) { return; }
       var live = {};
-      data.markets.forEach(function (m) { live[m.code] = true; });
+      data.markets.forEach(function (m) { live[m.code] = m; });
       document.querySelectorAll(".md-select__link[hreflang]").forEach(function (a) {
         var code = new URL(a.href, location.href).pathname.replace(/\/$/, "").split("/").pop();
-        if (!live[code]) { a.closest(".md-select__item").hidden = true; }
+        if (!live[code]) { a.closest(".md-select__item").hidden = true; return; }
+        if (live[code].default) { a.dataset.helpgenMarket = code; }
       });
+      keepArticle(live);
     })
     .catch(function () { /* a static host without the file: keep the list */ });
+
+  /* Choosing another market opens the same page there when that market's served
+     version has it (its <version>/articles.json lists its pages), else its home; this
+     runs before Material's own handler, which needs sitemaps a static host lacks. */
+  function keepArticle(live) {
+    var here = new URL(base.replace(/\/?$/, "/"), location.href);
+    var rel = location.pathname.indexOf(here.pathname) === 0 ?
+      decodeURIComponent(location.pathname.slice(here.pathname.length)) : null;
+    document.addEventListener("click", function (e) {
+      if (e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey) { return; }
+      var a = e.target.closest && e.target.closest(".md-select__link[data-helpgen-market]");
+      if (!a || rel === null) { return; }
+      e.preventDefault();
+      e.stopPropagation();
+      var version = new URL(a.dataset.helpgenMarket + "/" +
+                            live[a.dataset.helpgenMarket].default + "/", root);
+      fetch(new URL("articles.json", version), { credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (list) {
+          var has = list && list.pages && Object.prototype.hasOwnProperty.call(list.pages, rel);
+          location.href = has ? new URL(encodeURI(rel), version).href : a.href;
+        })
+        .catch(function () { location.href = a.href; });
+    }, true);
+  }
 })();
