@@ -33,7 +33,7 @@ from typing import Any, Callable, Iterator, Sequence
 
 os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")  # Material's end-of-life banner
 
-from . import atomic, csp, faults, urls  # noqa: E402
+from . import atomic, catalog, csp, faults, urls  # noqa: E402
 from . import content as content_mod  # noqa: E402
 from . import render, rules  # noqa: E402
 from .config import VERSION_RE, Config, Market  # noqa: E402
@@ -576,7 +576,7 @@ def root_page(config: Config, published: list[dict]) -> str:
         "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\n"
         f"<title>{site_name}</title>\n<style>{_ROOT_STYLE}</style></head>\n<body>\n"
         f"<header><div>{site_name}</div></header>\n<main>\n"
-        "<h1>Choose your market</h1>\n"
+        f"<h1>{html.escape(catalog.load().text('root.choose_market', 'en'))}</h1>\n"
         f'<ul class="helpgen-markets">\n{rows}\n</ul>\n</main>\n</body></html>\n'
     )
 

@@ -97,3 +97,33 @@ def test_root_is_a_styled_chooser_of_the_published_markets(page, live_site, page
     cards.nth(1).click()
     expect(page).to_have_url(re.compile(r"/de/2026\.11/$"))
     page_log.assert_clean()
+
+
+def test_home_page_has_a_search_box_featured_articles_and_topic_cards(page, live_site,
+                                                                      page_log):
+    page.goto(live_site.url + "/us/2026.11/")
+    expect(page.locator("html")).to_have_attribute("data-helpgen-search", "api")
+    featured = page.locator(".helpgen-featured a")
+    expect(featured.first).to_have_text("Submit a support ticket in the Partner Center")
+    cards = page.locator(".grid.cards.helpgen-topics > ul > li")
+    expect(cards.first).to_contain_text("Getting support · 4 articles")
+    assert cards.count() == 6
+    assert cards.first.evaluate("e => getComputedStyle(e).borderTopStyle") == "solid"
+    box = page.locator(".helpgen-home-search input")
+    assert box.bounding_box()["y"] < 800  # above the fold at 1280x720
+    box.click()
+    box.press_sequentially("refund", delay=30)
+    expect(page.locator(".md-search-result__list")).to_have_attribute("data-query", "refund")
+    assert page.locator("[data-md-toggle=search]").is_checked()
+    expect(page.locator("input.md-search__input")).to_be_focused()
+    expect(page.locator(".md-search-result__item").first).to_be_visible()
+    page_log.assert_clean()
+
+
+def test_german_home_page_cards_are_german(page, live_site, page_log):
+    page.goto(live_site.url + "/de/2026.11/")
+    expect(page.locator(".helpgen-home-search input")).to_have_attribute(
+        "placeholder", "Im Hilfe-Center suchen")
+    expect(page.locator("h2", has_text="Empfohlene Artikel")).to_be_visible()
+    expect(page.locator(".helpgen-topics").first).to_contain_text("Artikel")
+    page_log.assert_clean()

@@ -257,3 +257,36 @@
     }, true);
   }
 })();
+
+/* The home page's search box (helpgen.home) hands what is typed to the header's search
+   dialog, so the results (Whoosh under helpgen serve, Material's lunr on a static host)
+   and their keyboard navigation are the same as everywhere else. */
+(function () {
+  "use strict";
+  function hand(box) {
+    var input = document.querySelector("input[data-md-component=search-query]");
+    var toggle = document.querySelector("input[data-md-toggle=search]");
+    if (!input || !toggle) { return; }
+    if (!toggle.checked) {
+      toggle.checked = true;
+      toggle.dispatchEvent(new Event("change"));
+    }
+    input.value = box.value;
+    box.value = "";
+    input.focus();
+    input.dispatchEvent(new Event("input", {bubbles: true}));
+    input.dispatchEvent(new KeyboardEvent("keyup", {bubbles: true}));
+  }
+  function start() {
+    document.querySelectorAll(".helpgen-home-search").forEach(function (form) {
+      var box = form.querySelector("input");
+      form.addEventListener("submit", function (e) { e.preventDefault(); hand(box); });
+      box.addEventListener("input", function () { if (box.value.trim()) { hand(box); } });
+    });
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", start);
+  } else {
+    start();
+  }
+})();
