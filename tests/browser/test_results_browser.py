@@ -92,8 +92,11 @@ def test_root_is_a_styled_chooser_of_the_published_markets(page, live_site, page
     assert cards.all_text_contents() == ["United StatesEnglish", "GermanyDeutsch"]
     header = page.locator("header")
     assert header.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(64, 81, 181)"
-    width = page.evaluate("document.documentElement.scrollWidth <= innerWidth")
-    assert width
+    for width in (390, 1280):
+        page.set_viewport_size({"width": width, "height": 844})
+        assert page.evaluate("document.documentElement.scrollWidth <= innerWidth"), width
+        box = cards.nth(1).bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= width
     cards.nth(1).click()
     expect(page).to_have_url(re.compile(r"/de/2026\.11/$"))
     page_log.assert_clean()
