@@ -56,8 +56,10 @@ def test_article_for_other_market_is_left_out_of_site_nav_and_permalinks(us_uk_d
     assert (us_uk_de / "uk/2026.11" / page).exists()
     assert not (us_uk_de / "us/2026.11" / page).exists()
     assert not (us_uk_de / "us/2026.11/a/uk-only-notice").exists()
-    assert "A notice for UK partners" in read(us_uk_de / "uk/2026.11/index.html")
-    assert "A notice for UK partners" not in read(us_uk_de / "us/2026.11/index.html")
+    # the home page's Registration card counts it on uk only (it lists the first three)
+    assert "<strong>Registration</strong> · 6 articles" in read(us_uk_de / "uk/2026.11/index.html")
+    assert "<strong>Registration</strong> · 5 articles" in read(us_uk_de / "us/2026.11/index.html")
+    assert "A notice for UK partners" in read(us_uk_de / "uk/2026.11/" / page)
     us_search = read(us_uk_de / "us/2026.11/search/search_index.json")
     assert "UK partners read this" not in us_search
 
@@ -235,6 +237,32 @@ def test_publish_writes_the_published_markets_file(us_uk_de):
     data = json_mod.loads((us_uk_de / "markets.json").read_text(encoding="utf-8"))
     assert [m["code"] for m in data["markets"]] == ["us", "uk", "de"]
     assert all(m["versions"] for m in data["markets"])
+    assert [m["default"] for m in data["markets"]] == ["2026.11"] * 3  # what latest serves
+    assert [m["language_name"] for m in data["markets"]] == ["English", "English", "Deutsch"]
+
+
+def test_each_version_lists_its_pages_so_the_market_switch_can_keep_the_article(us_uk_de):
+    import json as json_mod
+
+    def pages(market: str) -> dict:
+        path = us_uk_de / market / "2026.11" / site.ARTICLES_FILE
+        return json_mod.loads(path.read_text(encoding="utf-8"))["pages"]
+
+    uk, us = pages("uk"), pages("us")
+    assert uk["partners/registration/uk-only-notice/"] == "uk-only-notice"
+    assert "partners/registration/uk-only-notice/" not in us
+    assert us["partners/support-tickets/submit-a-ticket/"] == "submit-a-ticket"
+    assert set(us) < set(uk) and list(us) == sorted(us)
+
+
+def test_root_market_chooser_is_styled_and_lists_only_published_markets(us_uk_de):
+    page = (us_uk_de / "index.html").read_text(encoding="utf-8")
+    assert "<style>" in page and "#4051b5" in page  # Material's indigo, not a bare list
+    assert '<meta name="viewport"' in page
+    assert page.count('<li><a href="') == 3
+    assert '<a href="de/" hreflang="de"><strong lang="de">Deutschland</strong>' \
+           '<span lang="de">Deutsch</span></a>' in page
+    assert 'href="jp/"' not in page
 
 
 @pytest.mark.parametrize("markets", [["us"], ["us", "de"]])

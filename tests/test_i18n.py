@@ -101,7 +101,8 @@ def test_fallback_notice_is_wholly_in_the_page_language(built):
 def test_english_only_articles_are_marked_on_the_home_page(built):
     for market, marker in (("de", " (Englisch)"), ("jp", "（英語）")):
         home = read(built / f"{market}/2026.11/index.html")
-        items = re.findall(r'<li><a href="([^"]+)">[^<]*</a>([^:<]*):', home)
+        # featured entries ("link marker: summary") and topic cards ("link marker</li>")
+        items = re.findall(r'<li><a href="([^"]+)">[^<]*</a>([^:<]*)(?::|</li>)', home)
         assert len(items) > 10
         for href, after in items:
             target = read(built / f"{market}/2026.11" / href / "index.html")
@@ -110,7 +111,7 @@ def test_english_only_articles_are_marked_on_the_home_page(built):
         assert sum(after == marker for _, after in items) >= 3
         assert sum(after == "" for _, after in items) >= 3
     us = read(built / "us/2026.11/index.html")
-    assert not re.search(r"</a>[^:<]+:", us)  # English pages carry no marker
+    assert not re.search(r"<li><a [^>]*>[^<]*</a>[^:<]+(?::|</li>)", us)  # English pages carry no marker
 
 
 @pytest.mark.parametrize("market,language", [("vn", "vi"), ("de", "de"), ("jp", "ja")])

@@ -148,3 +148,13 @@ def test_healthz_is_ok_again_after_the_index_is_rebuilt(served, tmp_path):
         assert health["status"] == "ok" and "degraded_indexes" not in health
     finally:
         a.close()
+
+
+def test_search_results_carry_audience_and_topic_titles_in_the_markets_language(app):
+    us = call(app, "GET", "/api/search", "q=refund&market=us").json()["results"]
+    hit = next(h for h in us if h["id"] == "buyer-protection-program")
+    assert (hit["audience_title"], hit["topic_title"]) == ("Buyers", "Buyer protection")
+    de = call(app, "GET", "/api/search", "q=ticket&market=de").json()["results"]
+    assert de and all(h["audience_title"] in {"Verkäufer", "Partner", "Käufer"} for h in de)
+    titles = {h["topic"]: h["topic_title"] for h in de}
+    assert titles.get("support-tickets") == "Support-Tickets"

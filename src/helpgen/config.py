@@ -71,6 +71,15 @@ SETTINGS: tuple[Setting, ...] = (
             "Publish raw HTML in articles as written. Off (the default), raw HTML passes an "
             "allowlist sanitizer: no scripts, event handlers, javascript:/data: URLs, frames, "
             "<base> or <meta>. Turn it on only for a project whose every author is trusted."),
+    # ---- home page
+    Setting("home.featured", [],
+            "Article ids the home page lists first under \"Featured articles\", in this "
+            "order: a list for every market, or a mapping of market codes (and `all`, for "
+            "markets not named) to lists. An id no article has is an error; an article that "
+            "does not apply to a market is left out there."),
+    Setting("home.top_articles", 3,
+            "Articles each topic card of the home page lists (the first in navigation "
+            "order), beside the topic's article count."),
     # ---- search
     Setting("search.index_dir", "search_index",
             "Folder (relative to the project) where `helpgen build` writes the search indexes "
@@ -687,6 +696,9 @@ def _validate(loc: yamlpos.Located, root: Path, rel: str) -> Config:
         value = given.get(name, s.default)
         if s.kind is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
+        if s.key == "home.featured":
+            settings[s.key] = _featured(value, markets, loc, bad)
+            continue
         if type(value) is not s.kind:
             bad(f"{s.key} must be a {s.kind.__name__}, got {value!r}", section, name, value=True)
             continue
@@ -792,6 +804,48 @@ def _strings(value: Any, allowed_languages: tuple[str, ...], bad: Any
                 continue
             out.setdefault(str(key), {})[str(lang)] = text
     return MappingProxyType({k: MappingProxyType(v) for k, v in out.items()})
+
+
+@dataclass(frozen=True)
+class Featured:
+    """One id of ``home.featured`` and where helpgen.yml names it (for errors)."""
+
+    id: str
+    line: int | None = None
+    col: int | None = None
+
+
+#: ``home.featured`` key for the markets a mapping does not name.
+FEATURED_ALL = "all"
+
+
+def _featured(value: Any, markets: Mapping[str, Market], loc: yamlpos.Located,
+              bad: Any) -> Mapping[str, tuple[Featured, ...]]:
+    """``home.featured`` as ``{market code or "all": (Featured, ...)}``: a plain list
+    means every market. The ids are checked against the articles by the build
+    (:func:`helpgen.home.featured_problems`), which knows them."""
+    given = {FEATURED_ALL: value} if isinstance(value, list) else value
+    path: tuple = ("home", "featured")
+    if not isinstance(given, dict):
+        bad("home.featured must be a list of article ids, or a mapping of market codes "
+            f"(and {FEATURED_ALL}) to lists, got {value!r}", *path, value=True)
+        return MappingProxyType({})
+    out: dict[str, tuple[Featured, ...]] = {}
+    for key, ids in given.items():
+        where = path if isinstance(value, list) else (*path, key)
+        if not isinstance(value, list) and key != FEATURED_ALL and key not in markets:
+            bad(f"home.featured: unknown market {key!r}; allowed: "
+                f"{_allowed([FEATURED_ALL, *markets])}", *where)
+            continue
+        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+            bad(f"home.featured.{key} must be a list of article ids", *where, value=True)
+            continue
+        items = []
+        for n, article_id in enumerate(ids):
+            line, col = loc.where(*where, n, value=True)
+            items.append(Featured(article_id, line, col))
+        out[str(key)] = tuple(items)
+    return MappingProxyType(out)
 
 
 def _category_map(value: dict, categories: Mapping[str, Category], bad: Any) -> dict:

@@ -22,7 +22,7 @@ from typing import Any
 
 import jinja2
 
-from . import mdcode, sandbox
+from . import catalog, home, mdcode, sandbox
 from .config import Config, Market
 from .content import Article, Corpus
 from .errors import Problem, raise_if
@@ -217,7 +217,8 @@ def render_market(
         "market": market.as_context(),
         "version": version,
         "articles": listing,
-        "sections": _catalog(listing, config, lang),
+        "sections": (sections := _catalog(listing, config, lang)),
+        "home": home.context(listing, sections, config, market),
         "audiences": audiences,
         "topics": topics,
         "ticket_categories": {code: _text(c.text("title", lang))
@@ -228,6 +229,8 @@ def render_market(
     }
     available = ", ".join([f"market.{k}" for k in shared["market"]]
                           + [k for k in shared if k != "market"] + ["article", "link(id)"])
+    problems.extend(home.featured_problems(
+        config, [a.id for a in corpus.articles if a.kind == "article"]))
     pages: dict[str, RenderedPage] = {}
     for art in included:
         variant = art.variants.get(market.language)

@@ -34,8 +34,7 @@ from typing import Any, Callable, Iterator, Sequence
 
 os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")  # Material's end-of-life banner
 
-from . import atomic, csp, faults, urls  # noqa: E402
-from . import catalog as catalog_mod  # noqa: E402
+from . import atomic, catalog, csp, faults, urls  # noqa: E402
 from . import content as content_mod  # noqa: E402
 from . import render, rules  # noqa: E402
 from .config import VERSION_RE, Config, Market  # noqa: E402
@@ -206,7 +205,7 @@ def site_title(config: Config, market: Market, site_name: str) -> str:
     (a brand, kept in every language) and ``strings:`` does not reword it."""
     strings = config.catalog()
     lang = market.language
-    own = site_name != catalog_mod.load().text("site.name", "en") \
+    own = site_name != catalog.load().text("site.name", "en") \
         and "site.name" not in config.strings
     site = site_name if own else strings.text("site.name", lang)
     return strings.text("site.market_title", lang, site=site, market=market.name_in(lang))
@@ -299,6 +298,7 @@ def hook_post_build(mkcfg: Any) -> None:
             state.theme_scripts |= set(csp.inline_script_hashes(
                 page.read_text(encoding="utf-8")))
     csp.write_manifest(Path(mkcfg["site_dir"]), state.theme_scripts)
+    write_article_list(state.rendered, Path(mkcfg["site_dir"]))
     from . import deflect  # the ticket page's static suggestions, in the staged build
 
     deflect.write_static(state.config, state.rendered, Path(mkcfg["site_dir"]))
@@ -570,35 +570,94 @@ def write_market_index(config: Config, market_dir: Path, versions: list[dict]) -
 
 
 MARKETS_FILE = "markets.json"
+#: Per built version: the folder URLs of its articles and pages, so that the market
+#: selector can open the same article in another market (on any static host).
+ARTICLES_FILE = "articles.json"
+
+
+def write_article_list(rendered: render.RenderedMarket, version_dir: Path) -> None:
+    """``<market>/<version>/articles.json``: ``{"pages": {url: id}}``, sorted."""
+    pages = {p.url: p.article.id for p in rendered.pages.values()}
+    atomic.write_text(version_dir / ARTICLES_FILE, json.dumps(
+        {"pages": dict(sorted(pages.items()))}, ensure_ascii=False, indent=0) + "\n")
+
+
+def default_target(config: Config, versions: list[dict]) -> str | None:
+    """The version a market's default alias points to (else its newest)."""
+    for v in versions:
+        if config.default_alias in v.get("aliases", []):
+            return v["version"]
+    return versions[0]["version"] if versions else None
+
+
+#: The root market chooser's look: Material's default palette (indigo header, cards).
+_ROOT_STYLE = (
+    ":root{--fg:rgba(0,0,0,.87);--light:rgba(0,0,0,.54);--primary:#4051b5}"
+    "*{box-sizing:border-box}body{margin:0;font-family:-apple-system,BlinkMacSystemFont,"
+    "'Segoe UI',Roboto,Helvetica,Arial,sans-serif;color:var(--fg);background:#fff;"
+    "-webkit-font-smoothing:antialiased}"
+    "header{background:var(--primary);color:#fff;box-shadow:0 0 .2rem rgba(0,0,0,.1),"
+    "0 .2rem .4rem rgba(0,0,0,.2)}header div{max-width:61rem;margin:0 auto;padding:.9rem "
+    "1rem;font-size:1.1rem;font-weight:700}"
+    "main{max-width:61rem;margin:0 auto;padding:1.5rem 1rem 3rem}"
+    "h1{font-size:1.6rem;font-weight:300;margin:.5rem 0 1.2rem;color:var(--light)}"
+    "ul{list-style:none;padding:0;margin:0;display:grid;gap:.8rem;"
+    "grid-template-columns:repeat(auto-fill,minmax(13rem,1fr))}"
+    "a{display:block;height:100%;padding:.9rem 1rem;border:1px solid rgba(0,0,0,.07);"
+    "border-radius:.2rem;color:inherit;text-decoration:none;transition:box-shadow .25s,"
+    "border-color .25s}a:hover,a:focus{border-color:transparent;box-shadow:0 .2rem .5rem "
+    "rgba(0,0,0,.15),0 0 .05rem rgba(0,0,0,.25)}a:focus-visible{outline:2px solid "
+    "var(--primary)}strong{display:block;font-size:1rem;color:var(--primary);"
+    "overflow-wrap:anywhere}span{display:block;margin-top:.2rem;font-size:.85rem;"
+    "color:var(--light)}"
+    "@media (prefers-color-scheme:dark){body{background:#1e2129;color:#e2e4e9}"
+    "a{border-color:rgba(255,255,255,.12)}strong{color:#8c9ded}span,h1{color:#a0a4b0}}"
+)
+
+
+def root_page(config: Config, published: list[dict]) -> str:
+    """The market chooser at ``/``: one card per published market, its name and
+    language (in the language itself), linking to the market's home."""
+    rows = "\n".join(
+        f'<li><a href="{html.escape(m["code"])}/" hreflang="{html.escape(m["language"])}">'
+        f'<strong lang="{html.escape(m["language"])}">{html.escape(m["name"])}</strong>'
+        f'<span lang="{html.escape(m["language"])}">{html.escape(m["language_name"])}'
+        "</span></a></li>" for m in published)
+    site_name = html.escape(_site_name(config))
+    return (
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
+        "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\n"
+        f"<title>{site_name}</title>\n<style>{_ROOT_STYLE}</style></head>\n<body>\n"
+        f"<header><div>{site_name}</div></header>\n<main>\n"
+        f"<h1>{html.escape(catalog.load().text('root.choose_market', 'en'))}</h1>\n"
+        f'<ul class="helpgen-markets">\n{rows}\n</ul>\n</main>\n</body></html>\n'
+    )
+
+
+def _site_name(config: Config) -> str:
+    """``site_name`` of mkdocs.yml (read as text: the root page needs no MkDocs)."""
+    try:
+        text = config.mkdocs_file.read_text(encoding="utf-8")
+    except OSError:
+        return "Help Center"
+    found = re.search(r"^site_name:\s*[\"']?(.*?)[\"']?\s*(?:#.*)?$", text, re.M)
+    return found.group(1) if found and found.group(1) else "Help Center"
 
 
 def write_site_index(config: Config, site_dir: Path) -> None:
     """``site/index.html`` and ``site/markets.json``: every market that has a published
-    version (the page's market selector shows only those)."""
-    rows = []
+    version (the page's market selector shows only those; ``default`` is the version
+    its default alias serves, where the selector looks for the same article)."""
     published = []
     for m in config.markets.values():
         versions = read_versions(site_dir / m.code)
         if not versions:
             continue
         published.append({"code": m.code, "name": m.name, "language": m.language,
-                          "versions": [v["version"] for v in versions]})
-        rows.append(
-            f'<li><a href="{m.code}/" hreflang="{m.language}"><strong>{html.escape(m.name)}'
-            f"</strong> <span>{html.escape(m.language_name)}</span></a> "
-            f'<small>{html.escape(", ".join(v["version"] for v in versions))}</small></li>'
-        )
-    page = (
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
-        "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\n"
-        "<title>Help Center · choose your market</title>\n<style>"
-        "body{font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem;"
-        "color:#1a1a1a}ul{list-style:none;padding:0}li{margin:.4rem 0}a{color:#3f51b5;"
-        "text-decoration:none}a:hover span,a:hover strong{text-decoration:underline}"
-        "small{color:#666;margin-left:.5rem}</style></head>\n<body>\n"
-        "<h1>Help Center</h1>\n<p>Choose your market:</p>\n<ul>\n" + "\n".join(rows) +
-        "\n</ul>\n</body></html>\n"
-    )
+                          "language_name": m.language_name,
+                          "versions": [v["version"] for v in versions],
+                          "default": default_target(config, versions)})
+    page = root_page(config, published)
     site_dir.mkdir(parents=True, exist_ok=True)
     atomic.write_text(site_dir / MARKETS_FILE,
                       json.dumps({"markets": published}, ensure_ascii=False, indent=1) + "\n")

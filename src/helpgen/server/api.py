@@ -248,7 +248,22 @@ class Api:
         data = {k: getattr(hit, k) for k in ("id", "title", "url", "score", "snippet", "summary",
                                              "audience", "topic", "language") if hasattr(hit, k)}
         data["html_url"] = self.settings.base_url + data.get("url", "")
+        data.update(self._place(market, data.get("audience", ""), data.get("topic", "")))
         return data
+
+    def _place(self, market: str, audience: str, topic: str) -> dict[str, str]:
+        """``audience_title`` and ``topic_title`` of a hit in the market's language
+        (``Sellers``, ``Billing › Invoices``): the line under a result's title. A code
+        the configuration no longer has (an index older than helpgen.yml) shows as is."""
+        lang = self.config.markets[market].language
+        aud = self.config.audiences.get(audience)
+        parts = topic.split("/") if topic else []
+        titles = []
+        for i in range(len(parts)):
+            t = self.config.topics.get("/".join(parts[:i + 1]))
+            titles.append(t.text("title", lang) if t is not None else parts[i])
+        return {"audience_title": aud.text("title", lang) if aud is not None else audience,
+                "topic_title": " › ".join(titles)}
 
     def _read_json(self, environ: dict) -> dict[str, Any]:
         """The request body as a flat JSON object (every value a string, a number within

@@ -72,8 +72,12 @@
       var fix = text("a", "helpgen-did-you-mean", words || data.did_you_mean);
       fix.title = data.did_you_mean;
       fix.href = "#";
+      fix.setAttribute("role", "button");
+      // Material closes the search dialog on any link click that reaches document.body
+      // (and "#" would navigate): the correction is handled here and goes no further.
       fix.addEventListener("click", function (e) {
         e.preventDefault();
+        e.stopPropagation();
         ui.input.value = data.did_you_mean;
         state.typed = data.did_you_mean;
         query(data.did_you_mean);
@@ -91,6 +95,14 @@
       article.dataset.mdScore = String(hit.score);
       article.appendChild(text("div", "md-search-result__icon md-icon"));
       article.appendChild(text("h1", null, hit.title));
+      // where the article sits: "Sellers · Orders" (titles in the market's language)
+      var place = [hit.audience_title, hit.topic_title].filter(Boolean).join(" · ");
+      if (place) {
+        var where = text("p", "helpgen-search-place", place);
+        where.style.cssText = "margin:.2em 0 0;font-size:.64rem;" +
+          "color:var(--md-default-fg-color--light)";
+        article.appendChild(where);
+      }
       var snippet = text("p", "md-search-result__teaser helpgen-search-snippet");
       snippet.innerHTML = hit.snippet;  // server-escaped text with <mark> only
       article.appendChild(snippet);
@@ -212,11 +224,71 @@
     .then(function (data) {
       if (!data || !Array.isArray(data.markets)) { return; }
       var live = {};
-      data.markets.forEach(function (m) { live[m.code] = true; });
+      data.markets.forEach(function (m) { live[m.code] = m; });
       document.querySelectorAll(".md-select__link[hreflang]").forEach(function (a) {
         var code = new URL(a.href, location.href).pathname.replace(/\/$/, "").split("/").pop();
-        if (!live[code]) { a.closest(".md-select__item").hidden = true; }
+        if (!live[code]) { a.closest(".md-select__item").hidden = true; return; }
+        if (live[code].default) { a.dataset.helpgenMarket = code; }
       });
+      keepArticle(live);
     })
     .catch(function () { /* a static host without the file: keep the list */ });
+
+  /* Choosing another market opens the same page there when that market's served
+     version has it (its <version>/articles.json lists its pages), else its home; this
+     runs before Material's own handler, which needs sitemaps a static host lacks. */
+  function keepArticle(live) {
+    var here = new URL(base.replace(/\/?$/, "/"), location.href);
+    var rel = location.pathname.indexOf(here.pathname) === 0 ?
+      decodeURIComponent(location.pathname.slice(here.pathname.length)) : null;
+    document.addEventListener("click", function (e) {
+      if (e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey) { return; }
+      var a = e.target.closest && e.target.closest(".md-select__link[data-helpgen-market]");
+      if (!a || rel === null) { return; }
+      e.preventDefault();
+      e.stopPropagation();
+      var version = new URL(a.dataset.helpgenMarket + "/" +
+                            live[a.dataset.helpgenMarket].default + "/", root);
+      fetch(new URL("articles.json", version), { credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (list) {
+          var has = list && list.pages && Object.prototype.hasOwnProperty.call(list.pages, rel);
+          location.href = has ? new URL(encodeURI(rel), version).href : a.href;
+        })
+        .catch(function () { location.href = a.href; });
+    }, true);
+  }
+})();
+
+/* The home page's search box (helpgen.home) hands what is typed to the header's search
+   dialog, so the results (Whoosh under helpgen serve, Material's lunr on a static host)
+   and their keyboard navigation are the same as everywhere else. */
+(function () {
+  "use strict";
+  function hand(box) {
+    var input = document.querySelector("input[data-md-component=search-query]");
+    var toggle = document.querySelector("input[data-md-toggle=search]");
+    if (!input || !toggle) { return; }
+    if (!toggle.checked) {
+      toggle.checked = true;
+      toggle.dispatchEvent(new Event("change"));
+    }
+    input.value = box.value;
+    box.value = "";
+    input.focus();
+    input.dispatchEvent(new Event("input", {bubbles: true}));
+    input.dispatchEvent(new KeyboardEvent("keyup", {bubbles: true}));
+  }
+  function start() {
+    document.querySelectorAll(".helpgen-home-search").forEach(function (form) {
+      var box = form.querySelector("input");
+      form.addEventListener("submit", function (e) { e.preventDefault(); hand(box); });
+      box.addEventListener("input", function () { if (box.value.trim()) { hand(box); } });
+    });
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", start);
+  } else {
+    start();
+  }
 })();
