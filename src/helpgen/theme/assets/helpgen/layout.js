@@ -16,8 +16,9 @@
     link.dataset.checked = "1";
     var home = link.getAttribute("data-helpgen-home");
     if (link.getAttribute("href") === home) { return; }
-    fetch(link.href, {method: "HEAD", credentials: "same-origin"}).then(function (r) {
+    fetch(link.href, {credentials: "same-origin"}).then(function (r) {
       if (!r.ok) { link.setAttribute("href", home); }
+      return r.text();  // read to the end: the request is finished, not cut off
     }).catch(function () { link.setAttribute("href", home); });
   }
 
@@ -31,7 +32,15 @@
     }).observe(box, {attributes: true, attributeFilter: ["hidden"]});
   }
 
+  function noResultsText() {
+    try {
+      var config = JSON.parse(document.getElementById("__config").textContent);
+      return (config.translations || {})["search.result.none"] || "No matching documents";
+    } catch (e) { return "No matching documents"; }
+  }
+
   function watchEmptySearch() {
+    var none = noResultsText();
     var tpl = document.getElementById("helpgen-no-results");
     var result = document.querySelector(".md-search-result");
     var input = document.querySelector("input[data-md-component=search-query]");
@@ -41,7 +50,7 @@
       var meta = result.querySelector(".md-search-result__meta");
       var shown = result.querySelector(".helpgen-deadend--search");
       var empty = list && meta && input.value.trim() !== "" &&
-        list.children.length === 0 && meta.textContent.trim() !== "";
+        list.children.length === 0 && meta.textContent.trim().indexOf(none) === 0;
       if (empty && !shown) {
         meta.parentNode.insertBefore(tpl.content.cloneNode(true), meta.nextSibling);
       } else if (!empty && shown) {
