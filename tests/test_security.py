@@ -510,7 +510,10 @@ INTENDED = re.compile(r"^(us|de|jp)/2026\.11/(a/[^/]+/index\.html$"
                       # the ticket page's "I still need help" hand-off markup
                       r"|^(?:us|de)/2026\.11/submit-a-ticket/index\.html$"
                       # every page: the title and site name in the market's language, the
-                      # market selector's names from CLDR, the panel strings (helpgen-strings)
+                      # market selector's names from CLDR, the panel strings (helpgen-strings), the
+                      # layout stylesheet and script, the phone search bar, the empty-search
+                      # links; articles also breadcrumbs and "Last reviewed"; 404 pages
+                      # search, home and ticket links
                       r"|^(us|de|jp)/2026\.11/(?:[a-z0-9-]+/)*(?:index|404)\.html$"
                       # the fallback notice wholly in German/Japanese (indexed page text)
                       r"|^(de|jp)/2026\.11/search/search_index\.json$"
@@ -546,6 +549,10 @@ def test_existing_content_builds_byte_identical_apart_from_intended_fixes(tmp_pa
     for market in ("us", "de", "jp"):
         home = (root / f"site/{market}/2026.11/index.html").read_text("utf-8")
         assert 'class="helpgen-home-search"' in home and "helpgen-topics" in home
+    pages = [rel for rel in changed if rel.endswith(".html") and "/a/" not in rel]
+    assert len(pages) == 3 * 21  # home, ticket page, 404 and 18 articles per market
+    for rel in pages:  # every page carries the theme's layout furniture
+        assert "assets/helpgen/layout.js" in (root / "site" / rel).read_text("utf-8"), rel
     jp_home = (root / "site/jp/2026.11/index.html").read_text("utf-8")
     assert "についての回答" in jp_home
     page = (root / "site/us/2026.11/partners/account/manage-login-email-phone-password/"

@@ -36,7 +36,7 @@ os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")  # Material's end-of-life bann
 
 from . import atomic, catalog, csp, faults, urls  # noqa: E402
 from . import content as content_mod  # noqa: E402
-from . import render, rules  # noqa: E402
+from . import layout, render, rules  # noqa: E402
 from .config import VERSION_RE, Config, Market  # noqa: E402
 from .config import load as load_config  # noqa: E402
 from .errors import EXIT_ENVIRONMENT, EXIT_INTERNAL, HelpgenError, Problem, raise_if  # noqa: E402
@@ -166,6 +166,9 @@ def hook_config(mkcfg: Any) -> Any:
     if state.theme_cache is not None:
         state.theme_cache.attach(mkcfg["theme"])
     _attach_nav_cache(mkcfg["theme"], state.nav_once)
+    # theme/main.html's furniture, in the project's own wording where strings: sets it
+    mkcfg["extra"]["helpgen_layout"] = layout.theme_context(state.rendered,
+                                                           state.config.catalog())
     features = list(mkcfg["theme"]["features"] or [])
     if config.setting("build.navigation_prune") and "navigation.prune" not in features:
         features.append("navigation.prune")
@@ -256,6 +259,9 @@ def hook_page_markdown(markdown: str, page: Any, mkcfg: Any) -> str:
         page.meta["description"] = html.escape(rp.summary, quote=False).replace('"', "&quot;")
     for key, value in rp.article.extra_meta.items():
         page.meta[key] = value
+    if rp.article.kind == "article":  # breadcrumbs, review date, old-version link
+        page.meta["helpgen_article"] = {
+            "id": rp.article.id, "reviewed": layout.reviewed_text(rp, state.market)}
     return rp.markdown
 
 
