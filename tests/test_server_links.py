@@ -35,5 +35,5 @@ def test_unknown_permalinks_and_versions_keep_their_404(app):
 def test_a_path_outside_every_market_gets_the_neutral_market_list(app):
     reply = call(app, "GET", "/xx/")
     assert reply.status == 404
-    assert "choose your market" in reply.text and 'href="/us/"' in reply.text
+    assert "Choose your market" in reply.text and 'href="/us/"' in reply.text
     assert "Help Center · United States" not in reply.text

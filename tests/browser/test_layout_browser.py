@@ -175,7 +175,7 @@ def test_no_results_offer_home_and_ticket(page, live_site, static_site, host):
 
 def test_404_page_searches_and_links_home_and_ticket(page, live_site):
     page.goto(live_site.url + "/de/2026.11/keine-seite/")
-    expect(page.locator(".md-header__topic").first).to_contain_text("Germany")
+    expect(page.locator(".md-header__topic").first).to_contain_text("Deutschland")
     page.locator("a.helpgen-deadend__ticket").click()
     expect(page).to_have_url(re.compile(r"/de/2026\.11/submit-a-ticket/$"))
     page.goto(live_site.url + "/de/2026.11/keine-seite/")

@@ -89,7 +89,7 @@ def test_root_is_a_styled_chooser_of_the_published_markets(page, live_site, page
     page.goto(live_site.url + "/")
     cards = page.locator("ul.helpgen-markets > li > a")
     expect(cards).to_have_count(2)
-    assert cards.all_text_contents() == ["United StatesEnglish", "GermanyDeutsch"]
+    assert cards.all_text_contents() == ["United StatesEnglish", "DeutschlandDeutsch"]
     header = page.locator("header")
     assert header.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(64, 81, 181)"
     for width in (390, 1280):
