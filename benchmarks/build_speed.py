@@ -34,6 +34,7 @@ import argparse
 import json
 import os
 import random
+import re
 import resource
 import shutil
 import statistics
@@ -169,6 +170,13 @@ def synthetic_corpus(root: Path, n: int, seed: int = 7) -> None:
     for i in range(n):
         topic, audience = topics[i % len(topics)]
         placed.append((f"synthetic-{i:05d}", audience, topic))
+    # the project's featured home-page articles are gone with its docs: feature three
+    # synthetic ones instead
+    cfg_path = root / "helpgen.yml"
+    cfg_path.write_text(re.sub(r"(?m)^(\s*featured:).*$",
+                               lambda m: m.group(1) + " [" + ", ".join(p[0] for p in placed[:3])
+                               + "]", cfg_path.read_text(encoding="utf-8")),
+                        encoding="utf-8")
     for i, (art_id, audience, topic) in enumerate(placed):
         paras = []
         for section in range(3):

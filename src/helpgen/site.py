@@ -69,6 +69,9 @@ class BuildState:
     problems: list[Problem] = field(default_factory=list)
     nav_once: bool = True  # render each inactive navigation item once (see NavCache)
     strings_tag: str = ""  # the pages' helpgen-strings script (see :func:`strings_json`)
+    #: "Last reviewed: <date>" by date: CLDR's formatting is the same for every page
+    #: of the market that has the date
+    reviewed_texts: dict = field(default_factory=dict)
 
 
 class ThemeCache:
@@ -260,8 +263,11 @@ def hook_page_markdown(markdown: str, page: Any, mkcfg: Any) -> str:
     for key, value in rp.article.extra_meta.items():
         page.meta[key] = value
     if rp.article.kind == "article":  # breadcrumbs, review date, old-version link
-        page.meta["helpgen_article"] = {
-            "id": rp.article.id, "reviewed": layout.reviewed_text(rp, state.market)}
+        date = layout.reviewed_date(rp)
+        if date not in state.reviewed_texts:
+            state.reviewed_texts[date] = layout.reviewed_text(rp, state.market)
+        page.meta["helpgen_article"] = {"id": rp.article.id,
+                                        "reviewed": state.reviewed_texts[date]}
     return rp.markdown
 
 
@@ -328,35 +334,39 @@ def redirect_html(target: str) -> str:
     )
 
 
-def _write_redirect(site_dir: Path, from_url: str, to_url: str) -> None:
+def _write_redirect(site_dir: Path, from_url: str, to_url: str,
+                    resolved_site: str | None = None) -> None:
     """Write ``<site_dir>/<from_url>/index.html`` pointing at site-relative ``to_url``.
 
     Refuses (HelpgenError) a path that leaves ``site_dir`` or a page that exists
-    already: content validation rules both out, this is the last defence."""
+    already: content validation rules both out, this is the last defence.
+    ``resolved_site``: ``os.path.realpath(site_dir)``, resolved once by the caller."""
     here = from_url.rstrip("/")
     why = urls.redirect_problem(here or ".")
     if why:
         raise HelpgenError(f"refusing to write the redirect {from_url!r}: {why}")
     rel = posixpath.relpath(to_url or ".", here or ".")
     rel = "./" if rel == "." else (rel if rel.endswith("/") else rel + "/")
-    out = urls.confine(site_dir, f"{here}/index.html")
+    resolved_site = resolved_site or os.path.realpath(site_dir)
+    out = urls.confine(site_dir, f"{here}/index.html", resolved_site)
     if out.exists():
         raise HelpgenError(f"refusing to write the redirect {from_url!r}: "
-                           f"{out.relative_to(Path(os.path.realpath(site_dir)))} exists")
+                           f"{out.relative_to(resolved_site)} exists")
     out.parent.mkdir(parents=True, exist_ok=True)
-    urls.confine(site_dir, f"{here}/index.html")  # no link appeared on the way
+    urls.confine(site_dir, f"{here}/index.html", resolved_site)  # no link appeared on the way
     out.write_text(redirect_html(rel), encoding="utf-8")
 
 
 def write_redirects(rendered: render.RenderedMarket, site_dir: Path) -> None:
     """Permalinks ``a/<id>/`` and every old URL declared in ``redirects``."""
+    resolved_site = os.path.realpath(site_dir)
     for page in rendered.pages.values():
         art = page.article
         if art.kind != "article":
             continue
-        _write_redirect(site_dir, f"a/{art.id}/", art.url)
+        _write_redirect(site_dir, f"a/{art.id}/", art.url, resolved_site)
         for old in art.redirects:
-            _write_redirect(site_dir, old, art.url)
+            _write_redirect(site_dir, old, art.url, resolved_site)
 
 
 # --------------------------------------------------------------------------- mkdocs

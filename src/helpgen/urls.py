@@ -66,12 +66,15 @@ def reserved_problem(url: str, reserved: Iterable[str]) -> str | None:
     return None
 
 
-def confine(root: Path, rel: str) -> Path:
+def confine(root: Path, rel: str, resolved_root: str | None = None) -> Path:
     """``root/rel`` after checking it stays inside ``root`` (symlinks resolved);
-    raises :class:`HelpgenError` otherwise. The last defence of every writer."""
-    base = Path(os.path.realpath(root))
-    target = Path(os.path.realpath(base / rel.lstrip("/")))
-    if target != base and not target.is_relative_to(base):
+    raises :class:`HelpgenError` otherwise. The last defence of every writer.
+
+    ``resolved_root``: ``os.path.realpath(root)``, when a writer of many files has
+    resolved it once (the check still resolves every part of ``rel``)."""
+    base = resolved_root or os.path.realpath(root)
+    target = os.path.realpath(os.path.join(base, rel.lstrip("/")))
+    if target != base and not target.startswith(base.rstrip("/") + "/"):
         raise HelpgenError(f"refusing to write {rel!r}: it resolves outside the build "
                            f"folder {root}")
-    return target
+    return Path(target)
