@@ -2,6 +2,7 @@
 
     python benchmarks/events_ingest.py                      # 8 clients, 5 s per store
     python benchmarks/events_ingest.py --clients 1 8 --duration 3 --json
+    python benchmarks/events_ingest.py --processes 1 3 --clients 8   # also 3 server processes
 
 What it does:
 
@@ -10,13 +11,13 @@ What it does:
 2. Starts a throwaway PostgreSQL cluster (tests/pgcluster.py: Debian's postgresql,
    loopback only; durable commits unless ``--fast-pg``) with one empty database.
 3. For each store (``events.db`` = a SQLite file, then the PostgreSQL URL) and each
-   client count: starts ``helpgen serve --no-build --port 0 --events-db ...`` (one
-   process, 4 waitress threads), and keep-alive clients (threads here) POST
+   client count and process count: starts ``helpgen serve --no-build --port 0
+   --processes N --events-db ...`` (4 waitress threads per process), and keep-alive clients (threads here) POST
    ``/api/events`` (a rotation of real event kinds) for ``--duration`` seconds. Then it
    reads ``/healthz`` (dropped events), stops the server with SIGINT (which writes what
    PostgreSQL's buffer still holds) and counts the stored events: events in (answered
    204) must equal events out.
-4. CPU: the server's user+system seconds (from /proc) and the load generator's own, each
+4. CPU: the server's user+system seconds (from /proc, its processes summed) and the load generator's own, each
    as a share of wall time x cores, to show how much of the 2 cores the client took.
 """
 
@@ -80,11 +81,21 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def start_server(root: Path, target: str) -> tuple[subprocess.Popen, int]:
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds of ``pid`` and its live child processes (``serve --processes``)."""
+    total = cpu_seconds(pid)
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            total += cpu_seconds(int(child))
+    return total
+
+
+def start_server(root: Path, target: str, processes: int = 1
+                 ) -> tuple[subprocess.Popen, int]:
     env = {**os.environ, "PYTHONPATH": str(REPO / "src"), "NO_MKDOCS_2_WARNING": "1"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "helpgen.cli", "--project", str(root), "serve", "--no-build",
-         "--port", "0", "--events-db", target],
+         "--port", "0", "--processes", str(processes), "--events-db", target],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     for line in proc.stdout:
         if " at http://" in line:
@@ -144,18 +155,19 @@ def healthz(port: int) -> dict:
     return data
 
 
-def measure(root: Path, engine: str, target: str, clients: int, duration: float) -> dict:
+def measure(root: Path, engine: str, target: str, clients: int, duration: float,
+            processes: int = 1) -> dict:
     from helpgen import events
 
     before = events.open_store(target)
     stored_before = before.count()
     before.close()
-    proc, port = start_server(root, target)
+    proc, port = start_server(root, target, processes)
     try:
         warm = drive(port, 1, 0.5)  # warm-up: opens the store, migrates
-        cpu_server0 = cpu_seconds(proc.pid)
+        cpu_server0 = tree_cpu_seconds(proc.pid)
         run = drive(port, clients, duration)
-        cpu_server = cpu_seconds(proc.pid) - cpu_server0
+        cpu_server = tree_cpu_seconds(proc.pid) - cpu_server0
         health = healthz(port)["events"]
     finally:
         proc.send_signal(signal.SIGINT)
@@ -166,7 +178,7 @@ def measure(root: Path, engine: str, target: str, clients: int, duration: float)
     cores = os.cpu_count() or 1
     in_count = warm["accepted"] + run["accepted"]
     return {
-        "engine": engine, "clients": clients, "events_per_s": run["accepted"] / run["wall"],
+        "engine": engine, "processes": processes, "clients": clients, "events_per_s": run["accepted"] / run["wall"],
         "p50_ms": run["p50_ms"], "p99_ms": run["p99_ms"], "errors": run["errors"],
         "accepted": in_count, "dropped": health["dropped"],
         "stored_delta": stored - stored_before,
@@ -178,6 +190,8 @@ def measure(root: Path, engine: str, target: str, clients: int, duration: float)
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--clients", type=int, nargs="+", default=[8])
+    ap.add_argument("--processes", type=int, nargs="+", default=[1],
+                    help="server processes (helpgen serve --processes)")
     ap.add_argument("--duration", type=float, default=5.0)
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--fast-pg", action="store_true",
@@ -193,21 +207,23 @@ def main(argv: list[str] | None = None) -> int:
         root = prepare(work)
         stores = [("sqlite", str(work / "events.sqlite3")),
                   ("postgresql", cluster.new_database("bench"))]
-        for clients in args.clients:
-            for engine, target in stores:
-                results.append(measure(root, engine, target, clients, args.duration))
+        for processes in args.processes:
+            for clients in args.clients:
+                for engine, target in stores:
+                    results.append(measure(root, engine, target, clients, args.duration,
+                                           processes))
     finally:
         cluster.stop()
         shutil.rmtree(work, ignore_errors=True)
     if args.json:
         print(json.dumps(results, indent=2))
         return 0
-    print("| store | clients | events/s | p50 ms | p99 ms | errors | in (204, with warm-up) "
+    print("| store | processes | clients | events/s | p50 ms | p99 ms | errors | in (204, with warm-up) "
           "| dropped "
           "| stored | server CPU | client CPU |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:
-        print(f"| {r['engine']} | {r['clients']} | {r['events_per_s']:.0f} | {r['p50_ms']:.2f} "
+        print(f"| {r['engine']} | {r['processes']} | {r['clients']} | {r['events_per_s']:.0f} | {r['p50_ms']:.2f} "
               f"| {r['p99_ms']:.2f} | {r['errors']} | {r['accepted']} | {r['dropped']} "
               f"| {r['stored_delta']} | {r['server_cpu_share']:.0%} "
               f"| {r['client_cpu_share']:.0%} |")
