@@ -10,15 +10,18 @@ from pathlib import Path
 from typing import Iterator
 
 
-class _Quiet(SimpleHTTPRequestHandler):
+class Quiet(SimpleHTTPRequestHandler):
     def log_message(self, format: str, *args) -> None:  # keep test output clean
         pass
 
 
 @contextlib.contextmanager
-def serving_static(folder: Path) -> Iterator[str]:
-    handler = functools.partial(_Quiet, directory=str(folder))
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+def serving_static(folder: Path, handler: type[SimpleHTTPRequestHandler] = Quiet
+                   ) -> Iterator[str]:
+    """``folder`` served by Python's file server on its own loopback port (its own origin);
+    ``handler`` may add headers (a subclass of :class:`Quiet`)."""
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0),
+                                functools.partial(handler, directory=str(folder)))
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     try:

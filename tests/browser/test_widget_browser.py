@@ -5,13 +5,9 @@ style of Zendesk's Copenhagen theme, reading helpgen's Zendesk-shaped endpoint."
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import re
 import sqlite3
-import threading
 import time
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Iterator
 
@@ -19,6 +15,7 @@ import pytest
 from playwright.sync_api import expect
 
 from serverkit import copy_project, running
+from static_host import Quiet, serving_static
 
 pytestmark = pytest.mark.browser
 
@@ -99,32 +96,12 @@ COPENHAGEN_JS = """(function () {
 """
 
 
-class _Quiet(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args) -> None:
-        pass
-
-
-class _OpenToAll(_Quiet):
+class _OpenToAll(Quiet):
     """A static host that lets every origin read its files (as GitHub Pages does)."""
 
     def end_headers(self) -> None:
         self.send_header("Access-Control-Allow-Origin", "*")
         super().end_headers()
-
-
-@contextlib.contextmanager
-def host_server(folder: Path, handler: type = _Quiet) -> Iterator[str]:
-    """Another site: Python's file server on its own loopback port (its own origin)."""
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0),
-                                functools.partial(handler, directory=str(folder)))
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(timeout=10)
 
 
 class Sites:
@@ -156,8 +133,8 @@ def sites(tmp_path_factory) -> Iterator[Sites]:
     site.build_all(cfg, "2026.11", ["latest"], root / "site", jobs=2, markets=["us", "de"],
                    index_dir=root / "search_index")
     pages = tmp_path_factory.mktemp("host")
-    with host_server(pages) as allowed, host_server(pages) as refused, \
-            host_server(root / "site", _OpenToAll) as static:
+    with serving_static(pages) as allowed, serving_static(pages) as refused, \
+            serving_static(root / "site", _OpenToAll) as static:
         settings = server.ServerSettings(rate_limit_per_minute=0, cors_origins=(allowed,))
         app = server.make_app(cfg, root / "site", root / "search_index",
                               root / "events.sqlite3", settings=settings)
