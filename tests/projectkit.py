@@ -6,6 +6,7 @@ import ...`` would pick whichever was imported first.)
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 from pathlib import Path
 
@@ -30,3 +31,15 @@ def write_article(project: Path, src: str, front: str, body: str = "# Title\n\nT
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(f"---\n{front.strip()}\n---\n{body}", encoding="utf-8")
     return path
+
+
+def published_trees(root: Path) -> dict[str, str]:
+    """Hash of every published file of the site and the search index (no hidden files:
+    staging folders, locks, the journal)."""
+    out = {}
+    for top in ("site", "search_index"):
+        for path in sorted((root / top).rglob("*")):
+            rel = path.relative_to(root).as_posix()
+            if path.is_file() and not any(p.startswith(".") for p in rel.split("/")):
+                out[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return out

@@ -7,7 +7,6 @@ mike's own parser for versions.json, and served by the real app.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -21,6 +20,7 @@ from mike.versions import Versions
 from helpgen import config as config_mod
 from helpgen import merge, server, site
 from helpgen.errors import HelpgenError
+from projectkit import published_trees
 from serverkit import call, copy_project
 
 
@@ -58,17 +58,6 @@ def retag(artifact: Path, market: str, version: str, build_id: str) -> None:
     meta = artifact / "search_index" / market / version / "helpgen-index.json"
     data = json.loads(meta.read_text(encoding="utf-8"))
     meta.write_text(json.dumps({**data, "build_id": build_id}), encoding="utf-8")
-
-
-def tree(root: Path) -> dict[str, str]:
-    """Hash of every file of a deployed tree (site and index), hidden files left out."""
-    out = {}
-    for top in ("site", "search_index"):
-        for path in sorted((root / top).rglob("*")):
-            rel = path.relative_to(root).as_posix()
-            if path.is_file() and not any(p.startswith(".") for p in rel.split("/")):
-                out[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
-    return out
 
 
 def hidden_leftovers(root: Path) -> list[str]:
@@ -120,7 +109,7 @@ def test_markets_built_on_two_machines_merge_into_one_site(machines, tmp_path):
 def test_a_new_version_merges_into_a_deployed_site_and_takes_the_alias(machines, tmp_path):
     dest = tmp_path / "deployed"
     merged(machines, dest, "us", "de")
-    before = tree(dest)
+    before = published_trees(dest)
     results = merged(machines, dest, "us-next")
     assert [(r.market, r.version, r.status) for r in results] == [("us", "2026.12", "added")]
     versions = Versions.loads((dest / "site/us/versions.json").read_text(encoding="utf-8"))
@@ -130,14 +119,14 @@ def test_a_new_version_merges_into_a_deployed_site_and_takes_the_alias(machines,
     assert site.site_build_id(dest / "site/us/latest") == next_id
     assert json.loads((dest / "search_index/us/aliases.json").read_text(encoding="utf-8")) \
         == {"latest": "2026.12"}
-    after = tree(dest)
+    after = published_trees(dest)
     de_files = [k for k in before if "/de/" in k]
     assert de_files and all(after[k] == before[k] for k in de_files)  # de untouched
     listed = json.loads((dest / "site/markets.json").read_text(encoding="utf-8"))["markets"]
     assert listed[0]["versions"] == ["2026.12", "2026.11"]
     again = merged(machines, dest, "us-next", "de")  # a retried merge changes nothing
     assert {r.status for r in again} == {"unchanged"}
-    assert tree(dest) == after
+    assert published_trees(dest) == after
 
 
 def test_a_rebuilt_version_replaces_the_deployed_one(machines, tmp_path):
@@ -154,12 +143,12 @@ def test_a_rebuilt_version_replaces_the_deployed_one(machines, tmp_path):
 
 
 def refused(machines: dict[str, Path], dest: Path, sources: list[Path], **kwargs) -> str:
-    before = tree(dest)
+    before = published_trees(dest)
     with pytest.raises(HelpgenError) as info:
         merge.merge(config_mod.load(machines["project"]), dest / "site", sources,
                     index_dir=dest / "search_index", **kwargs)
     assert info.value.exit_code == 1
-    assert tree(dest) == before and hidden_leftovers(dest) == []
+    assert published_trees(dest) == before and hidden_leftovers(dest) == []
     return "\n".join(str(p) for p in info.value.problems)
 
 
@@ -233,7 +222,7 @@ def test_a_killed_merge_is_rolled_back_or_completed_by_the_next_command(machines
                                                                         point, outcome):
     dest = tmp_path / "deployed"
     merged(machines, dest, "us")
-    before = tree(dest)
+    before = published_trees(dest)
     args = ["merge", "--into", str(dest / "site"), "--index-dir", str(dest / "search_index"),
             str(machines["us-next"]), str(machines["de"])]
     killed = cli(machines["project"], *args, fault=point)
@@ -242,7 +231,7 @@ def test_a_killed_merge_is_rolled_back_or_completed_by_the_next_command(machines
                "--index-dir", str(dest / "search_index"), str(machines["us"]))
     assert done.returncode == 0, done.stderr
     if outcome == "old":
-        assert tree(dest) == before
+        assert published_trees(dest) == before
     else:
         assert site.site_build_id(dest / "site/de/latest") == \
             site.site_build_id(machines["de"] / "site/de/2026.11")

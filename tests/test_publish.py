@@ -22,7 +22,7 @@ from helpgen import site
 from helpgen.cli import main
 from helpgen.errors import HelpgenErrors
 
-from projectkit import REPO, copy_project, write_article
+from projectkit import REPO, copy_project, published_trees, write_article
 
 MARKETS = ["us", "de", "jp"]
 
@@ -279,18 +279,6 @@ def copy_two(two_markets: Path, dest: Path) -> Path:
     for folder in ("site", "search_index"):
         shutil.copytree(two_markets / folder, root / folder, symlinks=True)
     return root
-
-
-def published_trees(root: Path) -> dict[str, str]:
-    """Hash of every published file of the site and the search index (no hidden files:
-    staging folders, locks, the journal)."""
-    out = {}
-    for top in ("site", "search_index"):
-        for path in sorted((root / top).rglob("*")):
-            rel = path.relative_to(root).as_posix()
-            if path.is_file() and not any(p.startswith(".") for p in rel.split("/")):
-                out[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
-    return out
 
 
 def build_ids(root: Path, version: str = "2026.11") -> dict[str, tuple]:
