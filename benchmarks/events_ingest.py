@@ -39,6 +39,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 sys.path.insert(0, str(REPO / "tests"))
+sys.path.insert(0, str(REPO / "benchmarks"))
+import server_load  # noqa: E402  (prepare(): the built us market; percentile())
+from server_processes import tree_cpu  # noqa: E402  (server CPU, its processes summed)
 
 EVENTS = [
     {"type": "suggestion_shown", "market": "us", "version": "2026.11",
@@ -51,43 +54,6 @@ EVENTS = [
      "article_id": "buyer-protection-program"},
     {"type": "search_no_answer", "market": "us", "query": "vat invoice payout"},
 ]
-
-
-def percentile(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
-
-
-def prepare(workdir: Path) -> Path:
-    from helpgen import config, site
-
-    root = workdir / "project"
-    root.mkdir(parents=True)
-    for name in ("helpgen.yml", "mkdocs.yml"):
-        shutil.copy2(REPO / name, root / name)
-    for name in ("docs", "hooks"):
-        shutil.copytree(REPO / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
-    with (root / "helpgen.yml").open("a", encoding="utf-8") as fh:
-        fh.write("\nserver:\n  rate_limit_per_minute: 0\n  record_searches: false\n")
-    cfg = config.load(root)
-    site.build(cfg, "us", "2026.11", ["latest"], root / "site", index_dir=root / "search_index")
-    return root
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def tree_cpu_seconds(pid: int) -> float:
-    """CPU seconds of ``pid`` and its live child processes (``serve --processes``)."""
-    total = cpu_seconds(pid)
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        for child in (task / "children").read_text().split():
-            total += cpu_seconds(int(child))
-    return total
 
 
 def start_server(root: Path, target: str, processes: int = 1
@@ -143,7 +109,8 @@ def drive(port: int, clients: int, duration: float) -> dict:
     wall = time.monotonic() - wall0
     flat = [v for lane in latencies for v in lane]
     return {"accepted": sum(ok), "errors": sum(errors), "wall": wall,
-            "p50_ms": percentile(flat, 0.5), "p99_ms": percentile(flat, 0.99),
+            "p50_ms": server_load.percentile(flat, 0.5),
+            "p99_ms": server_load.percentile(flat, 0.99),
             "client_cpu": time.process_time() - cpu0}
 
 
@@ -165,9 +132,9 @@ def measure(root: Path, engine: str, target: str, clients: int, duration: float,
     proc, port = start_server(root, target, processes)
     try:
         warm = drive(port, 1, 0.5)  # warm-up: opens the store, migrates
-        cpu_server0 = tree_cpu_seconds(proc.pid)
+        cpu_server0 = tree_cpu(proc.pid)
         run = drive(port, clients, duration)
-        cpu_server = tree_cpu_seconds(proc.pid) - cpu_server0
+        cpu_server = tree_cpu(proc.pid) - cpu_server0
         health = healthz(port)["events"]
     finally:
         proc.send_signal(signal.SIGINT)
@@ -204,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     cluster = PgCluster(durable=not args.fast_pg).start()
     results = []
     try:
-        root = prepare(work)
+        root = server_load.prepare(work)
         stores = [("sqlite", str(work / "events.sqlite3")),
                   ("postgresql", cluster.new_database("bench"))]
         for processes in args.processes:
