@@ -39,7 +39,7 @@ import sqlite3
 import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol, TypeVar
+from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol, Sequence, TypeVar
 
 from .errors import HelpgenError
 from .privacy import mask
@@ -687,6 +687,24 @@ def _version(conn: sqlite3.Connection) -> int:
     return int(got or 0)
 
 
+def apply_migrations(conn: Any, current: int, target: int,
+                     migrations: Mapping[int, Sequence[str]], record: str,
+                     location: Any, container: str) -> None:
+    """The migration steps both stores share, inside the caller's transaction and lock:
+    refuse a schema newer than this helpgen knows, then run each missing migration up to
+    ``target`` and record it with ``record`` (the engine's INSERT into schema_version).
+    ``container`` names what events.db points at in the error ("file", "database")."""
+    if current > SCHEMA_VERSION:
+        raise HelpgenError(
+            f"the events database has schema v{current}, newer than this helpgen "
+            f"understands (v{SCHEMA_VERSION}): upgrade helpgen or point events.db at "
+            f"another {container}", location, exit_code=2)
+    for version in range(current + 1, target + 1):
+        for statement in migrations[version]:
+            conn.execute(statement)
+        conn.execute(record, (version, _now()))
+
+
 def migrate(conn: sqlite3.Connection, path: Path | str = "events", target: int = SCHEMA_VERSION
             ) -> int:
     """Switch to WAL and apply the missing :data:`MIGRATIONS` up to ``target``."""
@@ -701,16 +719,9 @@ def migrate(conn: sqlite3.Connection, path: Path | str = "events", target: int =
             conn.execute("DELETE FROM schema_version")  # the events table is gone: start afresh
             conn.execute("DROP TABLE IF EXISTS drafts")
             current = 0
-        if current > SCHEMA_VERSION:
-            raise HelpgenError(
-                f"the events database has schema v{current}, newer than this helpgen "
-                f"understands (v{SCHEMA_VERSION}): upgrade helpgen or point events.db at "
-                "another file", path, exit_code=2)
-        for version in range(current + 1, target + 1):
-            for statement in MIGRATIONS[version]:
-                conn.execute(statement)
-            conn.execute("INSERT INTO schema_version (version, applied) VALUES (?, ?)",
-                         (version, _now()))
+        apply_migrations(conn, current, target, MIGRATIONS,
+                         "INSERT INTO schema_version (version, applied) VALUES (?, ?)",
+                         path, "file")
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")

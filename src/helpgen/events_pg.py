@@ -31,7 +31,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, TypeVar
 
 from .errors import HelpgenError
 from .events import (DRAFT_UPSERT, DRAFTS_MIGRATION, FIELDS, INSERT_COLUMNS, SCHEMA_VERSION,
-                     Event, StoreOptions, _now, _where, check_row, draft_rows, prune_cutoff,
+                     Event, StoreOptions, _where, apply_migrations, check_row, draft_rows, prune_cutoff,
                      prune_statements, redact)
 
 logger = logging.getLogger("helpgen.events")
@@ -403,14 +403,7 @@ def migrate(conn: Any, location: str = "events", target: int = SCHEMA_VERSION) -
             conn.execute("DELETE FROM schema_version")  # the events table is gone
             conn.execute("DROP TABLE IF EXISTS drafts")
             current = 0
-        if current > SCHEMA_VERSION:
-            raise HelpgenError(
-                f"the events database has schema v{current}, newer than this helpgen "
-                f"understands (v{SCHEMA_VERSION}): upgrade helpgen or point events.db at "
-                "another database", location, exit_code=2)
-        for version in range(current + 1, target + 1):
-            for statement in MIGRATIONS[version]:
-                conn.execute(statement)
-            conn.execute("INSERT INTO schema_version (version, applied) VALUES (%s, %s)",
-                         (version, _now()))
+        apply_migrations(conn, current, target, MIGRATIONS,
+                         "INSERT INTO schema_version (version, applied) VALUES (%s, %s)",
+                         location, "database")
     return max(current, target)
