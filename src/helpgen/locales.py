@@ -27,24 +27,24 @@ def territory(locale: str) -> str | None:
     return parsed.territory if parsed is not None and parsed.territory else None
 
 
-def territory_names(code: str, display: Iterable[str]) -> dict[str, str]:
-    """The name of country ``code`` in each display language CLDR knows it in."""
+def _names(table: str, code: str, display: Iterable[str]) -> dict[str, str]:
+    """``code`` looked up in CLDR's ``table`` (``territories``, ``languages``) of each
+    display language that knows it."""
     out = {}
     for lang in display:
         parsed = _cldr(lang)
-        name = parsed.territories.get(code) if parsed is not None else None
+        name = getattr(parsed, table).get(code) if parsed is not None else None
         if name:
             out[lang] = name
     return out
+
+
+def territory_names(code: str, display: Iterable[str]) -> dict[str, str]:
+    """The name of country ``code`` in each display language CLDR knows it in."""
+    return _names("territories", code, display)
 
 
 def language_names(code: str, display: Iterable[str]) -> dict[str, str]:
     """The name of language ``code`` in each display language CLDR knows it in
     ("Englisch" in ``de``); in its own language it is the autonym ("Deutsch")."""
-    out = {}
-    for lang in display:
-        parsed = _cldr(lang)
-        name = parsed.languages.get(code) if parsed is not None else None
-        if name:
-            out[lang] = name
-    return out
+    return _names("languages", code, display)
