@@ -307,6 +307,37 @@ def test_processes_that_keep_crashing_stop_the_server_with_exit_code_3(capfd):
     assert "RuntimeError: cannot start" in capfd.readouterr().err
 
 
+def test_the_url_is_announced_only_once_every_process_listens(tmp_path):
+    """A client that connects the moment the URL is printed is answered by every
+    process: the parent waits for each child's socket and app, however slow."""
+    from helpgen.server.processes import serve_processes
+
+    def slow_app():
+        time.sleep(1.0)  # an app that takes a while to build (opening indexes, a database)
+
+        def app(environ, start_response):
+            start_response("200 OK", [("Content-Type", "text/plain")])
+            return [str(os.getpid()).encode()]
+        app.close = lambda: None
+        return app
+
+    answers: list = []
+
+    def announce(url: str) -> None:
+        for _ in range(6):  # fresh connections, spread over the processes' sockets
+            try:
+                answers.append(urllib.request.urlopen(url, timeout=10).read())
+            except OSError as exc:  # refused: a child was not listening yet
+                answers.append(exc)
+        # to this (the supervising) thread, where it is blocked and stays pending for the
+        # loop; a process-wide SIGTERM could reach another thread of the test runner
+        signal.pthread_kill(threading.get_ident(), signal.SIGTERM)
+
+    serve_processes(slow_app, 2, "127.0.0.1", 0, announce=announce,
+                    report=lambda line: None)
+    assert len(answers) == 6 and all(isinstance(a, bytes) for a in answers), answers
+
+
 def test_processes_and_workers_are_documented():
     manual = (Path(__file__).resolve().parents[1] / "manual" / "server.md").read_text(
         encoding="utf-8")

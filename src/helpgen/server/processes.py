@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import collections
 import os
+import select
 import signal
 import sys
 import time
@@ -62,7 +63,10 @@ def serve_processes(make_app: Callable[[], Callable], processes: int,
                     supervision: Supervision = Supervision()) -> None:
     """Serve ``make_app()`` from ``processes`` forked processes until SIGTERM/SIGINT.
 
-    ``announce(url)`` is called once every child is started; ``report(line)`` gets one
+    ``announce(url)`` is called once every child listens (each writes a byte to a pipe
+    when its socket listens and its app is built, so a client that connects as soon as
+    the URL is printed is never refused), or earlier when a child ends or a stop signal
+    arrives before that (the loop below then handles it); ``report(line)`` gets one
     line per child that ended and was replaced (default: stderr).
     """
     report = report or (lambda line: print(line, file=sys.stderr, flush=True))
@@ -72,19 +76,22 @@ def serve_processes(make_app: Callable[[], Callable], processes: int,
     old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
     children: dict[int, float] = {}  # pid -> when it started
     ended: collections.deque[float] = collections.deque()
+    ready_r, ready_w = os.pipe()
 
     def spawn() -> int:
         sys.stdout.flush()
         sys.stderr.flush()
         pid = os.fork()
         if pid == 0:
-            _child(make_app, host, port, threads, max_body_bytes, limits, parent)
+            os.close(ready_r)
+            _child(make_app, host, port, threads, max_body_bytes, limits, parent, ready_w)
         children[pid] = time.monotonic()
         return pid
 
     try:
         for _ in range(processes):
             spawn()
+        _wait_ready(ready_r, processes, children)
         announce(socket_url(reserved[0]))
         while True:
             info = signal.sigtimedwait(_SIGNALS, 1.0)
@@ -111,11 +118,38 @@ def serve_processes(make_app: Callable[[], Callable], processes: int,
         _stop_all(children, supervision.stop_timeout)
         for sock in reserved:
             sock.close()
+        os.close(ready_r)
+        os.close(ready_w)
         signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
 
 
+def _wait_ready(ready_r: int, processes: int, children: dict[int, float]) -> None:
+    """Until ``processes`` children said they listen, one of them ended, or SIGINT or
+    SIGTERM is pending (the signals stay pending for the supervising loop, and an ended
+    child stays unreaped for it: ``WNOWAIT``).
+
+    An ended child is looked for by pid rather than by a pending SIGCHLD: with other
+    threads in the process (a test runner's, a library's) the kernel may hand SIGCHLD
+    to a thread that does not block it, where it is discarded.
+    """
+    got = 0
+    while got < processes:
+        if set(signal.sigpending()) & {signal.SIGINT, signal.SIGTERM}:
+            return
+        for pid in children:
+            try:
+                if os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT):
+                    return
+            except ChildProcessError:
+                return
+        readable, _, _ = select.select([ready_r], [], [], 0.1)
+        if readable:
+            got += len(os.read(ready_r, processes - got))
+
+
 def _child(make_app: Callable[[], Callable], host: str, port: int, threads: int,
-           max_body_bytes: int, limits: ConnectionLimits | None, parent: int) -> None:
+           max_body_bytes: int, limits: ConnectionLimits | None, parent: int,
+           ready_w: int) -> None:
     """The forked server process; never returns (``os._exit``)."""
     code = 0
     try:
@@ -128,6 +162,8 @@ def _child(make_app: Callable[[], Callable], host: str, port: int, threads: int,
         app = make_app()
         server = create_server(app, threads=threads, max_body_bytes=max_body_bytes,
                                limits=limits, sockets=sockets)
+        os.write(ready_w, b"1")  # listening: the parent may announce the URL
+        os.close(ready_w)
         try:
             run_server(server, app)
         finally:
