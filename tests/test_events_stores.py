@@ -10,7 +10,8 @@ import threading
 
 import pytest
 
-from helpgen import cli, config, events, events_pg
+from helpgen import cli, config, events
+from helpgen.events import postgres as events_pg
 from helpgen.errors import HelpgenError
 
 from pgcluster import PASSWORD, PASSWORD_ROLE

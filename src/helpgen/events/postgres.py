@@ -29,10 +29,11 @@ import threading
 import time
 from typing import Any, Callable, Iterable, Iterator, Mapping, TypeVar
 
-from .errors import HelpgenError
-from .events import (DRAFT_UPSERT, DRAFTS_MIGRATION, FIELDS, INSERT_COLUMNS, SCHEMA_VERSION,
-                     Event, StoreOptions, _where, apply_migrations, check_row, draft_rows, prune_cutoff,
-                     prune_statements, redact)
+from ..errors import HelpgenError
+from .model import FIELDS, Event, check_row
+from .schema import (DRAFT_UPSERT, DRAFTS_MIGRATION, INSERT_COLUMNS, SCHEMA_VERSION,
+                     apply_migrations, draft_rows, prune_cutoff, prune_statements, where_clause)
+from .stores import StoreOptions, redact
 
 logger = logging.getLogger("helpgen.events")
 T = TypeVar("T")
@@ -341,7 +342,7 @@ class PostgresStore:
         return int(self.rows("SELECT COUNT(*) AS n FROM events")[0]["n"])
 
     def events(self, market: str | None = None, since: str | None = None) -> list[Event]:
-        sql, args = _where(market, since)
+        sql, args = where_clause(market, since)
         rows = self.rows(f"SELECT {', '.join(FIELDS)} FROM events{sql} ORDER BY id", args)
         return [Event(**r) for r in rows]
 
