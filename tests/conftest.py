@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -51,12 +50,14 @@ def cfg(served):
 
 
 @pytest.fixture
-def app(served, cfg, tmp_path):
-    """The WSGI app over the served project, events in a fresh database, no rate limit
-    (modules that need another app define their own ``app``)."""
+def app(request, served, cfg, tmp_path):
+    """The WSGI app over the served project, events in a fresh database, no rate limit.
+    A module marked ``pytest.mark.no_events`` gets it without an events store (modules
+    that need another app define their own ``app``)."""
     from helpgen import server
 
-    a = server.make_app(cfg, served / "site", served / "search_index", tmp_path / "events.db",
+    events_db = None if request.node.get_closest_marker("no_events") else tmp_path / "events.db"
+    a = server.make_app(cfg, served / "site", served / "search_index", events_db,
                         settings=server.ServerSettings(rate_limit_per_minute=0))
     yield a
     a.close()

@@ -13,12 +13,8 @@ from helpgen import config, server
 from serverkit import call, damage
 
 
-@pytest.fixture
-def app(served):
-    a = server.make_app(config.load(served), served / "site", served / "search_index",
-                        settings=server.ServerSettings(rate_limit_per_minute=0))
-    yield a
-    a.close()
+#: the app of conftest.py, without an events store
+pytestmark = pytest.mark.no_events
 
 
 def post(app, path: str, raw: bytes, headers: dict[str, str] | None = None):

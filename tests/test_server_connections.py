@@ -16,12 +16,8 @@ from helpgen import config, server
 from serverkit import Flood, running_server
 
 
-@pytest.fixture
-def app(served):
-    a = server.make_app(config.load(served), served / "site", served / "search_index",
-                        settings=server.ServerSettings(rate_limit_per_minute=0))
-    yield a
-    a.close()
+#: the app of conftest.py, without an events store
+pytestmark = pytest.mark.no_events
 
 
 def port_of(url: str) -> int:

@@ -5,17 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from helpgen import config, server
-
 from serverkit import call
 
 
-@pytest.fixture
-def app(served):
-    a = server.make_app(config.load(served), served / "site", served / "search_index",
-                        settings=server.ServerSettings(rate_limit_per_minute=0))
-    yield a
-    a.close()
+#: the app of conftest.py, without an events store
+pytestmark = pytest.mark.no_events
 
 
 @pytest.mark.parametrize("name", ["latest", "2026.11"])
