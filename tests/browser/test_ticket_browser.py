@@ -65,6 +65,30 @@ def test_ticket_page_suggests_while_typing_and_counts_the_answer(page, live_site
     assert any(row["article_id"] == "submit-a-ticket" for row in after["top_deflecting"])
 
 
+def test_suggestions_arriving_while_a_keyboard_user_is_in_the_list_keep_the_focus(
+        page, live_site, page_log):
+    page.goto(live_site.url + TICKET_PAGE)
+    page.select_option("#helpgen-category", "ticket-submission")
+    with page.expect_response(re.compile(r"/api/suggest$")):
+        page.locator("#helpgen-subject").press_sequentially("where do I open a support ticket",
+                                                            delay=10)
+    solved = page.locator('.helpgen-suggestion[data-id="submit-a-ticket"] .helpgen-solved')
+    expect(solved).to_be_visible(timeout=10000)
+    solved.focus()
+    # the draft changes behind the focused button (another field, as a slow answer would):
+    # the answer that follows must not rebuild the list out from under the focus
+    with page.expect_response(re.compile(r"/api/suggest$")) as answer:
+        page.evaluate("""() => {
+            const d = document.querySelector('#helpgen-description');
+            d.value = 'from the Partner Center console';
+            d.dispatchEvent(new Event('input', {bubbles: true}));
+        }""")
+    assert answer.value.status == 200
+    page.wait_for_timeout(300)  # the answer is rendered after the response resolves
+    assert solved.evaluate("b => b === document.activeElement"), "focus lost"
+    page_log.assert_clean()
+
+
 def test_ticket_page_shows_nothing_for_an_unanswerable_draft(page, live_site, page_log):
     page.goto(live_site.url + TICKET_PAGE)
     with page.expect_response(re.compile(r"/api/suggest$")) as answer:

@@ -228,6 +228,7 @@
     var reported = {};     // draft ids already sent as no_suggestion
     var timer = null;
     var seq = 0;
+    var renderedIds = null;  // the ids now in the list, in order
 
     function event(type, articleId) {
       var t = read();
@@ -246,11 +247,38 @@
               query: keyTerms(t.subject + " " + t.description) || null});
     }
 
+    /* Which suggestion's control has the keyboard focus: {id, className}, or null. */
+    function focusedControl() {
+      var active = document.activeElement;
+      if (!active || !ui.list.contains(active)) { return null; }
+      var li = active.closest(".helpgen-suggestion");
+      return li ? {id: li.dataset.id, className: active.className} : null;
+    }
+
+    function restoreFocus(was) {
+      if (!was) { return; }
+      Array.prototype.some.call(ui.list.querySelectorAll(".helpgen-suggestion"), function (li) {
+        if (li.dataset.id !== was.id) { return false; }
+        var same = Array.prototype.filter.call(li.querySelectorAll("a, button"), function (el) {
+          return el.className === was.className;
+        })[0];
+        if (same) { same.focus({preventScroll: true}); }
+        return true;
+      });
+    }
+
+    /* Answers keep arriving while someone types; the same suggestions leave the list as it
+       is, and new ones keep the focus on the same article's control, so a keyboard user
+       tabbing through the suggestions is not thrown back to the top of the page. */
     function render(results) {
       lastCount = results.length;
-      ui.list.textContent = "";
       ui.panel.hidden = false;
       ui.empty.hidden = results.length > 0;
+      var ids = results.map(function (s) { return s.id; }).join("\n");
+      if (ids === renderedIds) { return; }
+      renderedIds = ids;
+      var was = focusedControl();
+      ui.list.textContent = "";
       results.forEach(function (s) {
         var li = document.createElement("li");
         li.className = "helpgen-suggestion";
@@ -276,6 +304,7 @@
                 ui.title.textContent = T.glad;
                 draftId = randomId();
                 shown = {};
+                renderedIds = null;  // a new draft: its suggestions count as shown again
               } else {
                 li.remove();
               }
@@ -291,6 +320,7 @@
           event("suggestion_shown", s.id);
         }
       });
+      restoreFocus(was);
     }
 
     function update() {
