@@ -627,3 +627,21 @@ def test_unknown_topical_words_weigh_more_than_narrative_ones(indexed):
         rarity = deflect._rarity(s)
         assert rarity("forgot") < 0.1 and rarity("weekend") < 0.3
         assert rarity("paypal") > 0.8 and rarity("instagram") == 1.0
+        # a typing slip of a listed word is as common as the word, not a rare one
+        assert rarity("mistke") == rarity("mistake") < 0.3
+        assert rarity("instagrm") == 1.0
+
+
+def test_narrative_words_the_articles_lack_leave_the_coverage_whole(indexed):
+    from helpgen.search import Searcher
+
+    at = deflect_model.FEATURES.index("coverage")
+    with Searcher(indexed / "search_index", "us") as s:
+        plain, forgot, other = (deflect.suggest_with(s, deflect.Ticket(subject=text))
+                                for text in ("password", "I forgot my password",
+                                             "my instagram password"))
+    first = {r.candidates[0].id for r in (plain, forgot, other)}
+    assert first == {"manage-login-email-phone-password"}
+    assert forgot.candidates[0].features[at] > 0.9  # "forgot" is everyday narrative
+    assert other.candidates[0].features[at] < 0.5  # "instagram" is another product
+    assert forgot.suggestions and not other.suggestions
