@@ -322,7 +322,8 @@ def fit_model(config: Config, outcomes: list[Outcome], min_unanswerable: float =
 
     :data:`FOLDS`-fold cross-validation (folds grouped by draft) gives pooled
     out-of-fold probabilities; the threshold is the lowest at which at least
-    ``min_unanswerable`` of the unanswerable drafts get nothing, and the
+    ``min_unanswerable`` of the unanswerable drafts get nothing (with
+    :data:`~helpgen.deflect_model.THRESHOLD_MARGIN` above those it hides), and the
     precision/recall curve is computed from them too. The coefficients are then fitted
     on every drafts of the split. Returns (model, summary for the report)."""
     from . import deflect_model as dm
@@ -342,7 +343,7 @@ def fit_model(config: Config, outcomes: list[Outcome], min_unanswerable: float =
     info = {"fitted_on": f"{FIT_SPLIT} split, {len(drafts)} drafts, "
                          f"{sum(len(d.rows) for d in drafts)} candidates",
             "folds": FOLDS, "l2": dm.L2, "gate_l2": dm.GATE_L2,
-            "min_unanswerable": min_unanswerable,
+            "min_unanswerable": min_unanswerable, "threshold_margin": dm.THRESHOLD_MARGIN,
             "cross_validated": {**cv, "baseline_hit3": pooled.baseline_hit3,
                                 "baseline_text_hit3": pooled.baseline_text_hit3,
                                 "hit1": pooled.hit1, "mrr": pooled.mrr,
