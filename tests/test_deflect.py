@@ -470,6 +470,24 @@ def test_logistic_fit_learns_a_separable_signal_and_cross_validates():
     assert deflect_model.shown(gates["d00"], 2, th) == [0, 1]  # search's order
 
 
+def test_threshold_keeps_a_margin_above_the_unanswerable_drafts_it_hides():
+    def draft(name: str, answerable: bool) -> deflect_model.Draft:
+        return deflect_model.Draft(name, ((0.0,),), (int(answerable),), answerable)
+
+    drafts = [draft(f"a{i}", True) for i in range(4)] + [draft(f"u{i}", False)
+                                                          for i in range(20)]
+    gates = {"a0": 0.9, "a1": 0.8, "a2": 0.61, "a3": 0.5, "u0": 0.7, "u1": 0.6,
+             **{f"u{i}": 0.1 for i in range(2, 20)}}
+    # 19 of 20 unanswerable drafts hidden is 0.95: the lowest such threshold lies
+    # between u1 and a2, but a2 is shown only without a margin
+    assert deflect_model.choose_threshold(drafts, gates, 0.95, margin=0.0) == \
+        pytest.approx(0.605)
+    th = deflect_model.choose_threshold(drafts, gates, 0.95, margin=0.03)
+    assert th == pytest.approx(0.63)
+    figures = deflect_model.score(drafts, gates, th)
+    assert figures["unanswerable_empty"] == 0.95 and figures["hit3"] == 0.5
+
+
 def test_eval_fit_writes_the_model_and_final_prints_the_commit(indexed, tmp_path, capsys):
     project = copy_project(tmp_path / "fit")
     code = cli.main(["--project", str(project), "eval", "--file", str(EVAL_FILE),
@@ -627,3 +645,21 @@ def test_unknown_topical_words_weigh_more_than_narrative_ones(indexed):
         rarity = deflect._rarity(s)
         assert rarity("forgot") < 0.1 and rarity("weekend") < 0.3
         assert rarity("paypal") > 0.8 and rarity("instagram") == 1.0
+        # a typing slip of a listed word is as common as the word, not a rare one
+        assert rarity("mistke") == rarity("mistake") < 0.3
+        assert rarity("instagrm") == 1.0
+
+
+def test_narrative_words_the_articles_lack_leave_the_coverage_whole(indexed):
+    from helpgen.search import Searcher
+
+    at = deflect_model.FEATURES.index("coverage")
+    with Searcher(indexed / "search_index", "us") as s:
+        plain, forgot, other = (deflect.suggest_with(s, deflect.Ticket(subject=text))
+                                for text in ("password", "I forgot my password",
+                                             "my instagram password"))
+    first = {r.candidates[0].id for r in (plain, forgot, other)}
+    assert first == {"manage-login-email-phone-password"}
+    assert forgot.candidates[0].features[at] > 0.9  # "forgot" is everyday narrative
+    assert other.candidates[0].features[at] < 0.5  # "instagram" is another product
+    assert forgot.suggestions and not other.suggestions

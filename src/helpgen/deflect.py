@@ -59,15 +59,13 @@ MAX_DESCRIPTION_WORDS = 30
 DESCRIPTION_WEIGHT = 0.4
 CORRECTED_CREDIT = 0.8  # a word matched only after spelling correction counts less
 UNKNOWN_DF = 0.5  # document frequency assumed for a word no article uses
-#: An unknown word in the subject or title says the ticket is about something else; in a
-#: long description it is more often narrative ("suppliers", "bills", "last week").
-UNKNOWN_DESCRIPTION_FACTOR = 0.25
 BM25_WEIGHT = 0.3  # share of the ranking score from the whole ticket's BM25 score
 CANDIDATES = 12
 #: word frequencies (log10 of the share of running text) from "common" (1 in 10,000:
 #: "forgot") over a span of three orders of magnitude to "rare" (1 in 10,000,000)
 RARITY_COMMON = 4.0
 RARITY_SPAN = 3.0
+MIN_SLIP_CHARS = 4  # shorter words in no word list are not read as typing slips
 _WORD_RE = re.compile(r"[^\W_]+", re.U)
 _CJK_RE = re.compile("[\u0e00-\u0e7f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
                      "\uac00-\ud7af\uff66-\uff9f]")
@@ -350,6 +348,7 @@ def suggest_with(searcher: Any, ticket: Ticket, limit: int = 3, *,
                 fixes[w.text] = fix.lower()
     fixed = searcher.word_matches(list(fixes.values()), candidate_ids, audience) if fixes else {}
     unknown = weight_total = 0.0
+    rarity = _rarity(searcher)
     for w in words:
         ids, total = found[w.text]
         credit = 1.0
@@ -358,15 +357,14 @@ def suggest_with(searcher: Any, ticket: Ticket, limit: int = 3, *,
             w.text = fixes[w.text]
         w.total = total
         w.idf = math.log(1 + total_docs / (total + UNKNOWN_DF))  # unknown words weigh most
-        weight_total += w.idf * w.weight
-        if total == 0:
+        if total == 0:  # topical ("stripe", "gdpr") or narrative ("forgot", "weekend")?
+            w.weight *= rarity(w.text)
             unknown += w.idf * w.weight
-            if w.weight < 1.0:
-                w.weight *= UNKNOWN_DESCRIPTION_FACTOR
+        weight_total += w.idf * w.weight
         for doc_id in ids:
             w.matched[doc_id] = credit
     denominator = sum(w.idf * w.weight for w in words) or 1.0
-    head_denominator = sum(w.idf for w in head_words) or 1.0
+    head_denominator = sum(w.idf * w.weight for w in head_words) or 1.0
     unknown_share = unknown / weight_total if weight_total else 0.0
 
     # 3. the candidates in search's order: search(subject + title) first, then what
@@ -374,7 +372,6 @@ def suggest_with(searcher: Any, ticket: Ticket, limit: int = 3, *,
     #    decides whether anything is shown at all
     head_unknown = (sum(1 for w in head_words if not w.total) / len(head_words)
                     if head_words else unknown_share)
-    rarity = _rarity(searcher)
     head_rare = (sum(rarity(w.text) for w in head_words if not w.total) / len(head_words)
                  if head_words else unknown_share)
     order: dict[str, Any] = {h.id: h for h in head_hits}
@@ -434,17 +431,21 @@ def _rarity(searcher: Any) -> Callable[[str], float]:
     word list, like "instagram", or as rare as "paypal"), from the spelling
     dictionaries' word frequencies (loaded once per open searcher). A word the help
     center never uses says the draft is about something else when it is a rare, topical
-    word; a common one ("forgot", "weekend") is only narrative. Languages without a
-    word list count every word as rare."""
+    word; a common one ("forgot", "weekend") is only narrative. A word in no list that
+    is one slip away from a listed word (``mistke``) is as rare as that word. Languages
+    without a word list count every word as rare."""
     searcher._in_dictionary("a")  # loads the word lists of the index's languages
-    lists = [d.word_frequency for d in (getattr(searcher, "_dictionaries", None) or {}).values()]
+    checkers = list((getattr(searcher, "_dictionaries", None) or {}).values())
+
+    def share(word: str) -> float:
+        return max((d.word_frequency[word] / d.word_frequency.total_words
+                    for d in checkers), default=0.0)
 
     def rarity(word: str) -> float:
-        best = 0.0
-        for freq in lists:
-            count = freq[word]
-            if count:
-                best = max(best, count / freq.total_words)
+        best = share(word)
+        if not best and len(word) >= MIN_SLIP_CHARS:
+            best = max((share(fix) for d in checkers
+                        if (fix := d.correction(word)) and fix != word), default=0.0)
         if not best:
             return 1.0
         return min(1.0, max(0.0, (-math.log10(best) - RARITY_COMMON) / RARITY_SPAN))

@@ -52,6 +52,11 @@ GATE_FEATURES = ("head_share", "text_share", "both_top3", "coverage", "head_cove
 DEFAULT_MODEL = Path(__file__).with_name("deflection-model.json")
 L2 = 0.1
 GATE_L2 = 3.0  # few drafts (one row each): a stronger penalty generalises better
+#: how far above the unanswerable drafts it hides the gate's threshold is placed. Chosen
+#: by nested cross-validation on the tune split: with no margin, a threshold picked on
+#: four folds gave only 0.923 of the fifth fold's unanswerable drafts nothing; with 0.03,
+#: 0.962 (hit@3 0.808 instead of 0.821).
+THRESHOLD_MARGIN = 0.03
 
 
 @dataclass(frozen=True)
@@ -273,13 +278,18 @@ def score(drafts: Sequence[Draft], gates: dict[str, float], t: float) -> dict[st
 
 
 def choose_threshold(drafts: Sequence[Draft], gates: dict[str, float],
-                     min_unanswerable: float = 0.95) -> float:
+                     min_unanswerable: float = 0.95, margin: float = THRESHOLD_MARGIN
+                     ) -> float:
     """The lowest threshold at which at least ``min_unanswerable`` of the unanswerable
     drafts get nothing (showing more can only raise hit@3), placed halfway to the next
-    lower gate probability so it is not on a training point."""
+    lower gate probability so it is not on a training point, and at least ``margin``
+    above every unanswerable draft it hides: a threshold placed right on the training
+    drafts lets more unanswerable drafts through on drafts it has not seen."""
     values = sorted({gates[d.id] for d in drafts})
     for i, t in enumerate(values):
         if score(drafts, gates, t)["unanswerable_empty"] >= min_unanswerable:
             lower = values[i - 1] if i else 0.0
-            return (t + lower) / 2  # shows the same as t: nothing lies in between
+            hidden = [gates[d.id] for d in drafts if not d.answerable and gates[d.id] < t]
+            # (t + lower) / 2 shows the same as t: nothing lies in between
+            return min(1.0, max((t + lower) / 2, max(hidden, default=0.0) + margin))
     return 1.0

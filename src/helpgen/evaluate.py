@@ -2,7 +2,7 @@
 
 The ticket set (``evals/tickets.yml``) holds drafts with the article ids that answer
 them (``expect``) or ``expect: []`` for drafts nothing answers, each in the ``tune``,
-``holdout``, ``final`` or ``final2`` split. For every split scored this reports, over the
+``holdout``, ``final``, ``final2`` or ``final3`` split. For every split scored this reports, over the
 suggestions actually shown (after the model's threshold):
 
 * answerable drafts: hit@1, hit@3 (an expected article among the first 1/3) and MRR;
@@ -32,12 +32,13 @@ from . import deflect, yamlpos
 from .config import Config
 from .errors import HelpgenError, Problem, raise_if
 
-SPLITS = ("tune", "holdout", "final", "final2")
-#: Scored by a plain ``helpgen eval``; ``final`` and ``final2`` only with ``--final``.
+SPLITS = ("tune", "holdout", "final", "final2", "final3")
+#: Scored by a plain ``helpgen eval``; the final splits only with ``--final``.
 DEFAULT_SPLITS = ("tune", "holdout")
 #: Reported with ``--final``, never gated. ``final`` was scored once before the engine was
-#: reworked, so it is no longer untouched; ``final2`` was written and committed after that.
-FINAL_SPLITS = ("final", "final2")
+#: reworked, so it is no longer untouched; ``final2`` was written and committed after that
+#: and scored once before the next engine change; ``final3`` was committed before that change.
+FINAL_SPLITS = ("final", "final2", "final3")
 #: The split ``--fit`` learns from (k-fold cross-validated).
 FIT_SPLIT = "tune"
 FOLDS = 5
@@ -321,7 +322,8 @@ def fit_model(config: Config, outcomes: list[Outcome], min_unanswerable: float =
 
     :data:`FOLDS`-fold cross-validation (folds grouped by draft) gives pooled
     out-of-fold probabilities; the threshold is the lowest at which at least
-    ``min_unanswerable`` of the unanswerable drafts get nothing, and the
+    ``min_unanswerable`` of the unanswerable drafts get nothing (with
+    :data:`~helpgen.deflect_model.THRESHOLD_MARGIN` above those it hides), and the
     precision/recall curve is computed from them too. The coefficients are then fitted
     on every drafts of the split. Returns (model, summary for the report)."""
     from . import deflect_model as dm
@@ -341,7 +343,7 @@ def fit_model(config: Config, outcomes: list[Outcome], min_unanswerable: float =
     info = {"fitted_on": f"{FIT_SPLIT} split, {len(drafts)} drafts, "
                          f"{sum(len(d.rows) for d in drafts)} candidates",
             "folds": FOLDS, "l2": dm.L2, "gate_l2": dm.GATE_L2,
-            "min_unanswerable": min_unanswerable,
+            "min_unanswerable": min_unanswerable, "threshold_margin": dm.THRESHOLD_MARGIN,
             "cross_validated": {**cv, "baseline_hit3": pooled.baseline_hit3,
                                 "baseline_text_hit3": pooled.baseline_text_hit3,
                                 "hit1": pooled.hit1, "mrr": pooled.mrr,
@@ -484,11 +486,11 @@ def format_text(report: EvalReport, verbose: bool = False) -> str:
                      f"{report.fitted['folds']} folds)")
         lines.append(f"  model written to {report.fitted['model_file']}")
     lines.append(f"  thresholds: hit@3 >= {report.thresholds['hit3']}, no-answer >= "
-                 f"{report.thresholds['unanswerable_empty']} on tune and holdout (final and "
-                 "final2 are reported, never gated)")
+                 f"{report.thresholds['unanswerable_empty']} on tune and holdout (the final "
+                 "splits are reported, never gated)")
     if report.commit:
-        lines.append(f"  final splits scored on commit {report.commit} (final: scored before, "
-                     "no longer untouched; final2: the untouched one)")
+        lines.append(f"  final splits scored on commit {report.commit} (final: no longer "
+                     "untouched; final2: scored once before; final3: the untouched one)")
     misses = [o for o in report.outcomes if _miss(o)]
     if misses:
         lines.append("  misses:")
