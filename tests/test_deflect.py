@@ -638,6 +638,24 @@ def test_japanese_key_words_are_their_kanji_and_katakana_stretches(indexed):
     assert found["紛失"][1] == 0  # no article mentions losing a parcel
 
 
+def test_german_and_japanese_words_reach_english_only_articles_through_synonyms(indexed):
+    from helpgen.search import Searcher
+
+    # the shipped de/ja groups name the English words the fallback articles use
+    with Searcher(indexed / "search_index", "de") as s:
+        found = s.word_matches(["rolle", "fehlgeschlagen", "mitarbeiter"],
+                               ["switch-partner-roles", "seller-chat-support"])
+    assert found["rolle"][0] == {"switch-partner-roles"}
+    assert found["fehlgeschlagen"][0] == {"seller-chat-support"}  # "failed"
+    assert "seller-chat-support" in found["mitarbeiter"][0]  # "agent"
+    with Searcher(indexed / "search_index", "jp") as s:
+        found = s.word_matches(["出金", "ロール", "紛失"],
+                               ["seller-chat-support", "switch-partner-roles"])
+    assert found["出金"][0] == {"seller-chat-support"}  # "payout"
+    assert found["ロール"][0] == {"switch-partner-roles"}  # "role"
+    assert found["紛失"][1] == 0
+
+
 def test_unknown_topical_words_weigh_more_than_narrative_ones(indexed):
     from helpgen.search import Searcher
 
