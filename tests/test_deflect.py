@@ -649,6 +649,53 @@ def test_japanese_key_words_are_their_kanji_and_katakana_stretches(indexed):
     assert found["紛失"][1] == 0  # no article mentions losing a parcel
 
 
+def test_german_and_japanese_words_reach_english_only_articles_through_synonyms(indexed):
+    from helpgen.search import Searcher
+
+    # the shipped de/ja groups name the English words the fallback articles use
+    with Searcher(indexed / "search_index", "de") as s:
+        found = s.word_matches(["rolle", "fehlgeschlagen", "mitarbeiter"],
+                               ["switch-partner-roles", "seller-chat-support"])
+    assert found["rolle"][0] == {"switch-partner-roles"}
+    assert found["fehlgeschlagen"][0] == {"seller-chat-support"}  # "failed"
+    assert "seller-chat-support" in found["mitarbeiter"][0]  # "agent"
+    with Searcher(indexed / "search_index", "jp") as s:
+        found = s.word_matches(["出金", "ロール", "紛失"],
+                               ["seller-chat-support", "switch-partner-roles"])
+    assert found["出金"][0] == {"seller-chat-support"}  # "payout"
+    assert found["ロール"][0] == {"switch-partner-roles"}  # "role"
+    assert found["紛失"][1] == 0
+
+
+def test_category_titles_in_the_market_language_name_words_for_their_articles(indexed):
+    from helpgen import analysis
+    from helpgen.search import Searcher
+
+    meta = analysis.read_meta(indexed / "search_index" / "de" / "2026.11")
+    assert meta["category_titles"]["multi-role"] == "Zwischen Partnerrollen wechseln"
+    ids = ["switch-partner-roles", "seller-chat-support", "manage-login-email-phone-password"]
+    with Searcher(indexed / "search_index", "de") as s:
+        found = s.category_matches(["rolle", "passwort", "instagram"], ids)
+    assert found["rolle"][0] == {"switch-partner-roles"}  # ends "Partnerrollen"
+    assert found["passwort"] == ({"manage-login-email-phone-password"}, 1)
+    assert "instagram" not in found
+    with Searcher(indexed / "search_index", "jp") as s:
+        found = s.category_matches(["ロール", "紛失"], ids)
+    assert found == {"ロール": ({"switch-partner-roles"}, 1)}  # パートナーロールの切り替え
+
+
+def test_a_word_only_a_category_title_names_is_not_unknown(indexed):
+    from helpgen.search import Searcher
+
+    unknown = deflect_model.FEATURES.index("unknown_share")
+    with Searcher(indexed / "search_index", "de") as s:
+        # no article uses "Antragsprüfung"; the German title of application-review does
+        assert s.word_matches(["antragsprüfung"], [])["antragsprüfung"][1] == 0
+        result = deflect.suggest_with(s, deflect.Ticket(
+            subject="Antragsprüfung", title="Status meiner Antragsprüfung"))
+    assert result.candidates and result.candidates[0].features[unknown] == 0.0
+
+
 def test_unknown_topical_words_weigh_more_than_narrative_ones(indexed):
     from helpgen.search import Searcher
 

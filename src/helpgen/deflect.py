@@ -58,6 +58,7 @@ MAX_HEAD_WORDS = 16
 MAX_DESCRIPTION_WORDS = 30
 DESCRIPTION_WEIGHT = 0.4
 CORRECTED_CREDIT = 0.8  # a word matched only after spelling correction counts less
+CATEGORY_CREDIT = 0.8  # a word only the title of a category the article declares names
 UNKNOWN_DF = 0.5  # document frequency assumed for a word no article uses
 BM25_WEIGHT = 0.3  # share of the ranking score from the whole ticket's BM25 score
 CANDIDATES = 12
@@ -347,14 +348,19 @@ def suggest_with(searcher: Any, ticket: Ticket, limit: int = 3, *,
             if fix and is_slip(w.text, fix.lower()):
                 fixes[w.text] = fix.lower()
     fixed = searcher.word_matches(list(fixes.values()), candidate_ids, audience) if fixes else {}
+    by_category = searcher.category_matches([w.text for w in words], candidate_ids, audience)
     unknown = weight_total = 0.0
     rarity = _rarity(searcher)
     for w in words:
         ids, total = found[w.text]
+        named_ids, named_total = by_category.get(w.text, (frozenset(), 0))
         credit = 1.0
         if not total and w.text in fixes and fixed[fixes[w.text]][1]:
             (ids, total), credit = fixed[fixes[w.text]], CORRECTED_CREDIT
             w.text = fixes[w.text]
+        for doc_id in named_ids - ids:  # named by a category title the article declares
+            w.matched[doc_id] = CATEGORY_CREDIT
+        total = max(total, named_total)
         w.total = total
         w.idf = math.log(1 + total_docs / (total + UNKNOWN_DF))  # unknown words weigh most
         if total == 0:  # topical ("stripe", "gdpr") or narrative ("forgot", "weekend")?

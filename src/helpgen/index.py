@@ -22,7 +22,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
 
 from whoosh import index as whoosh_index
 from whoosh.analysis import entoken
@@ -355,7 +355,8 @@ def install(staging: Path, mdir: Path, version: str) -> Path:
 def write(docs: Iterable[IndexDoc], index_dir: Path | str, market: str, version: str,
           language: str, *, audiences: Iterable[str] = (), topics: Iterable[str] = (),
           synonyms: list[list[str]] | None = None, procs: int | None = None,
-          build_id: str | None = None, analyse_once: bool = True) -> IndexInfo:
+          build_id: str | None = None, analyse_once: bool = True,
+          category_titles: Mapping[str, str] | None = None) -> IndexInfo:
     """Index ``docs`` as ``<index_dir>/<market>/<version>/``, atomically.
 
     The index is written into a temporary folder beside the destination and renamed
@@ -364,7 +365,10 @@ def write(docs: Iterable[IndexDoc], index_dir: Path | str, market: str, version:
     least :data:`PARALLEL_MIN_DOCS` documents on a machine with two or more cores.
     ``build_id`` is recorded in the meta file, the same id as the site's ``build.json``.
     ``analyse_once=False`` lets Whoosh analyse each field's text itself (the reference
-    the tests compare :class:`_Analysis` with).
+    the tests compare :class:`_Analysis` with). ``category_titles`` (ticket category code
+    -> its title in the market's language) is recorded in the meta file: ticket deflection
+    reads a draft word found in a category's title as evidence for the articles that
+    declare the category.
     """
     if procs is None:
         many = isinstance(docs, Sequence) and len(docs) >= PARALLEL_MIN_DOCS
@@ -403,6 +407,7 @@ def write(docs: Iterable[IndexDoc], index_dir: Path | str, market: str, version:
             "languages": list(languages),
             "audiences": sorted(set(audiences)),
             "topics": sorted(set(topics)),
+            "category_titles": dict(category_titles or {}),
             "documents": count,
             "text_chars": chars,
             "built_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
@@ -424,10 +429,12 @@ def build_market(config: Config, rendered: RenderedMarket, index_dir: Path | str
     """Index one rendered market build (into a staging tree ``site.build`` publishes).
 
     ``procs``: see :func:`write`; a daemonic build child passes 1 (it may not fork)."""
-    synonyms = project_synonyms(config, rendered.market.language)
+    language = rendered.market.language
+    synonyms = project_synonyms(config, language)
+    titles = {code: c.text("title", language) for code, c in config.categories.items()}
     return write(documents(rendered, config), index_dir, rendered.market.code, rendered.version,
-                 rendered.market.language, audiences=config.audiences, topics=config.topics,
-                 synonyms=synonyms, build_id=build_id, procs=procs)
+                 language, audiences=config.audiences, topics=config.topics,
+                 synonyms=synonyms, build_id=build_id, procs=procs, category_titles=titles)
 
 
 def write_aliases(index_dir: Path | str, market: str, versions: list[dict]) -> dict[str, str]:

@@ -177,6 +177,7 @@ class Searcher:
         self._plan_cache: dict[str, list] = {}  # matching_ids: cleaned text -> plan
         self._de_reversed: list[str] | None = None
         self._dictionaries: dict[str, Set[str]] | None = None
+        self._category_keys: dict[str, tuple[str, frozenset[str]]] | None = None
 
     # -- lifecycle
     def close(self) -> None:
@@ -285,6 +286,71 @@ class Searcher:
                     found &= allowed
                 out[word] = (frozenset(i for d, i in docs_of.items() if d in found), len(found))
         return out
+
+    def category_matches(self, words: Sequence[str], ids: Iterable[str],
+                         audience: str | None = None
+                         ) -> dict[str, tuple[frozenset[str], int]]:
+        """For each of ``words`` named by the title of a ticket category in the market's
+        language (``meta["category_titles"]``, written by the build): which of the
+        articles ``ids`` declare such a category, and how many articles do in all. A word
+        is named when it shares a stem with a title word, begins or ends a German title
+        compound (``Rolle`` in ``Partnerrollen``), or, for Japanese and Chinese, stands in
+        the title (``ロール`` in ``パートナーロールの切り替え``). Words no title names are
+        left out. The translated titles are the project's own words for what its articles
+        answer, also where an article exists only in English."""
+        out: dict[str, tuple[frozenset[str], int]] = {}
+        filt = self._filter(audience, None, None)
+        with self._lock:
+            keys = self._category_title_keys()
+            named: dict[str, list[str]] = {}
+            for w in words if keys else ():
+                mine = self._word_stems(w)
+                codes = [code for code, (title, stems) in keys.items()
+                         if self._names(w, mine, title, stems)]
+                if codes:
+                    named[w] = codes
+            if not named:
+                return out
+            allowed = frozenset(self._searcher.docs_for_query(filt)) if filt else None
+            declaring: dict[str, set[int]] = {}
+            for code in {c for codes in named.values() for c in codes}:
+                docs = set(self._searcher.docs_for_query(Term("ticket_categories", code)))
+                declaring[code] = docs if allowed is None else docs & allowed
+            id_of = {d: doc_id for doc_id in ids
+                     for d in self._searcher.docs_for_query(Term("id", doc_id))}
+        for w, codes in named.items():
+            docs = set().union(*(declaring[c] for c in codes))
+            out[w] = (frozenset(id_of[d] for d in docs if d in id_of), len(docs))
+        return out
+
+    def _category_title_keys(self) -> dict[str, tuple[str, frozenset[str]]]:
+        """Category code -> (lower-case title, stems of its words in every index
+        language), read once per searcher."""
+        if self._category_keys is None:
+            titles = self.meta.get("category_titles") or {}
+            self._category_keys = {
+                code: (str(title).lower(), frozenset(
+                    t.text for lang in self.languages
+                    for m in analysis.TOKEN_RE.finditer(str(title).lower()) if m.group("word")
+                    for t in self._analyzers[lang](m.group(0))))
+                for code, title in titles.items()}
+        return self._category_keys
+
+    def _word_stems(self, word: str) -> frozenset[str]:
+        return frozenset(t.text for lang in self.languages for t in self._analyzers[lang](word))
+
+    def _names(self, word: str, mine: frozenset[str], title: str,
+               stems: frozenset[str]) -> bool:
+        """Whether a category title (lower case, and its stems) names ``word`` (whose
+        stems are ``mine``)."""
+        if analysis.CJK_RUN.fullmatch(word):
+            return word in title
+        if mine & stems:
+            return True
+        return "de" in self.languages and any(
+            len(m) >= MIN_PART and len(s) >= len(m) + MIN_PART and (s.startswith(m) or
+                                                                    s.endswith(m))
+            for m in mine for s in stems)
 
     def correction(self, query: str) -> str | None:
         """The query with misspelt words corrected, as :meth:`search` would search it
