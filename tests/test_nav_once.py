@@ -11,7 +11,7 @@ import pytest
 
 from helpgen import analysis, config as config_mod, site
 
-from projectkit import copy_project, write_article
+from projectkit import build_both_ways, copy_project, differing, write_article
 
 MATERIAL_HEAD = "{#-\n  This file was automatically generated - do not edit\n-#}\n"
 OURS = site.THEME_DIR / "partials" / "nav-item.html"
@@ -38,28 +38,17 @@ def test_nav_item_is_materials_own_with_the_cache_around_it():
     assert "| url }}" not in body
 
 
-def _site_files(folder: Path) -> dict[str, bytes]:
-    return {p.relative_to(folder).as_posix(): p.read_bytes()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
-
-
 def _build_both(root: Path, markets: tuple[str, ...]) -> tuple[int, list[str], int]:
     """(files compared, files that differ, cached items) of each market built with the
     navigation rendered per page (Material) and once (helpgen)."""
-    cfg = config_mod.load(root)
-    compared, differ, cached = 0, [], 0
-    for market in markets:
-        out = {}
-        for once in (False, True):
-            state = site.prepare(cfg, market, "2026.11")
-            state.nav_once = once
-            site.run_mkdocs(state, root / f"out-{once}" / market)
-            out[once] = _site_files(root / f"out-{once}" / market)
-        assert sorted(out[True]) == sorted(out[False])
-        compared += len(out[True])
-        differ += [f"{market}/{rel}" for rel in out[True] if out[True][rel] != out[False][rel]]
-        cached += sum(b.count(b"md-nav__item") for rel, b in out[True].items()
-                      if rel.endswith(".html"))
+
+    def per_page(state: site.BuildState) -> None:
+        state.nav_once = False
+
+    built = build_both_ways(root, markets, per_page)
+    compared, differ = differing(built)
+    cached = sum(b.count(b"md-nav__item") for both in built.values()
+                 for rel, b in both[True].items() if rel.endswith(".html"))
     return compared, differ, cached
 
 

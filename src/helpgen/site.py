@@ -68,10 +68,19 @@ class BuildState:
     #: after MkDocs ran (so a preview can still show the site with the problems)
     problems: list[Problem] = field(default_factory=list)
     nav_once: bool = True  # render each inactive navigation item once (see NavCache)
+    #: one Markdown converter for every page (see helpgen.mkdocs_markdown); None: MkDocs'
+    #: own, a fresh converter per page
+    markdown: Any = field(default_factory=lambda: _shared_markdown())
     strings_tag: str = ""  # the pages' helpgen-strings script (see :func:`strings_json`)
     #: "Last reviewed: <date>" by date: CLDR's formatting is the same for every page
     #: of the market that has the date
     reviewed_texts: dict = field(default_factory=dict)
+
+
+def _shared_markdown() -> Any:
+    from .mkdocs_markdown import SharedMarkdown
+
+    return SharedMarkdown()
 
 
 class ThemeCache:
@@ -250,6 +259,8 @@ def hook_files(files: Any, mkcfg: Any) -> Any:
 
 def hook_page_markdown(markdown: str, page: Any, mkcfg: Any) -> str:
     state: BuildState = mkcfg[STATE_KEY]
+    if state.markdown is not None:  # MkDocs renders the page right after this event
+        state.markdown.attach(page)
     rp = state.rendered.pages.get(page.file.src_uri)
     if rp is None:
         return markdown
