@@ -128,6 +128,8 @@ class ScriptTokenizer(Tokenizer):
 def words(value: str) -> list[str]:
     """What ``ScriptTokenizer() | LowercaseFilter()`` yields for ``value``, as a list (the
     index's analyse-once path; the tests compare the two)."""
+    if CJK_RUN.search(value) is None:  # then every token is a word
+        return [w.lower() for w in WORD_RE.findall(value)]
     out: list[str] = []
     for m in TOKEN_RE.finditer(value):
         run = m.group(0)
