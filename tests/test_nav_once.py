@@ -1,5 +1,6 @@
-"""The navigation rendered once per build (helpgen's partials/nav-item.html and
-helpgen.site.NavCache) gives byte-identical pages to Material's per-page rendering."""
+"""The navigation and the theme's page-independent partials rendered once per build
+(helpgen's partials/nav-item.html, helpgen.site.NavCache and site.FRAGMENTS) give
+byte-identical pages to Material's per-page rendering."""
 
 from __future__ import annotations
 
@@ -40,10 +41,11 @@ def test_nav_item_is_materials_own_with_the_cache_around_it():
 
 def _build_both(root: Path, markets: tuple[str, ...]) -> tuple[int, list[str], int]:
     """(files compared, files that differ, cached items) of each market built with the
-    navigation rendered per page (Material) and once (helpgen)."""
+    navigation and partials rendered per page (Material) and once (helpgen)."""
 
     def per_page(state: site.BuildState) -> None:
         state.nav_once = False
+        state.fragments_once = False
 
     built = build_both_ways(root, markets, per_page)
     compared, differ = differing(built)
@@ -78,6 +80,25 @@ def test_grouped_navigation_is_byte_identical(tmp_path, prune):
     assert differ == []
     page = (root / "out-True/us/partners/registration/gen-00/index.html").read_text("utf-8")
     assert "md-nav__link--active" in page and "md-nav__item--active" in page
+
+
+def test_fragments_depend_on_nothing_but_the_build_and_their_links():
+    """A partial rendered once per build may read the config and translations, and
+    write links only as ``| url }}`` (the placeholders); an upgrade of Material that
+    makes one of them read the page fails here."""
+    import re
+
+    import material
+
+    dirs = [site.THEME_DIR, Path(material.__file__).parent / "templates"]
+    for name in sorted(site.FRAGMENTS):
+        source = next((d / name).read_text(encoding="utf-8") for d in dirs if (d / name).is_file())
+        code = re.sub(r"\{#.*?#\}", "", source, flags=re.S)
+        names = set(re.findall(r"[A-Za-z_][\w.]*", " ".join(
+            re.findall(r"\{[{%](.*?)[%}]\}", code, flags=re.S))))
+        assert not {n for n in names if n.split(".")[0] in {"page", "base_url", "nav_item"}}, name
+        # the url filter's result goes straight into the HTML, no further filter or test
+        assert len(re.findall(r"\|\s*url\b", code)) == len(re.findall(r"\|\s*url\s*\}\}", code))
 
 
 def test_navigation_cache_is_used(tmp_path):

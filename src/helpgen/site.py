@@ -68,6 +68,8 @@ class BuildState:
     #: after MkDocs ran (so a preview can still show the site with the problems)
     problems: list[Problem] = field(default_factory=list)
     nav_once: bool = True  # render each inactive navigation item once (see NavCache)
+    #: render the theme's page-independent partials once (see FRAGMENTS)
+    fragments_once: bool = True
     #: one Markdown converter for every page (see helpgen.mkdocs_markdown); None: MkDocs'
     #: own, a fresh converter per page
     markdown: Any = field(default_factory=lambda: _shared_markdown())
@@ -177,7 +179,7 @@ def hook_config(mkcfg: Any) -> Any:
     mkcfg["theme"]["language"] = market.language
     if state.theme_cache is not None:
         state.theme_cache.attach(mkcfg["theme"])
-    _attach_nav_cache(mkcfg["theme"], state.nav_once)
+    _attach_nav_cache(mkcfg["theme"], state.nav_once, state.fragments_once)
     # theme/main.html's furniture, in the project's own wording where strings: sets it
     mkcfg["extra"]["helpgen_layout"] = layout.theme_context(state.rendered,
                                                            state.config.catalog())
@@ -431,7 +433,8 @@ class NavCache:
     renders such an item once while :meth:`record` is on (the ``helpgen_nav_url`` filter
     then writes each link as a site-relative placeholder) and :meth:`links` puts in the
     page's relative links with MkDocs' own ``normalize_url``, so the HTML is
-    byte-identical to Material's rendering of every page.
+    byte-identical to Material's rendering of every page. The theme's partials in
+    :data:`FRAGMENTS` are rendered once per build the same way (:meth:`fragment`).
     """
 
     def __init__(self) -> None:
@@ -465,13 +468,44 @@ class NavCache:
 
         return url_filter(context, value)
 
+    def fragment(self, template: Any) -> None:
+        """Render ``template`` (one of :data:`FRAGMENTS`) once, its links recorded as
+        placeholders (the ``url`` filter is :meth:`url` then), and give every page that
+        HTML with the page's links put in."""
+        render = template.root_render_func
+        key = ("fragment", template.name)
+
+        def once(context: Any) -> Iterator[str]:
+            html = self.html.get(key)
+            if html is None:
+                self.recording += 1
+                try:
+                    html = "".join(render(context))
+                finally:
+                    self.recording -= 1
+                self.html[key] = html
+            yield self.links(html, context.get("page"), context.get("base_url"))
+
+        template.root_render_func = once
+
+
+#: Theme partials that render the same on every page of a build but for the links they
+#: write with the ``url`` filter: they read only the build's config and translations
+#: (tests/test_nav_once.py checks their sources and the pages, byte for byte).
+FRAGMENTS = frozenset({
+    "partials/logo.html", "partials/palette.html", "partials/alternate.html",
+    "partials/search.html", "partials/icons.html", "partials/top.html",
+    "partials/helpgen-searchbar.html", "partials/helpgen-deadend-template.html",
+})
+
 
 _NAV_LINK = re.compile("\x00([^\x00\x01]*)\x01")
 
 
-def _attach_nav_cache(theme: Any, enabled: bool) -> None:
+def _attach_nav_cache(theme: Any, enabled: bool, fragments: bool = True) -> None:
     """Give every Jinja environment of this build's ``theme`` its own :class:`NavCache`
-    (``enabled=False``: only the filter, which then is MkDocs' ``url``)."""
+    (``enabled=False``: only the filter, which then is MkDocs' ``url``); with
+    ``fragments``, the :data:`FRAGMENTS` are rendered once per environment."""
     import jinja2
 
     make_env = theme.get_env
@@ -479,10 +513,22 @@ def _attach_nav_cache(theme: Any, enabled: bool) -> None:
     def get_env() -> Any:
         env = make_env()
         cache = NavCache()
-        env.filters["helpgen_nav_url"] = jinja2.pass_context(
-            lambda context, value: cache.url(context, value))
+        url = jinja2.pass_context(lambda context, value: cache.url(context, value))
+        env.filters["helpgen_nav_url"] = url
         if enabled:
             env.globals["helpgen_nav_cache"] = cache
+        if fragments:
+            env.filters["url"] = url
+            get_template = env.get_template
+
+            def get_fragment(name: Any, parent: Any = None, globals: Any = None) -> Any:
+                template = get_template(name, parent, globals)
+                if name in FRAGMENTS and not getattr(template, "helpgen_once", False):
+                    template.helpgen_once = True
+                    cache.fragment(template)
+                return template
+
+            env.get_template = get_fragment
         return env
 
     theme.get_env = get_env
