@@ -39,6 +39,19 @@ def test_nav_item_is_materials_own_with_the_cache_around_it():
     assert "| url }}" not in body
 
 
+def test_language_is_materials_own_with_the_translations_line():
+    """An upgrade of Material that changes language.html fails here: derive ours again."""
+    import material
+
+    theirs = (Path(material.__file__).parent / "templates/partials/language.html").read_text(
+        encoding="utf-8")
+    assert theirs.startswith(MATERIAL_HEAD)
+    ours = (site.THEME_DIR / "partials" / "language.html").read_text(encoding="utf-8")
+    assert ours[ours.index("-#}\n") + 4:] == (
+        theirs[len(MATERIAL_HEAD):]
+        + "{% set t = helpgen_translations.of(t, lang, fallback) %}\n")
+
+
 def _build_both(root: Path, markets: tuple[str, ...]) -> tuple[int, list[str], int]:
     """(files compared, files that differ, cached items) of each market built with the
     navigation and partials rendered per page (Material) and once (helpgen)."""

@@ -68,7 +68,7 @@ class BuildState:
     #: after MkDocs ran (so a preview can still show the site with the problems)
     problems: list[Problem] = field(default_factory=list)
     nav_once: bool = True  # render each inactive navigation item once (see NavCache)
-    #: render the theme's page-independent partials once (see FRAGMENTS)
+    #: render the theme's page-independent partials and translations once (FRAGMENTS)
     fragments_once: bool = True
     #: one Markdown converter for every page (see helpgen.mkdocs_markdown); None: MkDocs'
     #: own, a fresh converter per page
@@ -489,6 +489,29 @@ class NavCache:
         template.root_render_func = once
 
 
+class Translations:
+    """Material's ``lang.t(key)`` answered once per key and build (helpgen's
+    ``partials/language.html``); ``enabled=False``: Material's macro itself."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.texts: dict[tuple, str] = {}
+
+    def of(self, macro: Any, lang: Any, fallback: Any) -> Any:
+        if not self.enabled:
+            return macro
+        texts = self.texts
+        tables = (lang.__name__, fallback.__name__)
+
+        def t(key: Any) -> str:
+            found = texts.get((tables, key))
+            if found is None:
+                found = texts[(tables, key)] = macro(key)
+            return found
+
+        return t
+
+
 #: Theme partials that render the same on every page of a build but for the links they
 #: write with the ``url`` filter: they read only the build's config and translations
 #: (tests/test_nav_once.py checks their sources and the pages, byte for byte).
@@ -505,7 +528,8 @@ _NAV_LINK = re.compile("\x00([^\x00\x01]*)\x01")
 def _attach_nav_cache(theme: Any, enabled: bool, fragments: bool = True) -> None:
     """Give every Jinja environment of this build's ``theme`` its own :class:`NavCache`
     (``enabled=False``: only the filter, which then is MkDocs' ``url``); with
-    ``fragments``, the :data:`FRAGMENTS` are rendered once per environment."""
+    ``fragments``, the :data:`FRAGMENTS` are rendered once per environment and the
+    theme's translations looked up once (:class:`Translations`)."""
     import jinja2
 
     make_env = theme.get_env
@@ -515,6 +539,7 @@ def _attach_nav_cache(theme: Any, enabled: bool, fragments: bool = True) -> None
         cache = NavCache()
         url = jinja2.pass_context(lambda context, value: cache.url(context, value))
         env.filters["helpgen_nav_url"] = url
+        env.globals["helpgen_translations"] = Translations(fragments)
         if enabled:
             env.globals["helpgen_nav_cache"] = cache
         if fragments:
