@@ -94,10 +94,24 @@ class ThemeCache:
     ``theme.get_env`` so its environments use a bytecode cache keyed by template source
     and the theme's file listing made once per worker (the theme folders and
     mkdocs.yml are the same for every market of a build).
+
+    ``persist``: compiled templates are also kept on disk between builds (Jinja's
+    ``FileSystemBytecodeCache``, in ``directory`` or by default its private folder in
+    the temporary directory), so a build does not compile the theme's fifty-odd
+    templates again; Jinja checks each entry against the template's source. A cache
+    folder that cannot be used or written only costs that time.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, persist: bool = False, directory: Path | None = None) -> None:
         import jinja2
+
+        disk = None
+        if persist:
+            try:
+                disk = jinja2.FileSystemBytecodeCache(
+                    str(directory) if directory else None, "helpgen-%s.cache")
+            except (OSError, RuntimeError):  # Jinja refuses an unsafe default folder
+                disk = None
 
         class _Memory(jinja2.BytecodeCache):
             def __init__(self) -> None:
@@ -107,9 +121,17 @@ class ThemeCache:
                 code = self.store.get(bucket.key)
                 if code is not None:
                     bucket.bytecode_from_string(code)
+                elif disk is not None:
+                    with contextlib.suppress(OSError):
+                        disk.load_bytecode(bucket)
+                    if bucket.code is not None:
+                        self.store[bucket.key] = bucket.bytecode_to_string()
 
             def dump_bytecode(self, bucket: Any) -> None:
                 self.store[bucket.key] = bucket.bytecode_to_string()
+                if disk is not None:
+                    with contextlib.suppress(OSError):
+                        disk.dump_bytecode(bucket)
 
         self.bytecode = _Memory()
         self.listings: dict[tuple, list[str]] = {}
@@ -1253,7 +1275,8 @@ def _build(config: Config, market: str | None, version: str | None,
     _check_names(version, aliases)
     site_dir = Path(site_dir or config.root / "site")
     index_dir = _default_index_dir(config, index_dir)
-    state = prepare(config, market or config.default_market, version, corpus)
+    state = prepare(config, market or config.default_market, version, corpus,
+                    theme_cache=ThemeCache(persist=True))
     code = state.market.code
     build_id = new_build_id()
     sweep_leftovers(config, site_dir, index_dir)
@@ -1315,7 +1338,7 @@ def _worker(config: Config, corpus: content_mod.Corpus, markets: list[str], vers
 
     _die_with_parent(parent_pid)
     templates: dict = {}
-    theme_cache = ThemeCache()
+    theme_cache = ThemeCache(persist=True)
     budget = RenderBudget()
     for code in markets:
         t0 = time.perf_counter()
