@@ -653,16 +653,26 @@ def write_versions(market_dir: Path, versions: list[dict]) -> None:
 
 def _alias_tree(version_dir: Path, out: Path, version: str) -> None:
     """Fill ``out`` (an alias folder being staged) with one redirect page per page of
-    ``version_dir``, plus a copy of its ``build.json``."""
-    for page in version_dir.rglob("*.html"):
-        rel = page.relative_to(version_dir)
-        dest = out / rel
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        depth = len(rel.parts)  # alias/a/b/index.html -> ../../../<version>/a/b/
-        target = "../" * depth + version + "/" + rel.as_posix()
-        if target.endswith("index.html"):
-            target = target[: -len("index.html")]
-        dest.write_text(redirect_html(target), encoding="utf-8")
+    ``version_dir``, plus a copy of its ``build.json``.
+
+    One folder listing and one ``mkdir`` per folder, and the pages written as bytes
+    (two pages per article: this runs for every build)."""
+    root = str(version_dir)
+    for folder, _dirs, names in os.walk(root):
+        pages = [n for n in names if n.endswith(".html")]
+        if not pages:
+            continue
+        rel_dir = os.path.relpath(folder, root).replace(os.sep, "/")
+        rel_dir = "" if rel_dir == "." else rel_dir + "/"
+        dest_dir = out / rel_dir if rel_dir else out
+        dest_dir.mkdir(parents=True, exist_ok=True)
+        up = "../" * (rel_dir.count("/") + 1) + version + "/"
+        for name in pages:
+            # alias/a/b/index.html -> ../../../<version>/a/b/
+            target = up + rel_dir + (name[:-len("index.html")] if name.endswith("index.html")
+                                     else name)
+            with open(os.path.join(dest_dir, name), "wb") as fh:
+                fh.write(redirect_html(target).encode("utf-8"))
     if (version_dir / BUILD_FILE).is_file():
         shutil.copyfile(version_dir / BUILD_FILE, out / BUILD_FILE)
 
