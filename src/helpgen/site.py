@@ -566,16 +566,15 @@ def _attach_nav_cache(theme: Any, enabled: bool, fragments: bool = True) -> None
             env.globals["helpgen_nav_cache"] = cache
         if fragments:
             env.filters["url"] = url
-            get_template = env.get_template
+            load = env.loader.load  # once per template and environment (Jinja's cache)
 
-            def get_fragment(name: Any, parent: Any = None, globals: Any = None) -> Any:
-                template = get_template(name, parent, globals)
-                if name in FRAGMENTS and not getattr(template, "helpgen_once", False):
-                    template.helpgen_once = True
+            def load_fragment(environment: Any, name: str, globals: Any = None) -> Any:
+                template = load(environment, name, globals)
+                if name in FRAGMENTS:
                     cache.fragment(template)
                 return template
 
-            env.get_template = get_fragment
+            env.loader.load = load_fragment
         return env
 
     theme.get_env = get_env
