@@ -452,8 +452,9 @@ class NavCache:
     Material renders the whole navigation into every page, so the build grew with
     pages x navigation size. An item the page is not in renders the same for every page
     but for its links, which are relative to the page. helpgen's ``partials/nav-item.html``
-    renders such an item once while :meth:`record` is on (the ``helpgen_nav_url`` filter
-    then writes each link as a site-relative placeholder) and :meth:`links` puts in the
+    renders such an item once while recording (from :meth:`hit` to :meth:`put`; the
+    ``helpgen_nav_url`` filter then writes each link as a site-relative placeholder) and
+    :meth:`links` puts in the
     page's relative links with MkDocs' own ``normalize_url``, so the HTML is
     byte-identical to Material's rendering of every page. The theme's partials in
     :data:`FRAGMENTS` are rendered once per build the same way (:meth:`fragment`).
@@ -463,12 +464,19 @@ class NavCache:
         self.html: dict[tuple, str] = {}
         self.recording = 0  # depth of the cached renders under way
 
-    def get(self, key: tuple) -> str | None:
-        return self.html.get(key)
-
-    def record(self) -> str:
+    def hit(self, nav_item: Any, path: str, level: int, parent: Any, page: Any,
+            base_url: str) -> str | tuple | None:
+        """For ``render``: None if ``nav_item`` is rendered per page (the page is in it),
+        else its cached HTML with the page's links, or on a miss the key to :meth:`put`
+        it under (recording begins)."""
+        if getattr(nav_item, "active", False) or getattr(nav_item, "pages", None):
+            return None
+        key = (path, level, parent.active if parent else None)
+        html = self.html.get(key)
+        if html is not None:
+            return self.links(html, page, base_url)
         self.recording += 1
-        return ""
+        return key
 
     def put(self, key: tuple, html: str) -> str:
         self.recording -= 1
