@@ -114,6 +114,23 @@ def test_fragments_depend_on_nothing_but_the_build_and_their_links():
         assert len(re.findall(r"\|\s*url\b", code)) == len(re.findall(r"\|\s*url\s*\}\}", code))
 
 
+def test_a_projects_own_partial_is_rendered_per_page(tmp_path):
+    """theme.custom_dir may replace a partial helpgen renders once (the search dialog)
+    with one that reads the page: each page then gets its own."""
+    root = copy_project(tmp_path / "project")
+    (root / "overrides" / "partials").mkdir(parents=True)
+    (root / "overrides" / "partials" / "search.html").write_text(
+        '<div class="own-search">{{ page.title }}</div>\n', encoding="utf-8")
+    mkdocs_yml = root / "mkdocs.yml"
+    mkdocs_yml.write_text(mkdocs_yml.read_text(encoding="utf-8").replace(
+        "  name: material\n", "  name: material\n  custom_dir: overrides\n"), encoding="utf-8")
+    cfg = config_mod.load(root)
+    site.run_mkdocs(site.prepare(cfg, "us", "2026.11"), root / "out")
+    shown = {p.read_text(encoding="utf-8").split('<div class="own-search">')[1].split("<")[0]
+             for p in (root / "out" / "partners").rglob("index.html")}
+    assert len(shown) > 3
+
+
 def test_navigation_cache_is_used(tmp_path):
     """The cached rendering is actually taken: fewer navigation renders than pages x items."""
     root = copy_project(tmp_path / "project")

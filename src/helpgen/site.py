@@ -555,6 +555,15 @@ FRAGMENTS = frozenset({
 _NAV_LINK = re.compile("\x00([^\x00\x01]*)\x01")
 
 
+def _fragment_dirs() -> tuple[str, ...]:
+    """The folders whose :data:`FRAGMENTS` are known to read no page: helpgen's theme
+    and Material's templates."""
+    import material
+
+    return tuple(os.path.join(str(d), "") for d in
+                 (THEME_DIR, Path(material.__file__).resolve().parent / "templates"))
+
+
 def _attach_nav_cache(theme: Any, enabled: bool, fragments: bool = True) -> None:
     """Give every Jinja environment of this build's ``theme`` its own :class:`NavCache`
     (``enabled=False``: only the filter, which then is MkDocs' ``url``); with
@@ -575,10 +584,14 @@ def _attach_nav_cache(theme: Any, enabled: bool, fragments: bool = True) -> None
         if fragments:
             env.filters["url"] = url
             load = env.loader.load  # once per template and environment (Jinja's cache)
+            ours = _fragment_dirs()
 
             def load_fragment(environment: Any, name: str, globals: Any = None) -> Any:
                 template = load(environment, name, globals)
-                if name in FRAGMENTS:
+                # a project's own version of the partial (theme.custom_dir) may read the
+                # page: rendered per page
+                if name in FRAGMENTS and template.filename \
+                        and os.path.realpath(template.filename).startswith(ours):
                     cache.fragment(template)
                 return template
 
