@@ -228,6 +228,11 @@ def spell_analyzer() -> Analyzer:
     return ScriptTokenizer() | LowercaseFilter()
 
 
+#: A term's (weight, encoded count) for the counts most terms have in a document, made
+#: once: the posting pool then holds one object of each instead of one per posting.
+_COUNTS = tuple((float(n), pack_uint(n)) for n in range(256))
+
+
 class WordsText(TEXT):
     """Whoosh's ``TEXT`` that counts a pre-tokenised value (a list of terms, as
     :class:`helpgen.index._Analysis` gives) with one ``Counter`` instead of a token
@@ -235,20 +240,33 @@ class WordsText(TEXT):
     as Whoosh's ``Frequency`` format writes (each term's count, its count times the
     field boost as weight), which tests/test_index_once.py checks term by term.
 
-    Pickled into the index as a plain ``TEXT``: the index on disk is unchanged and
-    opens without this class.
+    Whoosh keeps every posting in memory until its pool is full (the largest part of a
+    build's peak memory), so a term's UTF-8 bytes are made once per index write and
+    shared, as are small counts' encodings (Whoosh makes each weight again).
+
+    Pickled into the index as a plain ``TEXT`` (without those bytes): the index on
+    disk is unchanged and opens without this class.
     """
 
     def index(self, value: Any, **kwargs: Any) -> Iterable[tuple[bytes, int, float, bytes]]:
         if not isinstance(value, list) or type(self.format) is not Frequency:
             return super().index(value, **kwargs)
         boost = self.format.field_boost
-        return ((word.encode("utf-8"), n, float(n) * boost, pack_uint(n))
-                for word, n in Counter(value).items())
+        encoded = self.__dict__.setdefault("_encoded", {})
+        out = []
+        for word, n in Counter(value).items():
+            term = encoded.get(word)
+            if term is None:
+                term = encoded[word] = word.encode("utf-8")
+            if n < 256 and boost == 1.0:
+                out.append((term, n, *_COUNTS[n]))
+            else:
+                out.append((term, n, float(n) * boost, pack_uint(n)))
+        return out
 
     def __reduce_ex__(self, protocol: Any) -> Any:
         plain = TEXT.__new__(TEXT)
-        plain.__dict__.update(self.__dict__)
+        plain.__dict__.update((k, v) for k, v in self.__dict__.items() if k != "_encoded")
         # protocol 1's form (copyreg._reconstructor(TEXT, ...)): protocol 2's would name
         # the class of the object pickled, this one
         return plain.__reduce_ex__(1)
