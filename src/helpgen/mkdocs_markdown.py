@@ -5,7 +5,10 @@ each page, which was about 8% of a large build. Python-Markdown supports reusing
 converter: ``reset()`` between documents clears its stash, references and every
 extension's state. :class:`SharedMarkdown` renders a page exactly as ``Page.render``
 does, with one converter per build; MkDocs' per-page tree processors (anchors, links,
-title) are registered again for each page, replacing the previous page's.
+title) are registered again for each page, replacing the previous page's. A project's
+own Markdown extension that keeps per-document state without a ``reset()`` would carry
+it to the next page (the extensions of helpgen's mkdocs.yml all reset; the test builds
+pages with footnotes, references, repeated headings and raw HTML both ways).
 
 This is the one place helpgen replaces a piece of MkDocs: :data:`MKDOCS_RENDER` is the
 ``Page.render`` this copy follows, and ``tests/test_markdown_once.py`` fails when the
