@@ -25,6 +25,7 @@ included on both sides). Usage::
     python benchmarks/build_speed.py --only a,b      # the real docs only
     python benchmarks/build_speed.py --only c --sizes 500,1000,2000 --unpruned-max 2000
     python benchmarks/build_speed.py --only d --sizes 200,2000,5000 --repeat 3
+    python benchmarks/build_speed.py --only d --sizes 2000 --base-tree /tmp/base  # before/after
     python benchmarks/build_speed.py --only p --profile-size 2000
 """
 
@@ -284,8 +285,10 @@ def have_pagefind() -> bool:
     return probe.returncode == 0
 
 
-def bench_same_pages(sizes: list[int], repeat: int) -> list[dict]:
-    """Interleaved runs: helpgen, plain Material, plain Material + Pagefind, per round."""
+def bench_same_pages(sizes: list[int], repeat: int, base_tree: Path | None = None) -> list[dict]:
+    """Interleaved runs: helpgen, plain Material, plain Material + Pagefind, per round;
+    with ``base_tree`` (a checkout of another commit) also that commit's helpgen on the
+    same corpus, for a before/after comparison under the same load."""
     rows = []
     pagefind = have_pagefind()
     for n in sizes:
@@ -302,6 +305,10 @@ def bench_same_pages(sizes: list[int], repeat: int) -> list[dict]:
                             [root / "site", root / "search_index"]),
                 "material": (plain, [root / "same_site"]),
             }
+            if base_tree is not None:
+                cmds["helpgen_base"] = (["env", f"PYTHONPATH={base_tree / 'src'}",
+                                         *helpgen("build", "--market", "us")],
+                                        [root / "site", root / "search_index"])
             if pagefind:
                 both = (f"{' '.join(plain)} && {sys.executable} -m pagefind --site same_site "
                         "--output-subdir pagefind --silent")
@@ -317,10 +324,14 @@ def bench_same_pages(sizes: list[int], repeat: int) -> list[dict]:
                 row[name] = {"wall_s": round(statistics.median(g[0] for g in got), 2),
                              "cpu_s": round(statistics.median(g[2] for g in got), 2),
                              "peak_rss_mb": round(max(g[1] for g in got) / 1024, 1)}
-            for peer in [k for k in runs if k != "helpgen"]:
+            for peer in [k for k in runs if k not in ("helpgen", "helpgen_base")]:
                 row[f"vs_{peer}"] = {
                     key: round(row["helpgen"][key] / row[peer][key], 2)
                     for key in ("wall_s", "cpu_s", "peak_rss_mb")}
+                if "helpgen_base" in runs:
+                    row[f"base_vs_{peer}"] = {
+                        key: round(row["helpgen_base"][key] / row[peer][key], 2)
+                        for key in ("wall_s", "cpu_s", "peak_rss_mb")}
             rows.append(row)
             print(json.dumps(row), flush=True)
         finally:
@@ -385,6 +396,9 @@ def main() -> None:
     ap.add_argument("--unpruned-max", type=int, default=2000,
                     help="largest corpus also built without navigation.prune")
     ap.add_argument("--repeat", type=int, default=3, help="runs per measurement (median)")
+    ap.add_argument("--base-tree", type=Path, default=None,
+                    help="part d: also run the helpgen of this source tree (a checkout of "
+                         "an earlier commit, e.g. git worktree add /tmp/base <commit>)")
     ap.add_argument("--profile-size", type=int, default=2000,
                     help="articles of the profiled market (part p)")
     args = ap.parse_args()
@@ -399,7 +413,7 @@ def main() -> None:
         out["synthetic"] = bench_synthetic(sizes, args.unpruned_max, max(1, args.repeat - 2))
     if "d" in parts:
         out["same_pages"] = bench_same_pages([int(s) for s in args.sizes.split(",")],
-                                             args.repeat)
+                                             args.repeat, args.base_tree)
     if "p" in parts:
         bench_profile(args.profile_size)
     print(json.dumps(out, indent=2))

@@ -43,3 +43,39 @@ def published_trees(root: Path) -> dict[str, str]:
             if path.is_file() and not any(p.startswith(".") for p in rel.split("/")):
                 out[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
     return out
+
+
+def site_files(folder: Path) -> dict[str, bytes]:
+    """Every file of a built site folder, by path relative to it."""
+    return {p.relative_to(folder).as_posix(): p.read_bytes()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def build_both_ways(root: Path, markets: tuple[str, ...], switch_off) -> dict:
+    """Build each market into ``root/out-False/<market>`` with ``switch_off(state)``
+    applied to its prepared build (a cache of helpgen's turned off: MkDocs' and
+    Material's own rendering) and into ``root/out-True/<market>`` as helpgen builds it.
+    Returns ``{market: {False: files, True: files}}`` (see :func:`site_files`)."""
+    from helpgen import config as config_mod, site
+
+    cfg = config_mod.load(root)
+    out: dict = {}
+    for market in markets:
+        out[market] = {}
+        for on in (False, True):
+            state = site.prepare(cfg, market, "2026.11")
+            if not on:
+                switch_off(state)
+            site.run_mkdocs(state, root / f"out-{on}" / market)
+            out[market][on] = site_files(root / f"out-{on}" / market)
+    return out
+
+
+def differing(built: dict) -> tuple[int, list[str]]:
+    """(files compared, files that differ) of :func:`build_both_ways`' builds."""
+    compared, differ = 0, []
+    for market, both in built.items():
+        assert sorted(both[True]) == sorted(both[False])
+        compared += len(both[True])
+        differ += [f"{market}/{rel}" for rel in both[True] if both[True][rel] != both[False][rel]]
+    return compared, differ

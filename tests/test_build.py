@@ -231,6 +231,37 @@ def test_shared_theme_cache_gives_byte_identical_sites(tmp_path):
     assert [f for f in files if (shared / f).read_bytes() != (fresh / f).read_bytes()] == []
 
 
+def test_templates_compiled_by_an_earlier_build_give_byte_identical_sites(tmp_path,
+                                                                          monkeypatch):
+    """A build's compiled templates are kept on disk (ThemeCache(persist=True)); a later
+    build (another process: a new cache) that loads them instead of compiling must
+    equal a build from scratch."""
+    import jinja2
+
+    cfg = config_mod.load(REPO)
+    folder = tmp_path / "bytecode"
+    folder.mkdir()
+    site.build_staged(site.prepare(cfg, "us", "2026.11",
+                                   theme_cache=site.ThemeCache(True, folder)), tmp_path)
+    assert len(list(folder.glob("helpgen-*.cache"))) > 20
+    compiled = []
+    real = jinja2.Environment.compile
+
+    def counting(self, *args, **kwargs):
+        compiled.append(args)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(jinja2.Environment, "compile", counting)
+    later = site.build_staged(site.prepare(cfg, "de", "2026.11",
+                                           theme_cache=site.ThemeCache(True, folder)), tmp_path)
+    monkeypatch.undo()
+    assert len(compiled) < 5  # only the search plugin's string templates, not the theme
+    fresh = site.build_staged(site.prepare(cfg, "de", "2026.11"), tmp_path)
+    files = sorted(p.relative_to(later) for p in later.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(fresh) for p in fresh.rglob("*") if p.is_file())
+    assert [f for f in files if (later / f).read_bytes() != (fresh / f).read_bytes()] == []
+
+
 def test_publish_writes_the_published_markets_file(us_uk_de):
     import json as json_mod
 

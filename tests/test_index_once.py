@@ -72,6 +72,26 @@ def test_awkward_text_indexes_identically(tmp_path, language):
     assert once == joined
 
 
+def test_index_schema_is_whooshs_own(tmp_path):
+    """helpgen's counting field (analysis.WordsText) is pickled as Whoosh's TEXT: an
+    index opens with a helpgen that does not know the class."""
+    from whoosh.fields import TEXT
+
+    doc = index.IndexDoc(id="d", title="Refund", summary="Money back", keywords=("refund",),
+                         headings=("Steps",), body="Ask for a refund.", audience="buyers",
+                         topic="orders", url="d/", source="d.md", language="de")
+    info = index.write([doc], tmp_path / "ix", "de", "v", "de", procs=1)
+    toc = b"".join(p.read_bytes() for p in info.path.glob("*.toc"))
+    assert b"WordsText" not in toc and b"_encoded" not in toc
+    ix = whoosh_index.open_dir(str(info.path))
+    try:
+        text_fields = [n for n in ix.schema.names() if n.endswith(("_en", "_de")) or n == "spell"]
+        assert len(text_fields) == 13
+        assert {type(ix.schema[n]) for n in text_fields} == {TEXT}
+    finally:
+        ix.close()
+
+
 def test_words_is_the_spelling_analyzer():
     from helpgen import analysis
 

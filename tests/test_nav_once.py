@@ -1,5 +1,6 @@
-"""The navigation rendered once per build (helpgen's partials/nav-item.html and
-helpgen.site.NavCache) gives byte-identical pages to Material's per-page rendering."""
+"""The navigation and the theme's page-independent partials rendered once per build
+(helpgen's partials/nav-item.html, helpgen.site.NavCache and site.FRAGMENTS) give
+byte-identical pages to Material's per-page rendering."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 
 from helpgen import analysis, config as config_mod, site
 
-from projectkit import copy_project, write_article
+from projectkit import build_both_ways, copy_project, differing, write_article
 
 MATERIAL_HEAD = "{#-\n  This file was automatically generated - do not edit\n-#}\n"
 OURS = site.THEME_DIR / "partials" / "nav-item.html"
@@ -38,28 +39,31 @@ def test_nav_item_is_materials_own_with_the_cache_around_it():
     assert "| url }}" not in body
 
 
-def _site_files(folder: Path) -> dict[str, bytes]:
-    return {p.relative_to(folder).as_posix(): p.read_bytes()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+def test_language_is_materials_own_with_the_translations_line():
+    """An upgrade of Material that changes language.html fails here: derive ours again."""
+    import material
+
+    theirs = (Path(material.__file__).parent / "templates/partials/language.html").read_text(
+        encoding="utf-8")
+    assert theirs.startswith(MATERIAL_HEAD)
+    ours = (site.THEME_DIR / "partials" / "language.html").read_text(encoding="utf-8")
+    assert ours[ours.index("-#}\n") + 4:] == (
+        theirs[len(MATERIAL_HEAD):]
+        + "{% set t = helpgen_translations.of(t, lang, fallback) %}\n")
 
 
 def _build_both(root: Path, markets: tuple[str, ...]) -> tuple[int, list[str], int]:
     """(files compared, files that differ, cached items) of each market built with the
-    navigation rendered per page (Material) and once (helpgen)."""
-    cfg = config_mod.load(root)
-    compared, differ, cached = 0, [], 0
-    for market in markets:
-        out = {}
-        for once in (False, True):
-            state = site.prepare(cfg, market, "2026.11")
-            state.nav_once = once
-            site.run_mkdocs(state, root / f"out-{once}" / market)
-            out[once] = _site_files(root / f"out-{once}" / market)
-        assert sorted(out[True]) == sorted(out[False])
-        compared += len(out[True])
-        differ += [f"{market}/{rel}" for rel in out[True] if out[True][rel] != out[False][rel]]
-        cached += sum(b.count(b"md-nav__item") for rel, b in out[True].items()
-                      if rel.endswith(".html"))
+    navigation and partials rendered per page (Material) and once (helpgen)."""
+
+    def per_page(state: site.BuildState) -> None:
+        state.nav_once = False
+        state.fragments_once = False
+
+    built = build_both_ways(root, markets, per_page)
+    compared, differ = differing(built)
+    cached = sum(b.count(b"md-nav__item") for both in built.values()
+                 for rel, b in both[True].items() if rel.endswith(".html"))
     return compared, differ, cached
 
 
@@ -89,6 +93,42 @@ def test_grouped_navigation_is_byte_identical(tmp_path, prune):
     assert differ == []
     page = (root / "out-True/us/partners/registration/gen-00/index.html").read_text("utf-8")
     assert "md-nav__link--active" in page and "md-nav__item--active" in page
+
+
+def test_fragments_depend_on_nothing_but_the_build_and_their_links():
+    """A partial rendered once per build may read the config and translations, and
+    write links only as ``| url }}`` (the placeholders); an upgrade of Material that
+    makes one of them read the page fails here."""
+    import re
+
+    import material
+
+    dirs = [site.THEME_DIR, Path(material.__file__).parent / "templates"]
+    for name in sorted(site.FRAGMENTS):
+        source = next((d / name).read_text(encoding="utf-8") for d in dirs if (d / name).is_file())
+        code = re.sub(r"\{#.*?#\}", "", source, flags=re.S)
+        names = set(re.findall(r"[A-Za-z_][\w.]*", " ".join(
+            re.findall(r"\{[{%](.*?)[%}]\}", code, flags=re.S))))
+        assert not {n for n in names if n.split(".")[0] in {"page", "base_url", "nav_item"}}, name
+        # the url filter's result goes straight into the HTML, no further filter or test
+        assert len(re.findall(r"\|\s*url\b", code)) == len(re.findall(r"\|\s*url\s*\}\}", code))
+
+
+def test_a_projects_own_partial_is_rendered_per_page(tmp_path):
+    """theme.custom_dir may replace a partial helpgen renders once (the search dialog)
+    with one that reads the page: each page then gets its own."""
+    root = copy_project(tmp_path / "project")
+    (root / "overrides" / "partials").mkdir(parents=True)
+    (root / "overrides" / "partials" / "search.html").write_text(
+        '<div class="own-search">{{ page.title }}</div>\n', encoding="utf-8")
+    mkdocs_yml = root / "mkdocs.yml"
+    mkdocs_yml.write_text(mkdocs_yml.read_text(encoding="utf-8").replace(
+        "  name: material\n", "  name: material\n  custom_dir: overrides\n"), encoding="utf-8")
+    cfg = config_mod.load(root)
+    site.run_mkdocs(site.prepare(cfg, "us", "2026.11"), root / "out")
+    shown = {p.read_text(encoding="utf-8").split('<div class="own-search">')[1].split("<")[0]
+             for p in (root / "out" / "partners").rglob("index.html")}
+    assert len(shown) > 3
 
 
 def test_navigation_cache_is_used(tmp_path):

@@ -30,6 +30,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+from collections import Counter
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
@@ -44,8 +45,10 @@ from whoosh.analysis import (
     Tokenizer,
 )
 from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
+from whoosh.formats import Frequency
 from whoosh.lang import has_stemmer, has_stopwords, stemmer_for_language, stopwords_for_language
 from whoosh.support.charset import accent_map
+from whoosh.system import pack_uint
 
 from .errors import HelpgenError
 
@@ -125,6 +128,8 @@ class ScriptTokenizer(Tokenizer):
 def words(value: str) -> list[str]:
     """What ``ScriptTokenizer() | LowercaseFilter()`` yields for ``value``, as a list (the
     index's analyse-once path; the tests compare the two)."""
+    if CJK_RUN.search(value) is None:  # then every token is a word
+        return [w.lower() for w in WORD_RE.findall(value)]
     out: list[str] = []
     for m in TOKEN_RE.finditer(value):
         run = m.group(0)
@@ -223,6 +228,50 @@ def spell_analyzer() -> Analyzer:
     return ScriptTokenizer() | LowercaseFilter()
 
 
+#: A term's (weight, encoded count) for the counts most terms have in a document, made
+#: once: the posting pool then holds one object of each instead of one per posting.
+_COUNTS = tuple((float(n), pack_uint(n)) for n in range(256))
+
+
+class WordsText(TEXT):
+    """Whoosh's ``TEXT`` that counts a pre-tokenised value (a list of terms, as
+    :class:`helpgen.index._Analysis` gives) with one ``Counter`` instead of a token
+    object per word; a string is analysed as ``TEXT`` does. The postings are the same
+    as Whoosh's ``Frequency`` format writes (each term's count, its count times the
+    field boost as weight), which tests/test_index_once.py checks term by term.
+
+    Whoosh keeps every posting in memory until its pool is full (the largest part of a
+    build's peak memory), so a term's UTF-8 bytes are made once per index write and
+    shared, as are small counts' encodings (Whoosh makes each weight again).
+
+    Pickled into the index as a plain ``TEXT`` (without those bytes): the index on
+    disk is unchanged and opens without this class.
+    """
+
+    def index(self, value: Any, **kwargs: Any) -> Iterable[tuple[bytes, int, float, bytes]]:
+        if not isinstance(value, list) or type(self.format) is not Frequency:
+            return super().index(value, **kwargs)
+        boost = self.format.field_boost
+        encoded = self.__dict__.setdefault("_encoded", {})
+        out = []
+        for word, n in Counter(value).items():
+            term = encoded.get(word)
+            if term is None:
+                term = encoded[word] = word.encode("utf-8")
+            if n < 256 and boost == 1.0:
+                out.append((term, n, *_COUNTS[n]))
+            else:
+                out.append((term, n, float(n) * boost, pack_uint(n)))
+        return out
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        plain = TEXT.__new__(TEXT)
+        plain.__dict__.update((k, v) for k, v in self.__dict__.items() if k != "_encoded")
+        # protocol 1's form (copyreg._reconstructor(TEXT, ...)): protocol 2's would name
+        # the class of the object pickled, this one
+        return plain.__reduce_ex__(1)
+
+
 def index_languages(market_language: str) -> tuple[str, ...]:
     """Languages with their own fields in a market's index: English plus the market's."""
     return ("en",) if market_language == "en" else ("en", market_language)
@@ -241,14 +290,14 @@ def make_schema(languages: Iterable[str]) -> Schema:
         "summary": STORED(),
         "keywords": STORED(),  # for checking multi-word synonyms
         "text": STORED(),  # the plain body text, for snippets
-        "spell": TEXT(analyzer=spell_analyzer(), phrase=False),
+        "spell": WordsText(analyzer=spell_analyzer(), phrase=False),
     }
     for lang in languages:
         ana = analyzer(lang)
         for name in FIELD_BOOSTS:
-            fields[f"{name}_{lang}"] = TEXT(analyzer=ana, phrase=False)
+            fields[f"{name}_{lang}"] = WordsText(analyzer=ana, phrase=False)
         # every text field at once: the cheap first pass that picks candidates
-        fields[f"all_{lang}"] = TEXT(analyzer=ana, phrase=False)
+        fields[f"all_{lang}"] = WordsText(analyzer=ana, phrase=False)
     return Schema(**fields)
 
 

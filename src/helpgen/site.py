@@ -68,10 +68,21 @@ class BuildState:
     #: after MkDocs ran (so a preview can still show the site with the problems)
     problems: list[Problem] = field(default_factory=list)
     nav_once: bool = True  # render each inactive navigation item once (see NavCache)
+    #: render the theme's page-independent partials and translations once (FRAGMENTS)
+    fragments_once: bool = True
+    #: one Markdown converter for every page (see helpgen.mkdocs_markdown); None: MkDocs'
+    #: own, a fresh converter per page
+    markdown: Any = field(default_factory=lambda: _shared_markdown())
     strings_tag: str = ""  # the pages' helpgen-strings script (see :func:`strings_json`)
     #: "Last reviewed: <date>" by date: CLDR's formatting is the same for every page
     #: of the market that has the date
     reviewed_texts: dict = field(default_factory=dict)
+
+
+def _shared_markdown() -> Any:
+    from .mkdocs_markdown import SharedMarkdown
+
+    return SharedMarkdown()
 
 
 class ThemeCache:
@@ -83,10 +94,24 @@ class ThemeCache:
     ``theme.get_env`` so its environments use a bytecode cache keyed by template source
     and the theme's file listing made once per worker (the theme folders and
     mkdocs.yml are the same for every market of a build).
+
+    ``persist``: compiled templates are also kept on disk between builds (Jinja's
+    ``FileSystemBytecodeCache``, in ``directory`` or by default its private folder in
+    the temporary directory), so a build does not compile the theme's fifty-odd
+    templates again; Jinja checks each entry against the template's source. A cache
+    folder that cannot be used or written only costs that time.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, persist: bool = False, directory: Path | None = None) -> None:
         import jinja2
+
+        disk = None
+        if persist:
+            try:
+                disk = jinja2.FileSystemBytecodeCache(
+                    str(directory) if directory else None, "helpgen-%s.cache")
+            except (OSError, RuntimeError):  # Jinja refuses an unsafe default folder
+                disk = None
 
         class _Memory(jinja2.BytecodeCache):
             def __init__(self) -> None:
@@ -96,9 +121,17 @@ class ThemeCache:
                 code = self.store.get(bucket.key)
                 if code is not None:
                     bucket.bytecode_from_string(code)
+                elif disk is not None:
+                    with contextlib.suppress(OSError):
+                        disk.load_bytecode(bucket)
+                    if bucket.code is not None:
+                        self.store[bucket.key] = bucket.bytecode_to_string()
 
             def dump_bytecode(self, bucket: Any) -> None:
                 self.store[bucket.key] = bucket.bytecode_to_string()
+                if disk is not None:
+                    with contextlib.suppress(OSError):
+                        disk.dump_bytecode(bucket)
 
         self.bytecode = _Memory()
         self.listings: dict[tuple, list[str]] = {}
@@ -168,7 +201,7 @@ def hook_config(mkcfg: Any) -> Any:
     mkcfg["theme"]["language"] = market.language
     if state.theme_cache is not None:
         state.theme_cache.attach(mkcfg["theme"])
-    _attach_nav_cache(mkcfg["theme"], state.nav_once)
+    _attach_nav_cache(mkcfg["theme"], state.nav_once, state.fragments_once)
     # theme/main.html's furniture, in the project's own wording where strings: sets it
     mkcfg["extra"]["helpgen_layout"] = layout.theme_context(state.rendered,
                                                            state.config.catalog())
@@ -250,6 +283,8 @@ def hook_files(files: Any, mkcfg: Any) -> Any:
 
 def hook_page_markdown(markdown: str, page: Any, mkcfg: Any) -> str:
     state: BuildState = mkcfg[STATE_KEY]
+    if state.markdown is not None:  # MkDocs renders the page right after this event
+        state.markdown.attach(page)
     rp = state.rendered.pages.get(page.file.src_uri)
     if rp is None:
         return markdown
@@ -417,22 +452,31 @@ class NavCache:
     Material renders the whole navigation into every page, so the build grew with
     pages x navigation size. An item the page is not in renders the same for every page
     but for its links, which are relative to the page. helpgen's ``partials/nav-item.html``
-    renders such an item once while :meth:`record` is on (the ``helpgen_nav_url`` filter
-    then writes each link as a site-relative placeholder) and :meth:`links` puts in the
+    renders such an item once while recording (from :meth:`hit` to :meth:`put`; the
+    ``helpgen_nav_url`` filter then writes each link as a site-relative placeholder) and
+    :meth:`links` puts in the
     page's relative links with MkDocs' own ``normalize_url``, so the HTML is
-    byte-identical to Material's rendering of every page.
+    byte-identical to Material's rendering of every page. The theme's partials in
+    :data:`FRAGMENTS` are rendered once per build the same way (:meth:`fragment`).
     """
 
     def __init__(self) -> None:
         self.html: dict[tuple, str] = {}
         self.recording = 0  # depth of the cached renders under way
 
-    def get(self, key: tuple) -> str | None:
-        return self.html.get(key)
-
-    def record(self) -> str:
+    def hit(self, nav_item: Any, path: str, level: int, parent: Any, page: Any,
+            base_url: str) -> str | tuple | None:
+        """For ``render``: None if ``nav_item`` is rendered per page (the page is in it),
+        else its cached HTML with the page's links, or on a miss the key to :meth:`put`
+        it under (recording begins)."""
+        if getattr(nav_item, "active", False) or getattr(nav_item, "pages", None):
+            return None
+        key = (path, level, parent.active if parent else None)
+        html = self.html.get(key)
+        if html is not None:
+            return self.links(html, page, base_url)
         self.recording += 1
-        return ""
+        return key
 
     def put(self, key: tuple, html: str) -> str:
         self.recording -= 1
@@ -454,13 +498,77 @@ class NavCache:
 
         return url_filter(context, value)
 
+    def fragment(self, template: Any) -> None:
+        """Render ``template`` (one of :data:`FRAGMENTS`) once, its links recorded as
+        placeholders (the ``url`` filter is :meth:`url` then), and give every page that
+        HTML with the page's links put in."""
+        render = template.root_render_func
+        key = ("fragment", template.name)
+
+        def once(context: Any) -> Iterator[str]:
+            html = self.html.get(key)
+            if html is None:
+                self.recording += 1
+                try:
+                    html = "".join(render(context))
+                finally:
+                    self.recording -= 1
+                self.html[key] = html
+            yield self.links(html, context.get("page"), context.get("base_url"))
+
+        template.root_render_func = once
+
+
+class Translations:
+    """Material's ``lang.t(key)`` answered once per key and build (helpgen's
+    ``partials/language.html``); ``enabled=False``: Material's macro itself."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.texts: dict[tuple, str] = {}
+
+    def of(self, macro: Any, lang: Any, fallback: Any) -> Any:
+        if not self.enabled:
+            return macro
+        texts = self.texts
+        tables = (lang.__name__, fallback.__name__)
+
+        def t(key: Any) -> str:
+            found = texts.get((tables, key))
+            if found is None:
+                found = texts[(tables, key)] = macro(key)
+            return found
+
+        return t
+
+
+#: Theme partials that render the same on every page of a build but for the links they
+#: write with the ``url`` filter: they read only the build's config and translations
+#: (tests/test_nav_once.py checks their sources and the pages, byte for byte).
+FRAGMENTS = frozenset({
+    "partials/logo.html", "partials/palette.html", "partials/alternate.html",
+    "partials/search.html", "partials/icons.html", "partials/top.html",
+    "partials/helpgen-searchbar.html", "partials/helpgen-deadend-template.html",
+})
+
 
 _NAV_LINK = re.compile("\x00([^\x00\x01]*)\x01")
 
 
-def _attach_nav_cache(theme: Any, enabled: bool) -> None:
+def _fragment_dirs() -> tuple[str, ...]:
+    """The folders whose :data:`FRAGMENTS` are known to read no page: helpgen's theme
+    and Material's templates."""
+    import material
+
+    return tuple(os.path.join(str(d), "") for d in
+                 (THEME_DIR, Path(material.__file__).resolve().parent / "templates"))
+
+
+def _attach_nav_cache(theme: Any, enabled: bool, fragments: bool = True) -> None:
     """Give every Jinja environment of this build's ``theme`` its own :class:`NavCache`
-    (``enabled=False``: only the filter, which then is MkDocs' ``url``)."""
+    (``enabled=False``: only the filter, which then is MkDocs' ``url``); with
+    ``fragments``, the :data:`FRAGMENTS` are rendered once per environment and the
+    theme's translations looked up once (:class:`Translations`)."""
     import jinja2
 
     make_env = theme.get_env
@@ -468,10 +576,26 @@ def _attach_nav_cache(theme: Any, enabled: bool) -> None:
     def get_env() -> Any:
         env = make_env()
         cache = NavCache()
-        env.filters["helpgen_nav_url"] = jinja2.pass_context(
-            lambda context, value: cache.url(context, value))
+        url = jinja2.pass_context(lambda context, value: cache.url(context, value))
+        env.filters["helpgen_nav_url"] = url
+        env.globals["helpgen_translations"] = Translations(fragments)
         if enabled:
             env.globals["helpgen_nav_cache"] = cache
+        if fragments:
+            env.filters["url"] = url
+            load = env.loader.load  # once per template and environment (Jinja's cache)
+            ours = _fragment_dirs()
+
+            def load_fragment(environment: Any, name: str, globals: Any = None) -> Any:
+                template = load(environment, name, globals)
+                # a project's own version of the partial (theme.custom_dir) may read the
+                # page: rendered per page
+                if name in FRAGMENTS and template.filename \
+                        and os.path.realpath(template.filename).startswith(ours):
+                    cache.fragment(template)
+                return template
+
+            env.loader.load = load_fragment
         return env
 
     theme.get_env = get_env
@@ -549,16 +673,26 @@ def write_versions(market_dir: Path, versions: list[dict]) -> None:
 
 def _alias_tree(version_dir: Path, out: Path, version: str) -> None:
     """Fill ``out`` (an alias folder being staged) with one redirect page per page of
-    ``version_dir``, plus a copy of its ``build.json``."""
-    for page in version_dir.rglob("*.html"):
-        rel = page.relative_to(version_dir)
-        dest = out / rel
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        depth = len(rel.parts)  # alias/a/b/index.html -> ../../../<version>/a/b/
-        target = "../" * depth + version + "/" + rel.as_posix()
-        if target.endswith("index.html"):
-            target = target[: -len("index.html")]
-        dest.write_text(redirect_html(target), encoding="utf-8")
+    ``version_dir``, plus a copy of its ``build.json``.
+
+    One folder listing and one ``mkdir`` per folder, and the pages written as bytes
+    (two pages per article: this runs for every build)."""
+    root = str(version_dir)
+    for folder, _dirs, names in os.walk(root):
+        pages = [n for n in names if n.endswith(".html")]
+        if not pages:
+            continue
+        rel_dir = os.path.relpath(folder, root).replace(os.sep, "/")
+        rel_dir = "" if rel_dir == "." else rel_dir + "/"
+        dest_dir = out / rel_dir if rel_dir else out
+        dest_dir.mkdir(parents=True, exist_ok=True)
+        up = "../" * (rel_dir.count("/") + 1) + version + "/"
+        for name in pages:
+            # alias/a/b/index.html -> ../../../<version>/a/b/
+            target = up + rel_dir + (name[:-len("index.html")] if name.endswith("index.html")
+                                     else name)
+            with open(os.path.join(dest_dir, name), "wb") as fh:
+                fh.write(redirect_html(target).encode("utf-8"))
     if (version_dir / BUILD_FILE).is_file():
         shutil.copyfile(version_dir / BUILD_FILE, out / BUILD_FILE)
 
@@ -1171,7 +1305,8 @@ def _build(config: Config, market: str | None, version: str | None,
     _check_names(version, aliases)
     site_dir = Path(site_dir or config.root / "site")
     index_dir = _default_index_dir(config, index_dir)
-    state = prepare(config, market or config.default_market, version, corpus)
+    state = prepare(config, market or config.default_market, version, corpus,
+                    theme_cache=ThemeCache(persist=True))
     code = state.market.code
     build_id = new_build_id()
     sweep_leftovers(config, site_dir, index_dir)
@@ -1233,7 +1368,7 @@ def _worker(config: Config, corpus: content_mod.Corpus, markets: list[str], vers
 
     _die_with_parent(parent_pid)
     templates: dict = {}
-    theme_cache = ThemeCache()
+    theme_cache = ThemeCache(persist=True)
     budget = RenderBudget()
     for code in markets:
         t0 = time.perf_counter()
