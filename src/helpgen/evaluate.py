@@ -2,7 +2,7 @@
 
 The ticket set (``evals/tickets.yml``) holds drafts with the article ids that answer
 them (``expect``) or ``expect: []`` for drafts nothing answers, each in the ``tune``,
-``holdout``, ``final``, ``final2``, ``final3`` or ``final4`` split. For every split scored
+``holdout``, ``final``, ``final2``, ``final3``, ``final4`` or ``reserve`` split. For every split scored
 this reports, over the suggestions actually shown (after the model's threshold):
 
 * answerable drafts: hit@1, hit@3 (an expected article among the first 1/3) and MRR;
@@ -32,7 +32,7 @@ from . import deflect, yamlpos
 from .config import Config
 from .errors import HelpgenError, Problem, raise_if
 
-SPLITS = ("tune", "holdout", "final", "final2", "final3", "final4")
+SPLITS = ("tune", "holdout", "final", "final2", "final3", "final4", "reserve")
 #: Scored by a plain ``helpgen eval``; the final splits only with ``--final``.
 DEFAULT_SPLITS = ("tune", "holdout")
 #: Reported with ``--final``, never gated. ``final`` was scored once before the engine was
@@ -40,6 +40,10 @@ DEFAULT_SPLITS = ("tune", "holdout")
 #: and scored once before the next engine change; ``final3`` was committed before that change
 #: and scored once after it; ``final4`` was committed before the change after that.
 FINAL_SPLITS = ("final", "final2", "final3", "final4")
+#: Reported with ``--final``, neither fitted on nor gated: drafts kept for a later gate
+#: (German and Japanese drafts about English-only articles that, fitted on, made today's
+#: gate worse: to its features they look like English near misses).
+RESERVE_SPLITS = ("reserve",)
 #: The split ``--fit`` learns from (k-fold cross-validated).
 FIT_SPLIT = "tune"
 FOLDS = 5
@@ -427,7 +431,7 @@ def run(config: Config, path: Path, index_dir: Path, *, search: bool = True,
     if final:
         report.commit = git_commit(config.root)
     for name, f in splits.items():
-        if name in FINAL_SPLITS:
+        if name in FINAL_SPLITS or name in RESERVE_SPLITS:
             continue  # reported, never a gate: a gate would invite tuning on it
         if f.hit3 is not None and f.hit3 < limits["hit3"]:
             report.failures.append(f"{name}: hit@3 {f.hit3:.3f} is under "
