@@ -258,14 +258,9 @@ class Searcher:
         stem or a synonym, as :meth:`matching_ids` reads it; every token of a CJK word)
         and how many articles contain it in all. Unscored look-ups, for checking a
         ticket's key words against its candidate articles."""
-        filt = self._filter(audience, None, None)
         out: dict[str, tuple[frozenset[str], int]] = {}
         with self._lock:
-            allowed = frozenset(self._searcher.docs_for_query(filt)) if filt else None
-            docs_of: dict[int, str] = {}
-            for doc_id in ids:
-                for d in self._searcher.docs_for_query(Term("id", doc_id)):
-                    docs_of[d] = doc_id
+            docs_of, allowed = self._scope(ids, audience)
             for word in words:
                 cleaned = analysis.clean_text(word or "", MAX_QUERY_CHARS)
                 plan = self._plan_cache.get(cleaned) if cleaned else []
@@ -299,7 +294,6 @@ class Searcher:
         left out. The translated titles are the project's own words for what its articles
         answer, also where an article exists only in English."""
         out: dict[str, tuple[frozenset[str], int]] = {}
-        filt = self._filter(audience, None, None)
         with self._lock:
             keys = self._category_title_keys()
             named: dict[str, list[str]] = {}
@@ -311,17 +305,25 @@ class Searcher:
                     named[w] = codes
             if not named:
                 return out
-            allowed = frozenset(self._searcher.docs_for_query(filt)) if filt else None
+            id_of, allowed = self._scope(ids, audience)
             declaring: dict[str, set[int]] = {}
             for code in {c for codes in named.values() for c in codes}:
                 docs = set(self._searcher.docs_for_query(Term("ticket_categories", code)))
                 declaring[code] = docs if allowed is None else docs & allowed
-            id_of = {d: doc_id for doc_id in ids
-                     for d in self._searcher.docs_for_query(Term("id", doc_id))}
         for w, codes in named.items():
             docs = set().union(*(declaring[c] for c in codes))
             out[w] = (frozenset(id_of[d] for d in docs if d in id_of), len(docs))
         return out
+
+    def _scope(self, ids: Iterable[str], audience: str | None
+               ) -> tuple[dict[int, str], frozenset[int] | None]:
+        """The document numbers of the articles ``ids`` (-> their id), and those the
+        audience filter allows (None: every one). Call with the lock held."""
+        filt = self._filter(audience, None, None)
+        allowed = frozenset(self._searcher.docs_for_query(filt)) if filt else None
+        docs_of = {d: doc_id for doc_id in ids
+                   for d in self._searcher.docs_for_query(Term("id", doc_id))}
+        return docs_of, allowed
 
     def _category_title_keys(self) -> dict[str, tuple[str, frozenset[str]]]:
         """Category code -> (lower-case title, stems of its words in every index
@@ -330,9 +332,8 @@ class Searcher:
             titles = self.meta.get("category_titles") or {}
             self._category_keys = {
                 code: (str(title).lower(), frozenset(
-                    t.text for lang in self.languages
-                    for m in analysis.TOKEN_RE.finditer(str(title).lower()) if m.group("word")
-                    for t in self._analyzers[lang](m.group(0))))
+                    stem for m in analysis.TOKEN_RE.finditer(str(title).lower())
+                    if m.group("word") for stem in self._word_stems(m.group(0))))
                 for code, title in titles.items()}
         return self._category_keys
 
