@@ -84,6 +84,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("search.index_dir", "search_index",
             "Folder (relative to the project) where `helpgen build` writes the search indexes "
             "and `helpgen search` reads them: <index_dir>/<market>/<version>/."),
+    Setting("search.static_bundle", True,
+            "Write the static search bundle (<version>/search/bundle/) with every build, so "
+            "the search box and the ticket page answer like `helpgen serve` on a plain "
+            "static host; false leaves it out (Material's own search answers there)."),
     Setting("search.default_synonyms", True,
             "Use the product-neutral synonym lists shipped with helpgen (English and the "
             "market's language) in addition to docs/_meta/synonyms.txt; false uses only "

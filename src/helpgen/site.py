@@ -205,6 +205,8 @@ def hook_config(mkcfg: Any) -> Any:
     # theme/main.html's furniture, in the project's own wording where strings: sets it
     mkcfg["extra"]["helpgen_layout"] = layout.theme_context(state.rendered,
                                                            state.config.catalog())
+    mkcfg["extra"]["helpgen_layout"]["search_bundle"] = bool(
+        config.setting("search.static_bundle"))
     features = list(mkcfg["theme"]["features"] or [])
     if config.setting("build.navigation_prune") and "navigation.prune" not in features:
         features.append("navigation.prune")
@@ -1337,6 +1339,9 @@ def _build(config: Config, market: str | None, version: str | None,
                 child.kill()
             child.join()
         raise_if(problems or [], exit_code=exit_code)
+        from . import bundle
+
+        bundle.write_for_build(config, index_stage.path, code, version, site_stage.path)
         item = Staged(code, site_stage, index_stage, index_dir, len(state.rendered.pages))
         path = _publish_set(config, site_dir, version, aliases, [item], build_id)[0]
     finally:
@@ -1363,7 +1368,7 @@ def _worker(config: Config, corpus: content_mod.Corpus, markets: list[str], vers
             stages: dict[str, tuple[str, str]], build_id: str, queue: Any,
             parent_pid: int) -> None:
     """Build each market's site and search index into its staging folders (in parallel)."""
-    from . import index
+    from . import bundle, index
     from .sandbox import RenderBudget
 
     _die_with_parent(parent_pid)
@@ -1378,6 +1383,7 @@ def _worker(config: Config, corpus: content_mod.Corpus, markets: list[str], vers
             run_mkdocs(state, site_stage)
             _write_build_file(site_stage, build_id, code, version)
             index.build_market(config, state.rendered, index_stage, build_id, procs=1)
+            bundle.write_for_build(config, index_stage, code, version, site_stage)
             queue.put((code, len(state.rendered.pages), time.perf_counter() - t0, None, None))
         except BaseException as exc:  # reported, never swallowed
             problems, exit_code = _child_problems(exc, "")

@@ -1,12 +1,16 @@
-/* helpgen search box: Whoosh results from GET /api/search in Material's
- * search dialog when the site is served by `helpgen serve`.
+/* helpgen search box: helpgen's results in Material's search dialog, from the server
+ * or, on a plain static host, from the static search bundle.
  *
  * On load the page asks /healthz (same origin). If the helpgen server answers and this
  * page's market/version is published there, typing in Material's search box queries
- * /api/search (debounced) and shows the server's results - typo corrections,
- * synonyms, highlighted snippets, "did you mean" - in Material's own result list, so
- * the keyboard navigation and styles stay Material's. On a plain static host (no
- * /healthz) nothing is intercepted and Material's built-in lunr search works as before.
+ * /api/search (debounced; searches are recorded as events). Otherwise, when the build
+ * wrote the static search bundle (the page's helpgen-search-bundle meta tag), the first
+ * query loads analysis.js and engine.js and answers from <version>/search/bundle/ in
+ * the browser, with the server's behaviour (no events are recorded there). Either way
+ * the results - typo corrections, synonyms, highlighted snippets, "did you mean" - show
+ * in Material's own result list, so the keyboard navigation and styles stay Material's.
+ * Without either (a site built with search.static_bundle off, or a page opened from
+ * file://, where Chromium fetches nothing) Material's built-in lunr search answers.
  * The result count is announced to screen readers (aria-live).
  */
 (function () {
@@ -20,8 +24,50 @@
     try { return el ? JSON.parse(el.textContent) : {}; } catch (e) { return {}; }
   })();
   var LIMIT = 10;
-  var state = {api: false, market: null, version: null, seq: 0, last: null, timer: null,
-               typed: null};
+  var state = {api: false, mode: null, market: null, version: null, seq: 0, last: null,
+               timer: null, typed: null, engine: null};
+  var BUNDLE = (function () {
+    var meta = document.querySelector("meta[name=helpgen-search-bundle]");
+    if (!meta || location.protocol === "file:") { return null; }
+    var base = new URL(meta.getAttribute("content"), location.href).href;
+    return {base: base, root: new URL("../../", base).href,
+            scripts: [meta.dataset.analysis, meta.dataset.engine]};
+  })();
+
+  function loadScript(src) {
+    return new Promise(function (resolve, reject) {
+      var el = document.createElement("script");
+      el.src = src;
+      el.onload = resolve;
+      el.onerror = function () { reject(new Error("cannot load " + src)); };
+      document.head.appendChild(el);
+    });
+  }
+
+  /* The static engine, loaded on first use (its scripts, then the bundle's manifest). */
+  function engine() {
+    if (!state.engine) {
+      state.engine = (window.helpgenEngine ? Promise.resolve() :
+        loadScript(BUNDLE.scripts[0]).then(function () { return loadScript(BUNDLE.scripts[1]); })
+      ).then(function () { return window.helpgenEngine.open(BUNDLE.base); });
+      state.engine.catch(function () { state.engine = null; });
+    }
+    return state.engine;
+  }
+
+  // the page's static engine (tests and the ticket page share it): null without a bundle
+  window.helpgenStaticEngine = BUNDLE ? engine : null;
+
+  /* An engine result in the shape GET /api/search answers. */
+  function payload(res) {
+    return {query: res.query, total: res.total, did_you_mean: res.suggestion,
+            corrections: res.corrections,
+            results: res.hits.map(function (h) {
+              var hit = Object.assign({}, h);
+              hit.html_url = new URL(h.path, BUNDLE.root).href;
+              return hit;
+            })};
+  }
 
   function text(tag, cls, value) {
     var el = document.createElement(tag);
@@ -121,13 +167,21 @@
       state.last = null;
       return;
     }
-    var url = "/api/search?q=" + encodeURIComponent(q.slice(0, 200)) + "&market=" +
-      encodeURIComponent(state.market) + "&version=" + encodeURIComponent(state.version) +
-      "&limit=" + LIMIT;
-    fetch(url, {credentials: "same-origin"}).then(function (r) {
-      if (!r.ok) { throw new Error("API " + r.status); }
-      return r.json();
-    }).then(function (data) {
+    var answer;
+    if (state.mode === "static") {
+      answer = engine().then(function (e) {
+        return e.search(q.slice(0, 200), {limit: LIMIT});
+      }).then(payload);
+    } else {
+      var url = "/api/search?q=" + encodeURIComponent(q.slice(0, 200)) + "&market=" +
+        encodeURIComponent(state.market) + "&version=" + encodeURIComponent(state.version) +
+        "&limit=" + LIMIT;
+      answer = fetch(url, {credentials: "same-origin"}).then(function (r) {
+        if (!r.ok) { throw new Error("API " + r.status); }
+        return r.json();
+      });
+    }
+    answer.then(function (data) {
       if (mine === state.seq) { render(data); }
     }).catch(function () {
       if (mine === state.seq) {
@@ -183,17 +237,24 @@
     var ui = elements();
     if (!here || !ui.input) { return; }
     if (ui.meta) { ui.meta.setAttribute("aria-live", "polite"); }
+    function use(mode) {
+      state.mode = mode;
+      state.api = true;
+      document.documentElement.dataset.helpgenSearch = mode;
+      if (ui.input.value) { query(ui.input.value); }
+    }
+    function noServer() {  // a static host: the bundle if the build wrote one, else lunr
+      if (BUNDLE) { use("static"); }
+    }
     fetch("/healthz", {credentials: "same-origin"}).then(function (r) {
       return r.ok ? r.json() : null;
     }).then(function (health) {
       var versions = health && health.markets && health.markets[here.market];
-      if (!versions || versions.indexOf(here.version) === -1) { return; }
+      if (!versions || versions.indexOf(here.version) === -1) { return noServer(); }
       state.market = here.market;
       state.version = here.version;
-      state.api = true;
-      document.documentElement.dataset.helpgenSearch = "api";
-      if (ui.input.value) { query(ui.input.value); }
-    }).catch(function () { /* static host: Material's search */ });
+      use("api");
+    }).catch(noServer);
     guard();
   }
 

@@ -1,0 +1,355 @@
+"""The static search bundle: the Whoosh index of one market and version as files a
+browser reads, so a site published as plain files searches as ``helpgen serve`` does.
+
+Written by the build from the index it just wrote (Whoosh stays the source of truth)
+into ``<version>/search/bundle/``; read by the theme's ``engine.js``. Every file but
+``manifest.json`` is named by a hash of its content (``terms-en-3f2a9c0d41b7.json``),
+so it can be cached for ever and a file that did not change between versions or
+builds is fetched once. Files are plain JSON, not pre-compressed: hosts that compress
+on the fly (GitHub Pages, CDNs, nginx ``gzip on``) serve them gzip-compressed; on
+object storage without compression, upload them with ``Content-Encoding: gzip``
+(manual/search.md).
+
+What a browser fetches, and when:
+
+* ``manifest.json`` (on the first query): constants, field statistics (documents,
+  average field lengths), synonym groups, audiences, topics, ticket-category titles, the
+  deflection model and the name of every other file;
+* ``docs-*.json``: per document its language, field lengths, audience, topic, ticket
+  categories and fragment name (the numbers BM25F needs, no text);
+* ``terms-<lang>-*.json``: term-range chunks of one language's terms, each term with
+  its postings: document number gaps and the term's count in each field (BM25F is
+  computed in the browser from these exactly as Whoosh computes it);
+* ``spell-*.json``: the spelling vocabulary (words as written, with their document
+  frequency), one file per first letter and word length: a typo's candidates share
+  the first letter and differ in length by at most two;
+* ``dict-<lang>-*.json``: the word lists that keep real words from being "corrected"
+  (pyspellchecker's, with their counts), one file per first two letters, read only for
+  a word the index does not know;
+* ``ends-*.json`` (German markets): the German terms spelt backwards, by last letter,
+  for compounds ending in a query word;
+* ``a/<hash>.json``: one file per article (title, address, summary, text) for the hits
+  shown, their snippets and multi-word synonyms.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+from . import analysis
+
+FORMAT = 1
+BUNDLE_DIR = "search/bundle"  # inside a version's site folder
+MANIFEST = "manifest.json"
+FIELDS = tuple(analysis.FIELD_BOOSTS)  # title, keywords, headings, summary, body
+#: Raw size at which a term chunk is closed: small enough that a query's few words
+#: fetch little, large enough that a site has a few hundred chunks, not thousands.
+CHUNK_CHARS = 24_000
+HASH_CHARS = 12
+
+
+@dataclass(frozen=True)
+class BundleInfo:
+    path: Path
+    files: int
+    bytes: int
+    seconds: float
+
+
+def _dump(data: Any) -> bytes:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+class _Writer:
+    """Writes content-named files into one folder (the same content once)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.files = 0
+        self.bytes = 0
+
+    def put(self, prefix: str, data: Any, raw: bytes | None = None) -> str:
+        """Write ``data`` (or ``raw`` bytes) as ``<prefix>-<hash>.json``; its name."""
+        body = raw if raw is not None else _dump(data)
+        digest = hashlib.sha256(body).hexdigest()[:HASH_CHARS]
+        name = f"{prefix}{digest}.json" if prefix.endswith("/") else f"{prefix}-{digest}.json"
+        path = self.folder / name
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(body)
+            self.files += 1
+            self.bytes += len(body)
+        return name
+
+
+def write(index_path: Path | str, site_version_dir: Path | str, *,
+          model: dict | None = None, labels: dict | None = None,
+          dictionaries: bool = True) -> BundleInfo:
+    """Write the bundle of the index at ``index_path`` (one market and version) into
+    ``<site_version_dir>/search/bundle/`` (replacing any bundle there)."""
+    from whoosh import index as whoosh_index
+
+    t0 = time.perf_counter()
+    index_path = Path(index_path)
+    meta = analysis.read_meta(index_path)
+    out = Path(site_version_dir) / BUNDLE_DIR
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    w = _Writer(out)
+    ix = whoosh_index.open_dir(str(index_path))
+    try:
+        with ix.searcher() as s:
+            manifest = _contents(s, meta, w, index_path, dictionaries)
+    finally:
+        ix.close()
+    manifest["model"] = model
+    manifest["labels"] = labels or {"audiences": {}, "topics": {}}
+    body = _dump(manifest)
+    (out / MANIFEST).write_bytes(body)
+    return BundleInfo(out, w.files + 1, w.bytes + len(body), time.perf_counter() - t0)
+
+
+def _contents(s: Any, meta: dict, w: _Writer, index_path: Path,
+              dictionaries: bool) -> dict[str, Any]:
+    from .search import (ALTERNATIVES_TIEBREAK, CANDIDATES, COMPOUND_WEIGHT, COORDINATION,
+                         CORRECTION_WEIGHT, MAX_COMPOUNDS, MAX_QUERY_CHARS, MAX_QUERY_TERMS,
+                         MAX_TEXT_TERMS, MAX_WORD_CHARS, MIN_PART, NATIVE_BONUS,
+                         PARTICIPLE_WEIGHT, SNIPPET_CHARS, STABLE_LIMIT, SYNONYM_WEIGHT)
+
+    reader = s.reader()
+    languages = list(meta["languages"])
+    n = s.doc_count_all()
+    weighting = s.weighting
+    stats: dict[str, float] = {}
+    for lang in languages:
+        for f in (*FIELDS, "all"):
+            name = f"{f}_{lang}"
+            stats[name] = s.avg_field_length(name) or 1
+    audiences = list(meta.get("audiences", ()))
+    topics = list(meta.get("topics", ()))
+    categories: list[str] = []
+    docs: dict[str, list] = {"lang": [], "len": [], "aud": [], "topic": [], "cats": [],
+                             "frag": [], "id": []}
+    for docnum in range(n):
+        f = s.stored_fields(docnum)
+        lang = f["language"] if f["language"] in languages else "en"
+        docs["lang"].append(languages.index(lang))
+        docs["len"].append([s.doc_field_length(docnum, f"{name}_{lang}", 1)
+                            for name in (*FIELDS, "all")])
+        docs["aud"].append(audiences.index(f["audience"]) if f["audience"] in audiences
+                           else -1)
+        docs["topic"].append(topics.index(f["topic"]) if f["topic"] in topics else -1)
+        cats = [c for c in (f.get("ticket_categories") or "").split(",") if c]
+        for c in cats:
+            if c not in categories:
+                categories.append(c)
+        docs["cats"].append([categories.index(c) for c in cats])
+        docs["id"].append(f["id"])
+        docs["frag"].append(w.put("a/", {
+            "id": f["id"], "title": f["title"], "url": f["url"], "source": f["source"],
+            "summary": f.get("summary", ""), "keywords": f.get("keywords", ""),
+            "text": f.get("text", ""), "audience": f["audience"], "topic": f["topic"],
+            "language": f["language"]})[2:-5])  # a/<hash>.json
+    docs_name = w.put("docs", docs)
+
+    terms = {lang: _term_chunks(reader, lang, w) for lang in languages}
+    spell = _spell_chunks(reader, w)
+    ends = _ending_chunks(reader, w) if "de" in languages else {}
+    dicts = ({lang: _dictionary_chunks(lang, w) for lang in languages
+              if lang in _dictionary_languages()} if dictionaries else {})
+    synonyms = analysis.read_json(index_path / analysis.SYNONYMS_FILE) or []
+    return {
+        "format": FORMAT,
+        "market": meta["market"],
+        "version": meta["version"],
+        "build_id": meta.get("build_id"),
+        "language": meta["language"],
+        "languages": languages,
+        "documents": n,
+        "bm25": {"B": getattr(weighting, "B", 0.75), "K1": getattr(weighting, "K1", 1.2)},
+        "avg_length": stats,
+        "field_boosts": analysis.FIELD_BOOSTS,
+        "all_field": {"title": 2, "keywords": 2, "headings": 1, "summary": 1, "body": 1},
+        "constants": {
+            "MAX_QUERY_CHARS": MAX_QUERY_CHARS, "MAX_QUERY_TERMS": MAX_QUERY_TERMS,
+            "MAX_TEXT_TERMS": MAX_TEXT_TERMS, "MAX_WORD_CHARS": MAX_WORD_CHARS,
+            "SYNONYM_WEIGHT": SYNONYM_WEIGHT, "CORRECTION_WEIGHT": CORRECTION_WEIGHT,
+            "COORDINATION": COORDINATION, "ALTERNATIVES_TIEBREAK": ALTERNATIVES_TIEBREAK,
+            "COMPOUND_WEIGHT": COMPOUND_WEIGHT, "PARTICIPLE_WEIGHT": PARTICIPLE_WEIGHT,
+            "MAX_COMPOUNDS": MAX_COMPOUNDS, "MIN_PART": MIN_PART, "NATIVE_BONUS": NATIVE_BONUS,
+            "STABLE_LIMIT": STABLE_LIMIT, "CANDIDATES": CANDIDATES,
+            "SNIPPET_CHARS": SNIPPET_CHARS, "MIN_GERMAN_STEM": analysis.MIN_GERMAN_STEM},
+        "synonyms": synonyms,
+        "audiences": audiences,
+        "topics": topics,
+        "categories": categories,
+        "category_titles": meta.get("category_titles") or {},
+        "files": {"docs": docs_name, "terms": terms, "spell": spell, "ends": ends,
+                  "dict": dicts},
+    }
+
+
+def _term_chunks(reader: Any, lang: str, w: _Writer) -> list[list[str]]:
+    """[[first term, file name], ...] of ``lang``'s terms in order. A term's postings
+    are a flat list: for each document, the gap from the previous document number, a
+    bit mask of the fields holding the term (title = 1, keywords = 2, ... body = 16),
+    then the term's count in each of those fields."""
+    all_field = f"all_{lang}"
+    if all_field not in reader.indexed_field_names():
+        return []
+    chunks: list[list[str]] = []
+    cur_terms: list[str] = []
+    cur_posts: list[list[int]] = []
+    size = 0
+
+    def close() -> None:
+        nonlocal cur_terms, cur_posts, size
+        if cur_terms:
+            chunks.append([cur_terms[0], w.put(f"terms-{lang}",
+                                               {"t": cur_terms, "p": cur_posts})])
+        cur_terms, cur_posts, size = [], [], 0
+
+    field_names = [f"{f}_{lang}" for f in FIELDS]
+    for btext in reader.lexicon(all_field):
+        term = btext.decode("utf-8")
+        per_doc: dict[int, list[int]] = {}
+        for bit, fname in enumerate(field_names):
+            try:
+                m = reader.postings(fname, btext)
+            except Exception:  # the term is in another field only
+                continue
+            for docnum, weight in m.items_as("weight"):
+                per_doc.setdefault(docnum, [0] * len(FIELDS))[bit] = int(weight)
+        flat: list[int] = []
+        prev = 0
+        for docnum in sorted(per_doc):
+            tfs = per_doc[docnum]
+            mask = sum(1 << i for i, tf in enumerate(tfs) if tf)
+            flat.append(docnum - prev)
+            flat.append(mask)
+            flat.extend(tf for tf in tfs if tf)
+            prev = docnum
+        cur_terms.append(term)
+        cur_posts.append(flat)
+        size += len(term) + 3 * len(flat) + 4
+        if size >= CHUNK_CHARS:
+            close()
+    close()
+    return chunks
+
+
+def spell_key(word: str) -> str:
+    """The spelling file a word is in: its first letter and its length."""
+    return f"{word[0]}{len(word)}"
+
+
+def _spell_chunks(reader: Any, w: _Writer) -> dict[str, str]:
+    groups: dict[str, list] = {}
+    for btext in reader.lexicon("spell"):
+        word = btext.decode("utf-8")
+        if analysis.CJK_RUN.search(word):  # CJK bigrams are never typo-corrected
+            continue
+        groups.setdefault(spell_key(word), []).extend(
+            (word, reader.doc_frequency("spell", word)))
+    return {key: w.put("spell", flat) for key, flat in sorted(groups.items())}
+
+
+def _ending_chunks(reader: Any, w: _Writer) -> dict[str, str]:
+    groups: dict[str, list[str]] = {}
+    if "all_de" not in reader.indexed_field_names():
+        return {}
+    for btext in reader.lexicon("all_de"):
+        rev = btext.decode("utf-8")[::-1]
+        groups.setdefault(rev[0], []).append(rev)
+    return {key: w.put("ends", sorted(words)) for key, words in sorted(groups.items())}
+
+
+def dict_key(word: str) -> str:
+    """The word-list file a word is in: its first two letters."""
+    return word[:2]
+
+
+@functools.lru_cache(maxsize=None)
+def _dictionary_languages() -> frozenset[str]:
+    try:
+        from spellchecker import SpellChecker
+    except ImportError:  # pragma: no cover - a declared dependency
+        return frozenset()
+    return frozenset(SpellChecker.languages())
+
+
+@functools.lru_cache(maxsize=None)
+def _dictionary_files(lang: str) -> tuple[int, tuple[tuple[str, bytes], ...]]:
+    """(total count, (key, file content) ...) of a language's word list, made once per
+    process."""
+    from spellchecker import SpellChecker
+
+    freq = SpellChecker(language=lang, distance=1).word_frequency
+    groups: dict[str, dict[str, int]] = {}
+    for word, count in freq.dictionary.items():
+        groups.setdefault(dict_key(word), {})[word] = count
+    return freq.total_words, tuple((key, _dump(words)) for key, words in sorted(groups.items()))
+
+
+def _dictionary_chunks(lang: str, w: _Writer) -> dict[str, Any]:
+    """{"total": count of words, "files": name of the file listing the word files}: the
+    list is read only when a query has a word the index does not know."""
+    total, chunks = _dictionary_files(lang)
+    listing = {key: w.put(f"dict-{lang}", None, raw) for key, raw in chunks}
+    return {"total": total, "files": w.put(f"dictdir-{lang}", listing)}
+
+
+def bundle_dir(site_version_dir: Path | str) -> Path:
+    return Path(site_version_dir) / BUNDLE_DIR
+
+
+def files(folder: Path) -> Iterable[Path]:
+    return (p for p in folder.rglob("*") if p.is_file())
+
+
+def labels(config: Any, language: str) -> dict[str, dict[str, str]]:
+    """Audience and topic titles in the market's language: the line under a result's
+    title ("Sellers", "Billing")."""
+    return {"audiences": {code: a.text("title", language) for code, a in config.audiences.items()},
+            "topics": {code: t.text("title", language) for code, t in config.topics.items()}}
+
+
+def write_for_build(config: Any, index_stage: Path, market: str, version: str,
+                    site_stage: Path) -> BundleInfo | None:
+    """The bundle of a staged build (index in ``<index_stage>/<market>/<version>/``)
+    inside its staged site folder; nothing when ``search.static_bundle`` is off."""
+    if not config.setting("search.static_bundle"):
+        return None
+    from .deflect import load_model
+
+    language = config.market(market).language
+    return write_to_stage(Path(index_stage) / market / version, Path(site_stage),
+                          model=load_model(config).as_dict(),
+                          labels=labels(config, language))
+
+
+def write_to_stage(index_path: Path, stage: Path, model: dict | None,
+                   labels: dict | None = None) -> BundleInfo:
+    """Write into a fresh folder beside ``stage`` and move it in (a bundle is never
+    half there)."""
+    tmp = Path(tempfile.mkdtemp(prefix=".bundle-", dir=stage))
+    try:
+        info = write(index_path, tmp, model=model, labels=labels)
+        target = stage / BUNDLE_DIR
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(tmp / BUNDLE_DIR, target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return BundleInfo(target, info.files, info.bytes, info.seconds)
