@@ -122,11 +122,22 @@
       prev = cp - 1;
     });
   })();
-  var ACCENT_CLASS = charClass(Object.keys(ACCENT).map(function (ch) {
-    return [ch.charCodeAt(0), ch.charCodeAt(0)];
-  }));
-  var HAS_ACCENT = new RegExp("[" + ACCENT_CLASS + "]", "u");
-  var ACCENT_G = new RegExp("[" + ACCENT_CLASS + "]", "gu");
+  function runs(codes) {  // sorted code points -> ranges
+    var out = [];
+    codes.forEach(function (c) {
+      if (out.length && out[out.length - 1][1] === c - 1) { out[out.length - 1][1] = c; }
+      else { out.push([c, c]); }
+    });
+    return out;
+  }
+  var ACCENT_KEYS = Object.keys(ACCENT).map(function (ch) { return ch.charCodeAt(0); })
+    .sort(function (x, y) { return x - y; });
+  var HAS_ACCENT = new RegExp("[" + charClass(runs(ACCENT_KEYS)) + "]", "u");
+  var ACCENT_G = new RegExp(HAS_ACCENT.source, "gu");
+  // the ASCII characters the map changes (upper-case letters; a lower-case word has none)
+  var ASCII_ACCENT = new RegExp("[" + charClass(runs(ACCENT_KEYS.filter(function (c) {
+    return c < 0x80 && ACCENT[String.fromCharCode(c)] !== String.fromCharCode(c);
+  }))) + "]", "u");
 
   function words(list) { return list ? list.split(" ") : []; }
 
@@ -245,7 +256,7 @@
   }
 
   function fold(text) {
-    if (!HAS_ACCENT.test(text)) { return text; }
+    if (ASCII.test(text) ? !ASCII_ACCENT.test(text) : !HAS_ACCENT.test(text)) { return text; }
     return text.replace(ACCENT_G, function (ch) { return ACCENT[ch]; });
   }
 
@@ -273,9 +284,12 @@
     return false;
   }
 
-  function all(s, from, to) { return s.split(from).join(to); }
+  function all(s, from, to) { return s.indexOf(from) === -1 ? s : s.split(from).join(to); }
 
   function cut(s, n) { return s.slice(0, -n); }
+
+  /** s with its last n characters replaced by tail, or fallback when s is shorter. */
+  function swapped(s, n, tail, fallback) { return s.length >= n ? cut(s, n) + tail : fallback; }
 
   function setAt(s, i, ch) { return s.slice(0, i) + ch + s.slice(i + 1); }
 
@@ -310,19 +324,34 @@
 
   function list(s) { return s.split(" "); }
 
+  /* A suffix table by last character, in the order of the list: a step tries only the
+   * suffixes that can end its string (the first that does wins, as in Python). */
+  var NONE = [];
+
+  function byLast(suffixes) {
+    var table = {};
+    suffixes.forEach(function (suffix) {
+      var k = suffix.charCodeAt(suffix.length - 1);
+      (table[k] = table[k] || []).push(suffix);
+    });
+    return table;
+  }
+
+  function tails(table, s) { return s ? table[s.charCodeAt(s.length - 1)] || NONE : NONE; }
+
   // English
   var EN_V = "aeiouy";
   var EN_DOUBLE = list("bb dd ff gg mm nn pp rr tt");
   var EN_LI = "cdeghkmnrt";
-  var EN_0 = list("'s' 's '");
-  var EN_1A = list("sses ied ies us ss s");
-  var EN_1B = list("eedly ingly edly eed ing ed");
-  var EN_2 = list("ization ational fulness ousness iveness tional biliti lessli entli " +
+  var EN_0 = byLast(list("'s' 's '"));
+  var EN_1A = byLast(list("sses ied ies us ss s"));
+  var EN_1B = byLast(list("eedly ingly edly eed ing ed"));
+  var EN_2 = byLast(list("ization ational fulness ousness iveness tional biliti lessli entli " +
                   "ation alism aliti ousli iviti fulli enci anci abli izer ator alli bli " +
-                  "ogi li");
-  var EN_3 = list("ational tional alize icate iciti ative ical ness ful");
-  var EN_4 = list("ement ance ence able ible ment ant ent ism ate iti ous ive ize ion al " +
-                  "er ic");
+                  "ogi li"));
+  var EN_3 = byLast(list("ational tional alize icate iciti ative ical ness ful"));
+  var EN_4 = byLast(list("ement ance ence able ible ment ant ent ism ate iti ous ive ize ion al " +
+                  "er ic"));
   var EN_SPECIAL = {};
   ("skis ski skies sky dying die lying lie tying tie idly idl gently gentl ugly ugli " +
    "early earli only onli singly singl sky sky news news howe howe atlas atlas cosmos " +
@@ -335,7 +364,7 @@
 
   function english(word) {
     if (Object.prototype.hasOwnProperty.call(EN_SPECIAL, word)) { return EN_SPECIAL[word]; }
-    var V = EN_V, i, n, suffix, r1 = "", r2 = "", found;
+    var V = EN_V, i, n, suffix, c, r1 = "", r2 = "", found;
     word = all(all(all(word, "\u2019", "'"), "\u2018", "'"), "\u201b", "'");
     if (word.charAt(0) === "'") { word = word.slice(1); }
     if (word.charAt(0) === "y") { word = "Y" + word.slice(1); }
@@ -351,13 +380,13 @@
       var r = r1r2(word, V); r1 = r[0]; r2 = r[1];
     }
     // step 0
-    for (i = 0; i < EN_0.length; i++) {
-      suffix = EN_0[i]; n = suffix.length;
+    for (i = 0, c = tails(EN_0, word); i < c.length; i++) {
+      suffix = c[i]; n = suffix.length;
       if (word.endsWith(suffix)) { word = cut(word, n); r1 = cut(r1, n); r2 = cut(r2, n); break; }
     }
     // step 1a
-    for (i = 0; i < EN_1A.length; i++) {
-      suffix = EN_1A[i]; n = suffix.length;
+    for (i = 0, c = tails(EN_1A, word); i < c.length; i++) {
+      suffix = c[i]; n = suffix.length;
       if (!word.endsWith(suffix)) { continue; }
       if (suffix === "sses") {
         word = cut(word, 2); r1 = cut(r1, 2); r2 = cut(r2, 2);
@@ -375,8 +404,8 @@
       break;
     }
     // step 1b
-    for (i = 0; i < EN_1B.length; i++) {
-      suffix = EN_1B[i]; n = suffix.length;
+    for (i = 0, c = tails(EN_1B, word); i < c.length; i++) {
+      suffix = c[i]; n = suffix.length;
       if (!word.endsWith(suffix)) { continue; }
       if (suffix === "eed" || suffix === "eedly") {
         if (r1.endsWith(suffix)) {
@@ -411,79 +440,73 @@
       r1 = r1.length >= 1 ? cut(r1, 1) + "i" : "";
       r2 = r2.length >= 1 ? cut(r2, 1) + "i" : "";
     }
-    function swap(tail, r2Default) {  // suffix -> tail in word, r1 and r2
-      word = cut(word, n) + tail;
-      r1 = r1.length >= n ? cut(r1, n) + tail : "";
-      r2 = r2.length >= n ? cut(r2, n) + tail : r2Default;
-    }
-    function drop(k) { word = cut(word, k); r1 = cut(r1, k); r2 = cut(r2, k); }
     // step 2
-    for (i = 0; i < EN_2.length; i++) {
-      suffix = EN_2[i]; n = suffix.length;
+    for (i = 0, c = tails(EN_2, word); i < c.length; i++) {
+      suffix = c[i]; n = suffix.length;
       if (!word.endsWith(suffix)) { continue; }
       if (r1.endsWith(suffix)) {
         if (suffix === "tional") {
-          drop(2);
+          word = cut(word, 2); r1 = cut(r1, 2); r2 = cut(r2, 2);
         } else if (suffix === "enci" || suffix === "anci" || suffix === "abli") {
           word = cut(word, 1) + "e";
           r1 = r1.length >= 1 ? cut(r1, 1) + "e" : "";
           r2 = r2.length >= 1 ? cut(r2, 1) + "e" : "";
         } else if (suffix === "entli") {
-          drop(2);
+          word = cut(word, 2); r1 = cut(r1, 2); r2 = cut(r2, 2);
         } else if (suffix === "izer" || suffix === "ization") {
-          swap("ize", "");
+          word = cut(word, n) + "ize"; r1 = swapped(r1, n, "ize", ""); r2 = swapped(r2, n, "ize", "");
         } else if (suffix === "ational" || suffix === "ation" || suffix === "ator") {
-          swap("ate", "e");
+          word = cut(word, n) + "ate"; r1 = swapped(r1, n, "ate", ""); r2 = swapped(r2, n, "ate", "e");
         } else if (suffix === "alism" || suffix === "aliti" || suffix === "alli") {
-          swap("al", "");
+          word = cut(word, n) + "al"; r1 = swapped(r1, n, "al", ""); r2 = swapped(r2, n, "al", "");
         } else if (suffix === "fulness") {
-          drop(4);
+          word = cut(word, 4); r1 = cut(r1, 4); r2 = cut(r2, 4);
         } else if (suffix === "ousli" || suffix === "ousness") {
-          swap("ous", "");
+          word = cut(word, n) + "ous"; r1 = swapped(r1, n, "ous", ""); r2 = swapped(r2, n, "ous", "");
         } else if (suffix === "iveness" || suffix === "iviti") {
-          swap("ive", "e");
+          word = cut(word, n) + "ive"; r1 = swapped(r1, n, "ive", ""); r2 = swapped(r2, n, "ive", "e");
         } else if (suffix === "biliti" || suffix === "bli") {
-          swap("ble", "");
+          word = cut(word, n) + "ble"; r1 = swapped(r1, n, "ble", ""); r2 = swapped(r2, n, "ble", "");
         } else if (suffix === "ogi" && at(word, -4) === "l") {
-          drop(1);
+          word = cut(word, 1); r1 = cut(r1, 1); r2 = cut(r2, 1);
         } else if (suffix === "fulli" || suffix === "lessli") {
-          drop(2);
+          word = cut(word, 2); r1 = cut(r1, 2); r2 = cut(r2, 2);
         } else if (suffix === "li" && has(EN_LI, at(word, -3))) {
-          drop(2);
+          word = cut(word, 2); r1 = cut(r1, 2); r2 = cut(r2, 2);
         }
       }
       break;
     }
     // step 3
-    for (i = 0; i < EN_3.length; i++) {
-      suffix = EN_3[i]; n = suffix.length;
+    for (i = 0, c = tails(EN_3, word); i < c.length; i++) {
+      suffix = c[i]; n = suffix.length;
       if (!word.endsWith(suffix)) { continue; }
       if (r1.endsWith(suffix)) {
         if (suffix === "tional") {
-          drop(2);
+          word = cut(word, 2); r1 = cut(r1, 2); r2 = cut(r2, 2);
         } else if (suffix === "ational") {
-          swap("ate", "");
+          word = cut(word, n) + "ate"; r1 = swapped(r1, n, "ate", ""); r2 = swapped(r2, n, "ate", "");
         } else if (suffix === "alize") {
-          drop(3);
+          word = cut(word, 3); r1 = cut(r1, 3); r2 = cut(r2, 3);
         } else if (suffix === "icate" || suffix === "iciti" || suffix === "ical") {
-          swap("ic", "");
+          word = cut(word, n) + "ic"; r1 = swapped(r1, n, "ic", ""); r2 = swapped(r2, n, "ic", "");
         } else if (suffix === "ful" || suffix === "ness") {
-          drop(n);
+          word = cut(word, n); r1 = cut(r1, n); r2 = cut(r2, n);
         } else if (suffix === "ative" && r2.endsWith(suffix)) {
-          drop(5);
+          word = cut(word, 5); r1 = cut(r1, 5); r2 = cut(r2, 5);
         }
       }
       break;
     }
     // step 4
-    for (i = 0; i < EN_4.length; i++) {
-      suffix = EN_4[i]; n = suffix.length;
+    for (i = 0, c = tails(EN_4, word); i < c.length; i++) {
+      suffix = c[i]; n = suffix.length;
       if (!word.endsWith(suffix)) { continue; }
       if (r2.endsWith(suffix)) {
         if (suffix === "ion") {
-          if (has("st", at(word, -4))) { drop(3); }
+          if (has("st", at(word, -4))) { word = cut(word, 3); r1 = cut(r1, 3); r2 = cut(r2, 3); }
         } else {
-          drop(n);
+          word = cut(word, n); r1 = cut(r1, n); r2 = cut(r2, n);
         }
       }
       break;
@@ -504,12 +527,12 @@
 
   // German
   var DE_V = "aeiouy\u00e4\u00f6\u00fc";
-  var DE_1 = list("ern em er en es e s");
-  var DE_2 = list("est en er st");
-  var DE_3 = list("isch lich heit keit end ung ig ik");
+  var DE_1 = byLast(list("ern em er en es e s"));
+  var DE_2 = byLast(list("est en er st"));
+  var DE_3 = byLast(list("isch lich heit keit end ung ig ik"));
 
   function german(word) {
-    var V = DE_V, i, n, suffix;
+    var V = DE_V, i, n, suffix, c;
     word = all(word, "\u00df", "ss");
     for (i = 1; i < word.length - 1; i++) {
       if (has(V, word[i - 1]) && has(V, word[i + 1])) {
@@ -525,8 +548,8 @@
       }
     }
     // step 1
-    for (i = 0; i < DE_1.length; i++) {
-      suffix = DE_1[i]; n = suffix.length;
+    for (i = 0, c = tails(DE_1, r1); i < c.length; i++) {
+      suffix = c[i]; n = suffix.length;
       if (!r1.endsWith(suffix)) { continue; }
       if ((suffix === "en" || suffix === "es" || suffix === "e") &&
           word.slice(-n - 4, -n) === "niss") {
@@ -541,8 +564,8 @@
       break;
     }
     // step 2
-    for (i = 0; i < DE_2.length; i++) {
-      suffix = DE_2[i]; n = suffix.length;
+    for (i = 0, c = tails(DE_2, r1); i < c.length; i++) {
+      suffix = c[i]; n = suffix.length;
       if (!r1.endsWith(suffix)) { continue; }
       if (suffix === "st") {
         if (has("bdfghklmnt", at(word, -3)) && word.length - 3 >= 3) {
@@ -554,8 +577,8 @@
       break;
     }
     // step 3
-    for (i = 0; i < DE_3.length; i++) {
-      suffix = DE_3[i]; n = suffix.length;
+    for (i = 0, c = tails(DE_3, r2); i < c.length; i++) {
+      suffix = c[i]; n = suffix.length;
       if (!r2.endsWith(suffix)) { continue; }
       if (suffix === "end" || suffix === "ung") {
         if (has(r2.slice(-n - 2, -n), "ig") && !has(r2.slice(-n - 3, -n - 2), "e")) {
@@ -585,23 +608,23 @@
 
   // French
   var FR_V = "aeiouy\u00e2\u00e0\u00eb\u00e9\u00ea\u00e8\u00ef\u00ee\u00f4\u00fb\u00f9";
-  var FR_1 = list("issements issement atrices atrice ateurs ations logies usions utions " +
+  var FR_1 = byLast(list("issements issement atrices atrice ateurs ations logies usions utions " +
                   "ements amment emment ances iqUes ismes ables istes ateur ation logie " +
                   "usion ution ences ement euses ments ance iqUe isme able iste ence " +
-                  "it\u00e9s ives eaux euse ment eux it\u00e9 ive ifs aux if");
-  var FR_2A = list("issaIent issantes iraIent issante issants issions irions issais " +
+                  "it\u00e9s ives eaux euse ment eux it\u00e9 ive ifs aux if"));
+  var FR_2A = byLast(list("issaIent issantes iraIent issante issants issions irions issais " +
                    "issait issant issent issiez issons irais irait irent iriez irons " +
                    "iront isses issez \u00eemes \u00eetes irai iras irez isse ies ira " +
-                   "\u00eet ie ir is it i");
-  var FR_2B = list("eraIent assions erions assent assiez \u00e8rent erais erait eriez " +
+                   "\u00eet ie ir is it i"));
+  var FR_2B = byLast(list("eraIent assions erions assent assiez \u00e8rent erais erait eriez " +
                    "erons eront aIent antes asses ions erai eras erez \u00e2mes \u00e2tes " +
                    "ante ants asse \u00e9es era iez ais ait ant \u00e9e \u00e9s er ez " +
-                   "\u00e2t ai as \u00e9 a");
+                   "\u00e2t ai as \u00e9 a"));
   var FR_2B_DROP = list("eraIent erions \u00e8rent erais erait eriez erons eront erai " +
                         "eras erez \u00e9es era iez \u00e9e \u00e9s er ez \u00e9");
   var FR_2B_RV = list("assions assent assiez aIent antes asses \u00e2mes \u00e2tes ante " +
                       "ants asse ais ait ant \u00e2t ai as a");
-  var FR_4 = list("i\u00e8re I\u00e8re ion ier Ier e \u00eb");
+  var FR_4 = byLast(list("i\u00e8re I\u00e8re ion ier Ier e \u00eb"));
   var FR_R2_DROP = list("ance iqUe isme able iste eux ances iqUes ismes ables istes");
   var FR_ATOR = list("atrice ateur ation atrices ateurs ations");
 
@@ -621,7 +644,7 @@
   }
 
   function french(word) {
-    var V = FR_V, i, n, suffix, last;
+    var V = FR_V, i, n, suffix, c, last;
     var s1 = false, rvEnding = false, s2a = false, s2b = false;
     for (i = 1; i < word.length; i++) {
       if (word[i - 1] === "q" && word[i] === "u") { word = setAt(word, i, "U"); }
@@ -636,10 +659,9 @@
       }
     }
     var r = r1r2(word, V), r1 = r[0], r2 = r[1], rv = rvFrench(word, V);
-    function tail(k) { return word.slice(-k); }
     // step 1
-    for (i = 0; i < FR_1.length; i++) {
-      suffix = FR_1[i]; n = suffix.length;
+    for (i = 0, c = tails(FR_1, word); i < c.length; i++) {
+      suffix = c[i]; n = suffix.length;
       if (!word.endsWith(suffix)) { continue; }
       if (suffix === "eaux") {
         word = cut(word, 1); s1 = true;
@@ -648,15 +670,15 @@
         else if (has(r1, suffix)) { word = cut(word, n) + "eux"; s1 = true; }
       } else if ((suffix === "ement" || suffix === "ements") && has(rv, suffix)) {
         word = cut(word, n); s1 = true;
-        if (tail(2) === "iv" && has(r2, "iv")) {
+        if (word.slice(-2) === "iv" && has(r2, "iv")) {
           word = cut(word, 2);
-          if (tail(2) === "at" && has(r2, "at")) { word = cut(word, 2); }
-        } else if (tail(3) === "eus") {
+          if (word.slice(-2) === "at" && has(r2, "at")) { word = cut(word, 2); }
+        } else if (word.slice(-3) === "eus") {
           if (has(r2, "eus")) { word = cut(word, 3); }
           else if (has(r1, "eus")) { word = cut(word, 1) + "x"; }
-        } else if (tail(3) === "abl" || tail(3) === "iqU") {
+        } else if (word.slice(-3) === "abl" || word.slice(-3) === "iqU") {
           if (has(r2, "abl") || has(r2, "iqU")) { word = cut(word, 3); }
-        } else if (tail(3) === "i\u00e8r" || tail(3) === "I\u00e8r") {
+        } else if (word.slice(-3) === "i\u00e8r" || word.slice(-3) === "I\u00e8r") {
           if (has(rv, "i\u00e8r") || has(rv, "I\u00e8r")) { word = cut(word, 3) + "i"; }
         }
       } else if (suffix === "amment" && has(rv, suffix)) {
@@ -675,7 +697,7 @@
         word = cut(word, n); s1 = true;
       } else if (FR_ATOR.indexOf(suffix) !== -1 && has(r2, suffix)) {
         word = cut(word, n); s1 = true;
-        if (tail(2) === "ic") { word = has(r2, "ic") ? cut(word, 2) : cut(word, 2) + "iqU"; }
+        if (word.slice(-2) === "ic") { word = has(r2, "ic") ? cut(word, 2) : cut(word, 2) + "iqU"; }
       } else if ((suffix === "logie" || suffix === "logies") && has(r2, suffix)) {
         word = cut(word, n) + "log"; s1 = true;
       } else if ((suffix === "usion" || suffix === "ution" || suffix === "usions" ||
@@ -685,27 +707,27 @@
         word = cut(word, n) + "ent"; s1 = true;
       } else if ((suffix === "it\u00e9" || suffix === "it\u00e9s") && has(r2, suffix)) {
         word = cut(word, n); s1 = true;
-        if (tail(4) === "abil") {
+        if (word.slice(-4) === "abil") {
           word = has(r2, "abil") ? cut(word, 4) : cut(word, 2) + "l";
-        } else if (tail(2) === "ic") {
+        } else if (word.slice(-2) === "ic") {
           word = has(r2, "ic") ? cut(word, 2) : cut(word, 2) + "iqU";
-        } else if (tail(2) === "iv") {
+        } else if (word.slice(-2) === "iv") {
           if (has(r2, "iv")) { word = cut(word, 2); }
         }
       } else if ((suffix === "if" || suffix === "ive" || suffix === "ifs" ||
                   suffix === "ives") && has(r2, suffix)) {
         word = cut(word, n); s1 = true;
-        if (tail(2) === "at" && has(r2, "at")) {
+        if (word.slice(-2) === "at" && has(r2, "at")) {
           word = cut(word, 2);
-          if (tail(2) === "ic") { word = has(r2, "ic") ? cut(word, 2) : cut(word, 2) + "iqU"; }
+          if (word.slice(-2) === "ic") { word = has(r2, "ic") ? cut(word, 2) : cut(word, 2) + "iqU"; }
         }
       }
       break;
     }
     // step 2a, 2b
     if (!s1 || rvEnding) {
-      for (i = 0; i < FR_2A.length; i++) {
-        suffix = FR_2A[i]; n = suffix.length;
+      for (i = 0, c = tails(FR_2A, word); i < c.length; i++) {
+        suffix = c[i]; n = suffix.length;
         if (!word.endsWith(suffix)) { continue; }
         if (has(rv, suffix) && rv.length > n && !has(V, at(rv, rv.lastIndexOf(suffix) - 1))) {
           word = cut(word, n); s2a = true;
@@ -713,8 +735,8 @@
         break;
       }
       if (!s2a) {
-        for (i = 0; i < FR_2B.length; i++) {
-          suffix = FR_2B[i]; n = suffix.length;
+        for (i = 0, c = tails(FR_2B, rv); i < c.length; i++) {
+          suffix = c[i]; n = suffix.length;
           if (!rv.endsWith(suffix)) { continue; }
           if (suffix === "ions" && has(r2, "ions")) {
             word = cut(word, 4); s2b = true;
@@ -737,8 +759,8 @@
           !has("aiou\u00e8s", word[word.length - 2])) {
         word = cut(word, 1);
       }
-      for (i = 0; i < FR_4.length; i++) {
-        suffix = FR_4[i]; n = suffix.length;
+      for (i = 0, c = tails(FR_4, word); i < c.length; i++) {
+        suffix = c[i]; n = suffix.length;
         if (!word.endsWith(suffix) || !has(rv, suffix)) { continue; }
         if (suffix === "ion" && has(r2, suffix) && has("st", at(rv, -4))) {
           word = cut(word, 3);
@@ -770,14 +792,14 @@
 
   // Spanish
   var ES_V = "aeiou\u00e1\u00e9\u00ed\u00f3\u00fa\u00fc";
-  var ES_0 = list("selas selos sela selo las les los nos me se la le lo");
-  var ES_1 = list("amientos imientos amiento imiento aciones uciones adoras adores " +
+  var ES_0 = byLast(list("selas selos sela selo las les los nos me se la le lo"));
+  var ES_1 = byLast(list("amientos imientos amiento imiento aciones uciones adoras adores " +
                   "ancias log\u00edas encias amente idades anzas ismos ables ibles istas " +
                   "adora aci\u00f3n antes ancia log\u00eda uci\u00f3n encia mente anza " +
                   "icos icas ismo able ible ista osos osas ador ante idad ivas ivos ico " +
-                  "ica oso osa iva ivo");
-  var ES_2A = list("yeron yendo yamos yais yan yen yas yes ya ye yo y\u00f3");
-  var ES_2B = list("ar\u00edamos er\u00edamos ir\u00edamos i\u00e9ramos i\u00e9semos " +
+                  "ica oso osa iva ivo"));
+  var ES_2A = byLast(list("yeron yendo yamos yais yan yen yas yes ya ye yo y\u00f3"));
+  var ES_2B = byLast(list("ar\u00edamos er\u00edamos ir\u00edamos i\u00e9ramos i\u00e9semos " +
                    "ar\u00edais aremos er\u00edais eremos ir\u00edais iremos ierais " +
                    "ieseis asteis isteis \u00e1bamos \u00e1ramos \u00e1semos ar\u00edan " +
                    "ar\u00edas ar\u00e9is er\u00edan er\u00edas er\u00e9is ir\u00edan " +
@@ -788,8 +810,8 @@
                    "ados idos amos imos emos ar\u00e1 ar\u00e9 er\u00e1 er\u00e9 " +
                    "ir\u00e1 ir\u00e9 aba ada ida ara ase \u00edan ado ido \u00edas " +
                    "\u00e1is \u00e9is \u00eda ad ed id an i\u00f3 ar er ir as \u00eds " +
-                   "en es");
-  var ES_3 = list("os a e o \u00e1 \u00e9 \u00ed \u00f3");
+                   "en es"));
+  var ES_3 = byLast(list("os a e o \u00e1 \u00e9 \u00ed \u00f3"));
   var ES_R2_CUT = list("adora ador aci\u00f3n adoras adores aciones ante antes ancia " +
                        "ancias");
 
@@ -798,11 +820,11 @@
   }
 
   function spanish(word) {
-    var V = ES_V, i, n, suffix, s1 = false;
+    var V = ES_V, i, n, suffix, c, s1 = false;
     var r = r1r2(word, V), r1 = r[0], r2 = r[1], rv = rvStandard(word, V);
     // step 0
-    for (i = 0; i < ES_0.length; i++) {
-      suffix = ES_0[i]; n = suffix.length;
+    for (i = 0, c = tails(ES_0, word); i < c.length; i++) {
+      suffix = c[i]; n = suffix.length;
       if (!word.endsWith(suffix)) { continue; }
       if (rv.endsWith(suffix)) {
         var pre = cut(rv, n);
@@ -818,8 +840,8 @@
       break;
     }
     // step 1
-    for (i = 0; i < ES_1.length; i++) {
-      suffix = ES_1[i]; n = suffix.length;
+    for (i = 0, c = tails(ES_1, word); i < c.length; i++) {
+      suffix = c[i]; n = suffix.length;
       if (!word.endsWith(suffix)) { continue; }
       if (suffix === "amente" && r1.endsWith(suffix)) {
         s1 = true;
@@ -846,9 +868,9 @@
           if (ends(r2, ["ante", "able", "ible"])) { word = cut(word, 4); rv = cut(rv, 4); }
         } else if (suffix === "idad" || suffix === "idades") {
           word = cut(word, n); r2 = cut(r2, n); rv = cut(rv, n);
-          ["abil", "ic", "iv"].forEach(function (pre) {
-            if (r2.endsWith(pre)) { word = cut(word, pre.length); rv = cut(rv, pre.length); }
-          });
+          if (r2.endsWith("abil")) { word = cut(word, 4); rv = cut(rv, 4); }
+          if (r2.endsWith("ic")) { word = cut(word, 2); rv = cut(rv, 2); }
+          if (r2.endsWith("iv")) { word = cut(word, 2); rv = cut(rv, 2); }
         } else if (suffix === "ivo" || suffix === "iva" || suffix === "ivos" ||
                    suffix === "ivas") {
           word = cut(word, n); r2 = cut(r2, n); rv = cut(rv, n);
@@ -861,16 +883,16 @@
     }
     if (!s1) {
       // step 2a
-      for (i = 0; i < ES_2A.length; i++) {
-        suffix = ES_2A[i]; n = suffix.length;
+      for (i = 0, c = tails(ES_2A, rv); i < c.length; i++) {
+        suffix = c[i]; n = suffix.length;
         if (rv.endsWith(suffix) && word.slice(-n - 1, -n) === "u") {
           word = cut(word, n); rv = cut(rv, n);
           break;
         }
       }
       // step 2b
-      for (i = 0; i < ES_2B.length; i++) {
-        suffix = ES_2B[i]; n = suffix.length;
+      for (i = 0, c = tails(ES_2B, rv); i < c.length; i++) {
+        suffix = c[i]; n = suffix.length;
         if (!rv.endsWith(suffix)) { continue; }
         word = cut(word, n); rv = cut(rv, n);
         if (suffix === "en" || suffix === "es" || suffix === "\u00e9is" || suffix === "emos") {
@@ -881,8 +903,8 @@
       }
     }
     // step 3
-    for (i = 0; i < ES_3.length; i++) {
-      suffix = ES_3[i]; n = suffix.length;
+    for (i = 0, c = tails(ES_3, rv); i < c.length; i++) {
+      suffix = c[i]; n = suffix.length;
       if (!rv.endsWith(suffix)) { continue; }
       if (suffix === "e" || suffix === "\u00e9") {
         word = cut(word, n); rv = cut(rv, n);
@@ -900,24 +922,24 @@
 
   // Italian
   var IT_V = "aeiou\u00e0\u00e8\u00ec\u00f2\u00f9";
-  var IT_0 = list("gliela gliele glieli glielo gliene sene mela mele meli melo mene tela " +
+  var IT_0 = byLast(list("gliela gliele glieli glielo gliene sene mela mele meli melo mene tela " +
                   "tele teli telo tene cela cele celi celo cene vela vele veli velo vene " +
-                  "gli ci la le li lo mi ne si ti vi");
-  var IT_1 = list("atrice atrici azione azioni uzione uzioni usione usioni amento amenti " +
+                  "gli ci la le li lo mi ne si ti vi"));
+  var IT_1 = byLast(list("atrice atrici azione azioni uzione uzioni usione usioni amento amenti " +
                   "imento imenti amente abile abili ibile ibili mente atore atori logia " +
                   "logie anza anze iche ichi ismo ismi ista iste isti ist\u00e0 ist\u00e8 " +
                   "ist\u00ec ante anti enza enze ico ici ica ice oso osi osa ose it\u00e0 " +
-                  "ivo ivi iva ive");
-  var IT_2 = list("erebbero irebbero assero assimo eranno erebbe eremmo ereste eresti " +
+                  "ivo ivi iva ive"));
+  var IT_2 = byLast(list("erebbero irebbero assero assimo eranno erebbe eremmo ereste eresti " +
                   "essero iranno irebbe iremmo ireste iresti iscano iscono issero arono " +
                   "avamo avano avate eremo erete erono evamo evano evate iremo irete " +
                   "irono ivamo ivano ivate ammo ando asse assi emmo enda ende endi endo " +
                   "erai erei Yamo iamo immo irai irei isca isce isci isco ano are ata ate " +
                   "ati ato ava avi avo er\u00e0 ere er\u00f2 ete eva evi evo ir\u00e0 ire " +
-                  "ir\u00f2 ita ite iti ito iva ivi ivo ono uta ute uti uto ar ir");
+                  "ir\u00f2 ita ite iti ito iva ivi ivo ono uta ute uti uto ar ir"));
 
   function italian(word) {
-    var V = IT_V, i, n, suffix, s1 = false;
+    var V = IT_V, i, n, suffix, c, s1 = false;
     word = all(all(all(all(all(word, "\u00e1", "\u00e0"), "\u00e9", "\u00e8"), "\u00ed",
                        "\u00ec"), "\u00f3", "\u00f2"), "\u00fa", "\u00f9");
     for (i = 1; i < word.length; i++) {
@@ -931,8 +953,8 @@
     }
     var r = r1r2(word, V), r1 = r[0], r2 = r[1], rv = rvStandard(word, V), p;
     // step 0
-    for (i = 0; i < IT_0.length; i++) {
-      suffix = IT_0[i]; n = suffix.length;
+    for (i = 0, c = tails(IT_0, rv); i < c.length; i++) {
+      suffix = c[i]; n = suffix.length;
       if (!rv.endsWith(suffix)) { continue; }
       p = rv.slice(-n - 4, -n);
       if (p === "ando" || p === "endo") {
@@ -947,8 +969,8 @@
       break;
     }
     // step 1
-    for (i = 0; i < IT_1.length; i++) {
-      suffix = IT_1[i]; n = suffix.length;
+    for (i = 0, c = tails(IT_1, word); i < c.length; i++) {
+      suffix = c[i]; n = suffix.length;
       if (!word.endsWith(suffix)) { continue; }
       if (suffix === "amente" && r1.endsWith(suffix)) {
         s1 = true;
@@ -997,8 +1019,8 @@
     }
     // step 2
     if (!s1) {
-      for (i = 0; i < IT_2.length; i++) {
-        suffix = IT_2[i]; n = suffix.length;
+      for (i = 0, c = tails(IT_2, rv); i < c.length; i++) {
+        suffix = c[i]; n = suffix.length;
         if (rv.endsWith(suffix)) { word = cut(word, n); rv = cut(rv, n); break; }
       }
     }
