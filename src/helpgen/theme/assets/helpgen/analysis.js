@@ -18,13 +18,10 @@
  *   fold(text)             text.translate(whoosh.support.charset.accent_map)
  *   isCjkRun(s), isWord(s) analysis.CJK_RUN.fullmatch, analysis.WORD_RE.fullmatch
  *
- * Unicode: Python answers from its own Unicode database (UNICODE_VERSION below); a
- * browser knows a newer one, with letters Python's \w does not match and case and
- * compatibility mappings Python does not apply. The code points Python leaves
- * unassigned are listed (UNASSIGNED) and masked before the browser's tables are asked.
- * The Snowball stemmers index strings by code point; a word with characters outside
- * the BMP is stemmed with each of them standing in for one private-use character.
- *
+ * Unicode: Python answers from its own Unicode database (UNICODE_VERSION), a browser
+ * from a newer one; the code points Python leaves unassigned (UNASSIGNED) are masked
+ * before the browser's tables are asked. Stemmers index strings by code point: a word
+ * with characters outside the BMP is stemmed with private-use stand-ins for them.
  * The tables come from scripts/analysis_js_tables.py. Plain ES2018, no dependencies.
  */
 (function (root) {
