@@ -81,11 +81,47 @@ def test_search_box_finds_synonyms_and_results_are_keyboard_links(page, live_sit
     page_log.assert_clean()
 
 
-def test_plain_static_host_falls_back_to_materials_search(page, live_site, page_log):
-    """The same site from a static file server (no /healthz): Material's lunr search."""
+def test_plain_static_host_answers_from_the_search_bundle(page, live_site, page_log):
+    """The same site from a static file server (no /healthz): helpgen's results from the
+    static bundle, in Material's result list, with nothing asked of an API."""
     from static_host import serving_static
 
     with serving_static(live_site.root / "site") as base:
+        page.goto(base + "/us/2026.11/")
+        expect(page.locator("html")).to_have_attribute("data-helpgen-search", "static")
+        box = page.locator("input.md-search__input")
+        box.click()
+        box.press_sequentially("ticket response", delay=30)
+        expect(page.locator(".md-search-result__list")).to_have_attribute(
+            "data-query", "ticket response", timeout=15000)
+        first = page.locator(".md-search-result__item").first
+        expect(first).to_contain_text("response")
+        assert first.locator(".helpgen-search-snippet mark").count() > 0
+        assert not any("/api/search" in u for u in page_log.requests)
+        remote = [u for u in page_log.requests if not u.startswith(base)]
+        assert remote == [], remote
+        assert [e for e in page_log.errors if "404" not in e] == []  # /healthz: 404
+
+
+def test_without_the_bundle_a_static_host_keeps_materials_search(page, tmp_path):
+    """A site built with search.static_bundle off: Material's own (lunr) search answers
+    on a static host, as before the bundle existed."""
+    import yaml
+
+    from helpgen import config, site
+    from projectkit import copy_project
+    from static_host import serving_static
+
+    root = copy_project(tmp_path / "project")
+    cfg_file = root / "helpgen.yml"
+    data = yaml.safe_load(cfg_file.read_text(encoding="utf-8"))
+    data.setdefault("search", {})["static_bundle"] = False
+    cfg_file.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False),
+                        encoding="utf-8")
+    site.build(config.load(root), "us", "2026.11", ["latest"], root / "site",
+               index_dir=root / "search_index")
+    assert not (root / "site" / "us" / "2026.11" / "search" / "bundle").exists()
+    with serving_static(root / "site") as base:
         page.goto(base + "/us/2026.11/")
         box = page.locator("input.md-search__input")
         box.click()
@@ -94,10 +130,7 @@ def test_plain_static_host_falls_back_to_materials_search(page, live_site, page_
         expect(results.first).to_be_visible(timeout=15000)
         expect(page.locator(".md-search-result")).to_contain_text("response")
         assert page.locator("html").get_attribute("data-helpgen-search") is None
-        assert not any("/api/search" in u for u in page_log.requests)
-        remote = [u for u in page_log.requests if not u.startswith(base)]
-        assert remote == [], remote
-        assert [e for e in page_log.errors if "404" not in e] == []  # /healthz: 404
+        assert page.locator(".helpgen-search-snippet").count() == 0
 
 
 def test_version_selector_lists_both_versions(page, live_site, page_log):

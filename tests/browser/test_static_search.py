@@ -42,7 +42,7 @@ def eval_site(tmp_path_factory):
 
     root = copy_project(tmp_path_factory.mktemp("static-search") / "project")
     cfg = config.load(root)
-    questions = search_eval.load_questions(root / "evals" / "search.yml", cfg)
+    questions = search_eval.load_questions(REPO / "evals" / "search.yml", cfg)
     markets = sorted({q.market for q in questions})
     site.build_all(cfg, VERSION, ["latest"], root / "site", jobs=2, markets=markets,
                    index_dir=root / "search_index")
