@@ -21,7 +21,7 @@ import yaml
 from .config import Config
 from .errors import HelpgenError, Problem, raise_if
 
-SPLITS = ("tune", "holdout", "untouched")
+SPLITS = ("tune", "holdout", "untouched", "languages")
 #: Splits the ``search.eval_*`` thresholds apply to. ``untouched`` is reported, never
 #: gated: a gate on it would invite tuning on it.
 GATED_SPLITS = ("tune", "holdout")
