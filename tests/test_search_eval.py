@@ -36,12 +36,14 @@ def reports(built) -> tuple[search_eval.Report, search_eval.Report]:
 def test_eval_set_is_large_and_mostly_not_tuned_on(built):
     questions = search_eval.load_questions(EVAL_FILE, built[0])
     assert len(questions) >= 60
-    never_tuned = sum(1 for q in questions if q.split in ("holdout", "untouched"))
-    assert 0.25 <= never_tuned / len(questions) <= 0.40
+    never_tuned = sum(1 for q in questions if q.split != "tune")
+    assert 0.25 <= never_tuned / len(questions) <= 0.50
     kinds = {q.kind for q in questions}
     assert {"typo", "synonym", "german", "japanese", "unused"} <= kinds
     german = [q for q in questions if q.market == "de"]
-    assert len(german) >= 30 and {q.split for q in german} == set(search_eval.SPLITS)
+    assert len(german) >= 30 and {q.split for q in german} == {"tune", "holdout", "untouched"}
+    # every interface language has questions of its own
+    assert {q.market for q in questions} >= {"us", "de", "jp", "fr", "es", "it", "vn", "th"}
 
 
 @pytest.mark.parametrize("split", search_eval.GATED_SPLITS)
