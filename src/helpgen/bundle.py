@@ -16,7 +16,8 @@ What a browser fetches, and when:
   average field lengths), synonym groups, audiences, topics, ticket-category titles, the
   deflection model and the name of every other file;
 * ``docs-*.json``: per document its language, field lengths, audience, topic, ticket
-  categories and fragment name (the numbers BM25F needs, no text);
+  categories and fragment name (the numbers BM25F needs, no text); ``ids-*.json``: the
+  article ids in document order (ticket suggestions need them, the search box not);
 * ``terms-<lang>-*.json``: term-range chunks of one language's terms, each term with
   its postings: document number gaps and the term's count in each field (BM25F is
   computed in the browser from these exactly as Whoosh computes it);
@@ -53,7 +54,7 @@ MANIFEST = "manifest.json"
 FIELDS = tuple(analysis.FIELD_BOOSTS)  # title, keywords, headings, summary, body
 #: Raw size at which a term chunk is closed: small enough that a query's few words
 #: fetch little, large enough that a site has a few hundred chunks, not thousands.
-CHUNK_CHARS = 24_000
+CHUNK_CHARS = 8_000
 HASH_CHARS = 12
 
 
@@ -139,7 +140,8 @@ def _contents(s: Any, meta: dict, w: _Writer, index_path: Path,
     topics = list(meta.get("topics", ()))
     categories: list[str] = []
     docs: dict[str, list] = {"lang": [], "len": [], "aud": [], "topic": [], "cats": [],
-                             "frag": [], "id": []}
+                             "frag": []}
+    ids: list[str] = []
     for docnum in range(n):
         f = s.stored_fields(docnum)
         lang = f["language"] if f["language"] in languages else "en"
@@ -154,13 +156,14 @@ def _contents(s: Any, meta: dict, w: _Writer, index_path: Path,
             if c not in categories:
                 categories.append(c)
         docs["cats"].append([categories.index(c) for c in cats])
-        docs["id"].append(f["id"])
+        ids.append(f["id"])
         docs["frag"].append(w.put("a/", {
             "id": f["id"], "title": f["title"], "url": f["url"], "source": f["source"],
             "summary": f.get("summary", ""), "keywords": f.get("keywords", ""),
             "text": f.get("text", ""), "audience": f["audience"], "topic": f["topic"],
             "language": f["language"]})[2:-5])  # a/<hash>.json
     docs_name = w.put("docs", docs)
+    ids_name = w.put("ids", ids)  # read by ticket suggestions, not by the search box
 
     terms = {lang: _term_chunks(reader, lang, w) for lang in languages}
     spell = _spell_chunks(reader, w)
@@ -194,7 +197,7 @@ def _contents(s: Any, meta: dict, w: _Writer, index_path: Path,
         "topics": topics,
         "categories": categories,
         "category_titles": meta.get("category_titles") or {},
-        "files": {"docs": docs_name, "terms": terms, "spell": spell, "ends": ends,
+        "files": {"docs": docs_name, "ids": ids_name, "terms": terms, "spell": spell, "ends": ends,
                   "dict": dicts},
     }
 

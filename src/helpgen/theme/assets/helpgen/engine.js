@@ -158,6 +158,11 @@
     return this._docs;
   };
 
+  /* The article ids in document order. */
+  Engine.prototype.ids = function () {
+    return this.file(this.m.files.ids);
+  };
+
   Engine.prototype.fragment = function (docnum) {
     var self = this;
     return this.docs().then(function (d) { return self.file("a/" + d.frag[docnum] + ".json"); });
@@ -933,27 +938,29 @@
       return parts.length === 1 && !parts[0].loose; }); });
     if (single) {
       // phase 1 alone ranks them (ids in document order, as the server gives them)
-      var cand = await this.candidates(plan, docs, filt, limit);
-      return [cand[0].map(function (d) { return docs.id[d]; }), cand[1]];
+      var cand = await this.candidates(plan, docs, filt, limit), idsOf = await this.ids();
+      return [cand[0].map(function (d) { return idsOf[d]; }), cand[1]];
     }
     var c2 = await this.candidates(plan, docs, filt, pool);
     var scores = await this.rescore(plan, c2[0], docs);
     var total = c2[0].length < pool ? scores.size : Math.max(scores.size, c2[1]);
     var best = Array.from(scores.entries());
     best.sort(function (x, y) { return y[1] - x[1] || x[0] - y[0]; });
-    return [best.slice(0, limit).map(function (b) { return docs.id[b[0]]; }), total];
+    var ids = await this.ids();
+    return [best.slice(0, limit).map(function (b) { return ids[b[0]]; }), total];
   };
 
-  Engine.prototype.scope = function (docs, ids, audience) {
+  /* [Map docnum -> id of the articles ``ids``, the audience filter or null]. */
+  Engine.prototype.scope = async function (docs, ids, audience) {
     var filt = this.filter(docs, {audience: audience}), want = new Set(ids), of = new Map();
-    docs.id.forEach(function (id, d) { if (want.has(id)) { of.set(d, id); } });
+    (await this.ids()).forEach(function (id, d) { if (want.has(id)) { of.set(d, id); } });
     return [of, filt];
   };
 
   /* For each word: which of the articles ``ids`` contain it (the word, a stem or a
    * synonym), and how many articles contain it in all. */
   Engine.prototype.wordMatches = async function (words, ids, audience) {
-    var docs = await this.docs(), sc = this.scope(docs, ids, audience), out = {};
+    var docs = await this.docs(), sc = await this.scope(docs, ids, audience), out = {};
     for (var i = 0; i < words.length; i++) {
       var cleaned = A().clean(words[i] || "", this.c.MAX_QUERY_CHARS);
       var plan = cleaned ? await this.plan(this.words(cleaned, this.c.MAX_TEXT_TERMS), cleaned) : [];
@@ -991,7 +998,7 @@
     var docs = await this.docs(), limit = checkLimit(opts.limit);
     var filt = this.filter(docs, {audience: opts.audience, categories: [category]}), self = this;
     var matching = [];
-    for (var d = 0; d < docs.id.length; d++) { if (filt(d)) { matching.push(d); } }
+    for (var d = 0; d < docs.frag.length; d++) { if (filt(d)) { matching.push(d); } }
     var frags = await Promise.all(matching.map(function (d) { return self.fragment(d); }));
     var rows = matching.map(function (d, i) { return [d, frags[i]]; });
     rows.sort(function (x, y) {
