@@ -18,10 +18,13 @@
  * * Rarity of a word no article uses and no word list has (deflect._rarity): the server
  *   reads it as a typing slip of pyspellchecker's correction(), the most frequent listed
  *   word one edit away. Those edits span every word file of the language (the files are
- *   split by a word's first two letters), so here only the listed words that share the
- *   typed word's first two letters are tried: the one file the look-up of the word
- *   itself already fetched. A slip in the first two letters (``msitake``) counts as
- *   rare here (1.0) where the server finds ``mistake``.
+ *   split by a word's first two letters: a different first or second letter is another
+ *   file for each letter of the alphabet), so here only the listed words in the file of
+ *   the word itself (already fetched to look it up) and in those of one of its first two
+ *   letters left out or swapped (``fone`` -> ``one``, ``hmac`` -> ``mac``) are tried: at
+ *   most three more files per such word and language. A first or second letter typed
+ *   wrong or left out of the word (``etsy`` -> ``easy``, ``arives`` -> ``drives``)
+ *   finds no fix here, so the word counts as rare (1.0) or as rare as a worse fix.
  * * deflection.max_field_chars, deflection.category_map and deflection.min_confidence
  *   are not in the bundle: the defaults apply (4000 characters; categories are matched
  *   by our codes and the titles in the bundle; the model's threshold).
@@ -280,14 +283,19 @@
 
   /* ------------------------------------------------------------------ rarity */
 
-  /* The listed words of ``lang`` beginning with the two letters of ``word`` (the
-   * bundle's file for them), or null. */
-  async function wordFile(engine, lang, word) {
+  /* The word files of ``lang`` (the bundle splits a word list by a word's first two
+   * letters) that hold the words one edit away from ``word`` which this port tries:
+   * its own file, and those of the words with one of its first two letters left out
+   * or swapped with the next one. */
+  async function slipFiles(engine, lang, word) {
     var d = engine.m.files.dict[lang];
-    if (!d) { return null; }
-    var listing = await engine.file(d.files);
-    var name = listing[chars(word).slice(0, 2).join("")];
-    return name ? engine.file(name) : null;
+    if (!d) { return []; }
+    var listing = await engine.file(d.files), w = chars(word), keys = [];
+    [w.slice(0, 2), w.slice(1, 3), [w[0], w[2]], [w[1], w[0]]].forEach(function (k) {
+      var key = k.join("");
+      if (clen(key) === 2 && keys.indexOf(key) === -1 && listing[key]) { keys.push(key); }
+    });
+    return Promise.all(keys.map(function (k) { return engine.file(listing[k]); }));
   }
 
   function bare(s) { return s.normalize("NFKD").replace(/\p{M}/gu, ""); }
@@ -329,16 +337,17 @@
     }
 
     async function correction(lang, word) {  // pyspellchecker's, within the one file
-      var words = await wordFile(engine, lang, word);
-      if (!words) { return null; }
+      var files = await slipFiles(engine, lang, word);
       var w = chars(word), plain = bare(word), best = null, bestN = -1, accents = false;
-      for (var cand in words) {
-        if (!Object.prototype.hasOwnProperty.call(words, cand) || !oneEdit(w, chars(cand))) { continue; }
-        var same = bare(cand) === plain, n = words[cand];
-        if (same && !accents) { accents = true; best = null; bestN = -1; }
-        if (accents && !same) { continue; }
-        if (n > bestN) { best = cand; bestN = n; }
-      }
+      files.forEach(function (words) {
+        for (var cand in words) {
+          if (!Object.prototype.hasOwnProperty.call(words, cand) || !oneEdit(w, chars(cand))) { continue; }
+          var same = bare(cand) === plain, n = words[cand];
+          if (same && !accents) { accents = true; best = null; bestN = -1; }
+          if (accents && !same) { continue; }
+          if (n > bestN) { best = cand; bestN = n; }
+        }
+      });
       return best;
     }
 
