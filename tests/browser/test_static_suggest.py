@@ -6,6 +6,7 @@ served by Python's http.server (no helpgen server)."""
 from __future__ import annotations
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -93,11 +94,14 @@ def test_static_suggestions_are_the_servers_for_the_evaluation_drafts(page, tick
     for d in drafts:
         by_market.setdefault(d.market, []).append(d)
     rows = []
-    for market, ds in sorted(by_market.items()):
-        open_page(page, f"{url}/{market}/{VERSION}/")
-        mine = page.evaluate(RUN_DRAFTS, [draft_item(d) for d in ds])
-        theirs = python_answers(root, market, ds, model)
-        rows += list(zip(ds, mine, theirs))
+    # Python answers in a thread while Chromium answers (each takes about a minute)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        theirs = {market: pool.submit(python_answers, root, market, ds, model)
+                  for market, ds in sorted(by_market.items())}
+        for market, ds in sorted(by_market.items()):
+            open_page(page, f"{url}/{market}/{VERSION}/")
+            mine = page.evaluate(RUN_DRAFTS, [draft_item(d) for d in ds])
+            rows += list(zip(ds, mine, theirs[market].result()))
     errors = [(d.id, m["error"]) for d, m, _ in rows if "error" in m]
     assert errors == [], errors[:3]
 
@@ -143,7 +147,7 @@ def test_ticket_page_on_a_static_host_suggests_from_the_bundle(page, ticket_site
     item = page.locator('.helpgen-suggestion[data-id="submit-a-ticket"]')
     expect(item).to_be_visible(timeout=15000)
     href = item.locator("a").get_attribute("href")
-    assert href == f"{url}/us/{VERSION}/submit-a-ticket/", href
+    assert href.startswith(f"{url}/us/{VERSION}/") and href.endswith("/submit-a-ticket/"), href
     suggest_calls = [u for u in requests if u.endswith("/api/suggest")]
     assert suggest_calls and all(answers.get(u, 0) >= 400 for u in suggest_calls)
     assert any(u.endswith("/assets/helpgen/suggest.js") for u in requests)
@@ -160,7 +164,7 @@ def test_ticket_page_on_a_static_host_suggests_from_the_bundle(page, ticket_site
 def test_fetches_per_draft(page, ticket_site):
     """What a draft costs a fresh page (no file cached yet): bundle files and bytes."""
     root, url, drafts, _ = ticket_site
-    sample = [d for d in drafts if d.market in ("us", "de", "jp")][::12][:12]
+    sample = [d for d in drafts if d.market in ("us", "de", "jp")][::20][:8]
     counts, sizes = [], []
     for d in sample:
         open_page(page, f"{url}/{d.market}/{VERSION}/")
