@@ -62,12 +62,30 @@ def ticket_site(tmp_path_factory):
         yield root, url, drafts, deflect.load_model(cfg)
 
 
+_WORD_LISTS: dict = {}
+
+
+def _shared_word_lists(languages) -> dict:
+    """search._load_dictionaries, loaded once per language for the whole module (each
+    Searcher would read pyspellchecker's lists again: seconds per market)."""
+    from helpgen import search
+
+    out = {}
+    for lang in languages:
+        if lang not in _WORD_LISTS:
+            _WORD_LISTS[lang] = search._load_dictionaries([lang]).get(lang)
+        if _WORD_LISTS[lang] is not None:
+            out[lang] = _WORD_LISTS[lang]
+    return out
+
+
 def python_answers(root: Path, market: str, drafts: list, model) -> list[dict]:
     from helpgen import deflect
     from helpgen.search import Searcher
 
     out = []
     with Searcher(root / "search_index", market) as s:
+        s._dictionaries = _shared_word_lists(s.languages)
         for d in drafts:
             r = deflect.suggest_with(s, d.ticket, LIMIT, model=model)
             out.append({"ids": [x.id for x in r.suggestions], "gate": r.draft_confidence,
