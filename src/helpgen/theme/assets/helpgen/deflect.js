@@ -2,8 +2,10 @@
  * and a "Was this helpful?" vote under every article.
  *
  * Suggestions come from POST /api/suggest when the site is served by `helpgen serve`;
- * on a plain static host (the API answers 404/405 or the request fails) the panel
- * falls back to the JSON written at build time beside the site:
+ * on a plain static host (the API answers 404/405 or the request fails) they come from
+ * the static search bundle when the build wrote one (the page's helpgen-search-bundle
+ * meta tag: suggest.js, a port of the server's deflect.suggest_with, over the engine
+ * search.js opens), else from the JSON written at build time beside the site:
  * assets/helpgen/suggest/<category>.json and index.json. Only same-origin requests.
  * Events (suggestion_shown, article_opened, solved, irrelevant, ticket_submitted_anyway,
  * helpful, not_helpful) go to POST /api/events with a random draft id: never the
@@ -199,6 +201,62 @@
     });
   }
 
+  /* ----------------------------------------------------------- static bundle */
+
+  var suggestScript = null;
+
+  /* suggest.js (named by the bundle meta tag's data-suggest), loaded once. */
+  function loadSuggest() {
+    if (window.helpgenSuggest) { return Promise.resolve(); }
+    if (!suggestScript) {
+      var meta = document.querySelector("meta[name=helpgen-search-bundle]");
+      var src = meta && meta.dataset.suggest;
+      suggestScript = new Promise(function (resolve, reject) {
+        if (!src) { reject(new Error("no suggest.js")); return; }
+        var el = document.createElement("script");
+        el.src = src;
+        el.onload = resolve;
+        el.onerror = function () { reject(new Error("cannot load " + src)); };
+        document.head.appendChild(el);
+      });
+      suggestScript.catch(function () { suggestScript = null; });
+    }
+    return suggestScript;
+  }
+
+  /* Whether this page can suggest from the static search bundle (search.js sets
+   * helpgenStaticEngine when the build wrote one; never in the widget). */
+  function hasBundle() {
+    return !apiBase && typeof window.helpgenStaticEngine === "function";
+  }
+
+  /* The server's suggestions, computed in the browser from the bundle (suggest.js);
+   * links go to the article in the version the bundle belongs to. */
+  function bundleSuggest(where, ticket) {
+    return Promise.all([window.helpgenStaticEngine(), loadSuggest()]).then(function (got) {
+      var engine = got[0];
+      var root = new URL("../../", new URL(engine.base, location.href)).href;
+      var draft = {subject: ticket.subject, category: ticket.category,
+                   description: ticket.description, audience: where.audience || ""};
+      return window.helpgenSuggest.suggest(engine, draft, {limit: LIMIT}).then(function (out) {
+        return out.results.map(function (s) {
+          s.html_url = new URL(s.path, root).href;
+          return s;
+        });
+      });
+    });
+  }
+
+  /* Suggestions without a server: the bundle's, else (no bundle, or it cannot be read)
+   * the per-category JSON. */
+  function localSuggest(where, ticket) {
+    if (!hasBundle()) { return staticSuggest(ticket); }
+    return bundleSuggest(where, ticket).catch(function (err) {
+      if (window.console) { console.warn("helpgen: static suggestions failed", err); }
+      return staticSuggest(ticket);
+    });
+  }
+
   function serverSuggest(where, ticket, draftId) {
     var body = {
       market: where.market, version: where.version, subject: ticket.subject,
@@ -332,12 +390,12 @@
         return;
       }
       var mine = ++seq;
-      var attempt = apiState === "static" ? staticSuggest(t)
+      var attempt = apiState === "static" ? localSuggest(where, t)
         : serverSuggest(where, t, draftId).then(function (r) { apiState = "server"; return r; },
           function (err) {
             if (apiBase) { throw err; }  // the widget asked the server first: it answers
             apiState = "static";
-            return staticSuggest(t);
+            return localSuggest(where, t);
           });
       attempt.then(function (results) {
         if (mine === seq) { render(results || []); }

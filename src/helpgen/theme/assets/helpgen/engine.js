@@ -875,7 +875,7 @@
       }
       var hit = {id: f.id, title: f.title, url: "/" + self.market + "/" + self.version + "/" + f.url,
                  path: f.url, source: f.source, score: Math.round(b[1] * 1e4) / 1e4,
-                 snippet: snippet, summary: f.summary || "", audience: f.audience,
+                 rawScore: b[1], snippet: snippet, summary: f.summary || "", audience: f.audience,
                  topic: f.topic, language: f.language};
       var place = self.place(f);
       hit.audience_title = place.audience_title;
