@@ -153,3 +153,16 @@ def test_bundle_files_are_named_by_their_content(eval_site):
     for path in names:
         digest = path.stem.rsplit("-", 1)[-1]
         assert hashlib.sha256(path.read_bytes()).hexdigest().startswith(digest), path
+
+
+def test_a_page_opened_from_a_file_says_search_needs_http(page, eval_site):
+    """file:// pages may read no other file (Chromium): Material hides its search box,
+    helpgen's boxes go too, and the home page says why in the page's language."""
+    root, _, _ = eval_site
+    page.goto((root / "site" / "de" / VERSION / "index.html").as_uri())
+    expect(page.locator("html")).to_have_attribute("data-helpgen-search", "file")
+    note = page.locator(".helpgen-needs-http")
+    expect(note).to_contain_text("http(s)")
+    expect(note).to_contain_text("Die Suche")
+    assert not page.locator(".helpgen-home-search").is_visible()
+    assert not page.locator("input.md-search__input").is_visible()

@@ -246,6 +246,20 @@
     function noServer() {  // a static host: the bundle if the build wrote one, else lunr
       if (BUNDLE) { use("static"); }
     }
+    if (location.protocol === "file:") {
+      /* Chromium lets a file:// page fetch no other file: neither the bundle nor
+         Material's own index can load, and Material hides its search box. helpgen's
+         boxes (home page, phones) go too, and the home page says why. */
+      document.documentElement.dataset.helpgenSearch = "file";
+      document.querySelectorAll(".helpgen-home-search, .helpgen-searchbar").forEach(function (f) {
+        f.hidden = true;
+        if (f.classList.contains("helpgen-home-search") && STRINGS["search.needs_http"]) {
+          f.parentNode.insertBefore(text("p", "helpgen-needs-http", STRINGS["search.needs_http"]),
+                                    f.nextSibling);
+        }
+      });
+      return;
+    }
     fetch("/healthz", {credentials: "same-origin"}).then(function (r) {
       return r.ok ? r.json() : null;
     }).then(function (health) {
