@@ -15,22 +15,22 @@ What a browser fetches, and when:
 * ``manifest.json`` (on the first query): constants, field statistics (documents,
   average field lengths), synonym groups, audiences, topics, ticket-category titles, the
   deflection model and the name of every other file;
-* ``docs-*.json``: per document its language, field lengths, audience, topic, ticket
-  categories and fragment name (the numbers BM25F needs, no text); ``ids-*.json``: the
-  article ids in document order (ticket suggestions need them, the search box not);
+* ``docs-*.json``: per document its audience, topic and ticket categories, and which
+  are in the market's own language (read for a filtered search and by ticket
+  suggestions); ``ids-*.json``: the article ids in document order (ticket suggestions);
 * ``terms-<lang>-*.json``: term-range chunks of one language's terms, each term with
-  its postings: document number gaps and the term's count in each field (BM25F is
-  computed in the browser from these exactly as Whoosh computes it);
-* ``spell-*.json``: the spelling vocabulary (words as written, with their document
-  frequency), one file per first letter and word length: a typo's candidates share
-  the first letter and differ in length by at most two;
-* ``dict-<lang>-*.json``: the word lists that keep real words from being "corrected"
-  (pyspellchecker's, with their counts), one file per first two letters, read only for
-  a word the index does not know;
+  its postings: document number gaps, the term's count in each field and those fields'
+  lengths (BM25F is computed in the browser from these exactly as Whoosh computes it);
+* ``spell-<hash>/<key>.json``: the spelling vocabulary (words as written, with their
+  document frequency), one file per first letter and word length: a typo's candidates
+  share the first letter and differ in length by at most two;
+* ``dict-<lang>-<hash>/<key>.json``: the word lists that keep real words from being
+  "corrected" (pyspellchecker's, with their counts), one file per first two letters,
+  read only for a word the index does not know (``keys.json`` lists the files);
 * ``ends-*.json`` (German markets): the German terms spelt backwards, by last letter,
   for compounds ending in a query word;
-* ``a/<hash>.json``: one file per article (title, address, summary, text) for the hits
-  shown, their snippets and multi-word synonyms.
+* ``a-<hash>/<document number>.json``: one file per article (title, address, summary,
+  text) for the hits shown, their snippets and multi-word synonyms.
 """
 
 from __future__ import annotations
@@ -77,6 +77,30 @@ class _Writer:
         self.folder = folder
         self.files = 0
         self.bytes = 0
+
+    def raw(self, name: str, body: bytes) -> None:
+        """Write ``body`` as ``name`` (a name the caller made unique to its content)."""
+        path = self.folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(body)
+        self.files += 1
+        self.bytes += len(body)
+
+    def folder_of(self, prefix: str, files: dict[str, bytes], keys_file: bool = False
+                  ) -> dict[str, Any]:
+        """Write ``files`` (key -> content) as ``<prefix>-<hash of them all>/<key in
+        hex>.json``: {"dir": the folder, "keys": the keys} (or the keys in the folder's
+        ``keys.json``)."""
+        digest = hashlib.sha256()
+        for key, body in files.items():
+            digest.update(key.encode("utf-8") + b"\0" + hashlib.sha256(body).digest())
+        folder = f"{prefix}-{digest.hexdigest()[:HASH_CHARS]}/"
+        for key, body in files.items():
+            self.raw(f"{folder}{key_name(key)}.json", body)
+        if keys_file:
+            self.raw(f"{folder}keys.json", _dump(list(files)))
+            return {"dir": folder}
+        return {"dir": folder, "keys": list(files)}
 
     def put(self, prefix: str, data: Any, raw: bytes | None = None) -> str:
         """Write ``data`` (or ``raw`` bytes) as ``<prefix>-<hash>.json``; its name."""
@@ -139,15 +163,19 @@ def _contents(s: Any, meta: dict, w: _Writer, index_path: Path,
     audiences = list(meta.get("audiences", ()))
     topics = list(meta.get("topics", ()))
     categories: list[str] = []
-    docs: dict[str, list] = {"lang": [], "len": [], "aud": [], "topic": [], "cats": [],
-                             "frag": []}
+    docs: dict[str, Any] = {"count": n, "aud": [], "topic": [], "cats": [], "native": []}
     ids: list[str] = []
+    lengths: list[list[int]] = []  # per document: its fields' lengths, then the combined
+    native: list[bool] = []
+    fragments: list[bytes] = []
     for docnum in range(n):
         f = s.stored_fields(docnum)
         lang = f["language"] if f["language"] in languages else "en"
-        docs["lang"].append(languages.index(lang))
-        docs["len"].append([s.doc_field_length(docnum, f"{name}_{lang}", 1)
-                            for name in (*FIELDS, "all")])
+        native.append(meta["language"] != "en" and f["language"] == meta["language"])
+        if native[-1]:
+            docs["native"].append(docnum)
+        lengths.append([s.doc_field_length(docnum, f"{name}_{lang}", 1)
+                        for name in (*FIELDS, "all")])
         docs["aud"].append(audiences.index(f["audience"]) if f["audience"] in audiences
                            else -1)
         docs["topic"].append(topics.index(f["topic"]) if f["topic"] in topics else -1)
@@ -157,15 +185,23 @@ def _contents(s: Any, meta: dict, w: _Writer, index_path: Path,
                 categories.append(c)
         docs["cats"].append([categories.index(c) for c in cats])
         ids.append(f["id"])
-        docs["frag"].append(w.put("a/", {
+        fragments.append(_dump({
             "id": f["id"], "title": f["title"], "url": f["url"], "source": f["source"],
             "summary": f.get("summary", ""), "keywords": f.get("keywords", ""),
             "text": f.get("text", ""), "audience": f["audience"], "topic": f["topic"],
-            "language": f["language"]})[2:-5])  # a/<hash>.json
+            "language": f["language"]}))
+    # one file per article, named by its document number in a folder named by a hash
+    # of them all: a hit needs no list of names, and a name never changes its content
+    digest = hashlib.sha256()
+    for body in fragments:
+        digest.update(hashlib.sha256(body).digest())
+    articles = f"a-{digest.hexdigest()[:HASH_CHARS]}/"
+    for docnum, body in enumerate(fragments):
+        w.raw(f"{articles}{docnum}.json", body)
     docs_name = w.put("docs", docs)
     ids_name = w.put("ids", ids)  # read by ticket suggestions, not by the search box
 
-    terms = {lang: _term_chunks(reader, lang, w) for lang in languages}
+    terms = {lang: _term_chunks(reader, lang, w, lengths, native) for lang in languages}
     spell = _spell_chunks(reader, w)
     ends = _ending_chunks(reader, w) if "de" in languages else {}
     dicts = ({lang: _dictionary_chunks(lang, w) for lang in languages
@@ -197,16 +233,20 @@ def _contents(s: Any, meta: dict, w: _Writer, index_path: Path,
         "topics": topics,
         "categories": categories,
         "category_titles": meta.get("category_titles") or {},
-        "files": {"docs": docs_name, "ids": ids_name, "terms": terms, "spell": spell, "ends": ends,
+        "files": {"docs": docs_name, "ids": ids_name, "articles": articles, "terms": terms, "spell": spell, "ends": ends,
                   "dict": dicts},
     }
 
 
-def _term_chunks(reader: Any, lang: str, w: _Writer) -> list[list[str]]:
+def _term_chunks(reader: Any, lang: str, w: _Writer, lengths: list[list[int]],
+                 native: list[bool]) -> list[list[str]]:
     """[[first term, file name], ...] of ``lang``'s terms in order. A term's postings
     are a flat list: for each document, the gap from the previous document number, a
-    bit mask of the fields holding the term (title = 1, keywords = 2, ... body = 16),
-    then the term's count in each of those fields."""
+    bit mask of the fields holding the term (title = 1, keywords = 2, ... body = 16;
+    32: the article is in the market's own language), the term's count in each of those
+    fields, the length of each of those fields, then the length of the combined field.
+    The lengths are Whoosh's own (stored as a byte, so approximate for long fields):
+    with them in the postings a query reads nothing per document beyond its terms."""
     all_field = f"all_{lang}"
     if all_field not in reader.indexed_field_names():
         return []
@@ -237,10 +277,12 @@ def _term_chunks(reader: Any, lang: str, w: _Writer) -> list[list[str]]:
         prev = 0
         for docnum in sorted(per_doc):
             tfs = per_doc[docnum]
-            mask = sum(1 << i for i, tf in enumerate(tfs) if tf)
+            mask = sum(1 << i for i, tf in enumerate(tfs) if tf) | (32 if native[docnum] else 0)
             flat.append(docnum - prev)
             flat.append(mask)
             flat.extend(tf for tf in tfs if tf)
+            flat.extend(ln for tf, ln in zip(tfs, lengths[docnum]) if tf)
+            flat.append(lengths[docnum][-1])
             prev = docnum
         cur_terms.append(term)
         cur_posts.append(flat)
@@ -251,12 +293,19 @@ def _term_chunks(reader: Any, lang: str, w: _Writer) -> list[list[str]]:
     return chunks
 
 
+def key_name(key: str) -> str:
+    """A file name for a key of any letters: its UTF-8 bytes in hex."""
+    return key.encode("utf-8").hex()
+
+
 def spell_key(word: str) -> str:
     """The spelling file a word is in: its first letter and its length."""
     return f"{word[0]}{len(word)}"
 
 
-def _spell_chunks(reader: Any, w: _Writer) -> dict[str, str]:
+def _spell_chunks(reader: Any, w: _Writer) -> dict[str, Any]:
+    """{"dir": folder, "keys": [...]}: one file per first letter and length
+    (``<dir><key in hex>.json``: [word, document frequency, ...])."""
     groups: dict[str, list] = {}
     for btext in reader.lexicon("spell"):
         word = btext.decode("utf-8")
@@ -264,7 +313,7 @@ def _spell_chunks(reader: Any, w: _Writer) -> dict[str, str]:
             continue
         groups.setdefault(spell_key(word), []).extend(
             (word, reader.doc_frequency("spell", word)))
-    return {key: w.put("spell", flat) for key, flat in sorted(groups.items())}
+    return w.folder_of("spell", {key: _dump(flat) for key, flat in sorted(groups.items())})
 
 
 def _ending_chunks(reader: Any, w: _Writer) -> dict[str, str]:
@@ -305,11 +354,13 @@ def _dictionary_files(lang: str) -> tuple[int, tuple[tuple[str, bytes], ...]]:
 
 
 def _dictionary_chunks(lang: str, w: _Writer) -> dict[str, Any]:
-    """{"total": count of words, "files": name of the file listing the word files}: the
-    list is read only when a query has a word the index does not know."""
+    """{"total": count of words, "dir": folder}: ``<dir>keys.json`` lists the keys (first
+    two letters) with a file, ``<dir><key in hex>.json`` its words and their counts; read
+    only when a query has a word the index does not know. The folder's name is the
+    same in every build with the same word list, so browsers keep it across versions."""
     total, chunks = _dictionary_files(lang)
-    listing = {key: w.put(f"dict-{lang}", None, raw) for key, raw in chunks}
-    return {"total": total, "files": w.put(f"dictdir-{lang}", listing)}
+    got = w.folder_of(f"dict-{lang}", dict(chunks), keys_file=True)
+    return {"total": total, "dir": got["dir"]}
 
 
 def bundle_dir(site_version_dir: Path | str) -> Path:

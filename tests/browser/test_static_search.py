@@ -142,17 +142,29 @@ def test_static_site_search_box_answers_from_the_bundle(page, eval_site):
 
 
 def test_bundle_files_are_named_by_their_content(eval_site):
+    """Every file but the manifest is named by a hash of its content, or sits in a
+    folder named by a hash of the whole folder's content: cacheable for ever."""
     import hashlib
+    import re
 
     root, _, _ = eval_site
     folder = root / "site" / "us" / VERSION / "search" / "bundle"
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["market"] == "us" and manifest["version"] == VERSION
-    names = [p for p in folder.rglob("*.json") if p.name != "manifest.json"]
-    assert len(names) > 10
-    for path in names:
+    top = [p for p in folder.glob("*.json") if p.name != "manifest.json"]
+    assert len(top) > 3
+    for path in top:
         digest = path.stem.rsplit("-", 1)[-1]
         assert hashlib.sha256(path.read_bytes()).hexdigest().startswith(digest), path
+    folders = [p for p in folder.iterdir() if p.is_dir()]
+    assert {p.name.split("-")[0] for p in folders} >= {"a", "spell", "dict"}
+    assert all(re.search(r"-[0-9a-f]{12}$", p.name) for p in folders), folders
+    files = manifest["files"]
+    named = [files["docs"], files["ids"], files["articles"], files["spell"]["dir"],
+             *(d["dir"] for d in files["dict"].values()),
+             *(c[1] for chunks in files["terms"].values() for c in chunks)]
+    assert all((folder / n).exists() for n in named), named
+    assert (folder / files["articles"] / "0.json").is_file()
 
 
 def test_a_page_opened_from_a_file_says_search_needs_http(page, eval_site):

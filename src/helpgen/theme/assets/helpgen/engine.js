@@ -29,6 +29,12 @@
   function escapeHtml(s) {
     return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
   }
+  /* A key's file name: its UTF-8 bytes in hex (bundle.key_name). */
+  function keyName(key) {
+    var out = "";
+    new TextEncoder().encode(key).forEach(function (b) { out += (b < 16 ? "0" : "") + b.toString(16); });
+    return out;
+  }
   function reEscape(s) { return s.replace(/[.*+?^${}()|[\]\\\/-]/g, "\\$&"); }
 
   function bm25(idf, tf, fl, avgfl, B, K1) {
@@ -119,6 +125,7 @@
     this.languages = manifest.languages;
     this.files = {};
     this.tokenCache = {};
+    this.native = new Set();  // documents in the market's language, as postings show them
     var stop = {};
     this.languages.forEach(function (lang) {
       A().stopWords(lang).forEach(function (w) { stop[w] = true; });
@@ -145,12 +152,9 @@
     var self = this;
     if (!this._docs) {
       this._docs = this.file(this.m.files.docs).then(function (d) {
+        // documents written in the market's language (not English fallbacks)
         var native = {};
-        var me = self.languages.indexOf(self.language);
-        if (self.language !== "en") {
-          // documents written in the market's language (not English fallbacks)
-          d.frag.forEach(function (_f, i) { if (d.native ? d.native[i] : d.lang[i] === me) { native[i] = true; } });
-        }
+        d.native.forEach(function (i) { native[i] = true; });
         d.isNative = native;
         return d;
       });
@@ -164,8 +168,15 @@
   };
 
   Engine.prototype.fragment = function (docnum) {
-    var self = this;
-    return this.docs().then(function (d) { return self.file("a/" + d.frag[docnum] + ".json"); });
+    return this.file(this.m.files.articles + docnum + ".json");
+  };
+
+  /* The documents a search may return (null: all), and the filter's document data. */
+  Engine.prototype.filterFor = async function (opts) {
+    if (!(opts.audience || opts.topic || (opts.categories && opts.categories.length))) {
+      return null;
+    }
+    return this.filter(await this.docs(), opts);
   };
 
   /* ----------------------------------------------------------------- term look-ups */
@@ -202,17 +213,22 @@
   Engine.prototype.decode = function (chunk, i) {
     var got = chunk.decoded[i];
     if (got) { return got; }
-    var flat = chunk.p[i], docs = [], tfs = [], doc = 0, k = 0;
+    var flat = chunk.p[i], docs = [], tfs = [], fls = [], all = [], doc = 0, k = 0, b;
+    var native = this.native;
     while (k < flat.length) {
       doc += flat[k++];
-      var mask = flat[k++], tf = [0, 0, 0, 0, 0];
-      for (var b = 0; b < 5; b++) { if (mask & (1 << b)) { tf[b] = flat[k++]; } }
+      var mask = flat[k++], tf = [0, 0, 0, 0, 0], fl = [1, 1, 1, 1, 1];
+      for (b = 0; b < 5; b++) { if (mask & (1 << b)) { tf[b] = flat[k++]; } }
+      for (b = 0; b < 5; b++) { if (mask & (1 << b)) { fl[b] = flat[k++]; } }
+      all.push(flat[k++]);
+      if (mask & 32) { native.add(doc); }
       docs.push(doc);
       tfs.push(tf);
+      fls.push(fl);
     }
     var df = [0, 0, 0, 0, 0];
-    tfs.forEach(function (tf) { for (var b = 0; b < 5; b++) { if (tf[b]) { df[b]++; } } });
-    got = chunk.decoded[i] = {docs: docs, tfs: tfs, df: df};
+    tfs.forEach(function (tf) { for (var b2 = 0; b2 < 5; b2++) { if (tf[b2]) { df[b2]++; } } });
+    got = chunk.decoded[i] = {docs: docs, tfs: tfs, fls: fls, all: all, df: df};
     return got;
   };
 
@@ -240,10 +256,17 @@
     return step(ci);
   };
 
+  /* The spelling file of one key (first letter and length), null when there is none. */
+  Engine.prototype.spellFile = function (key) {
+    var sp = this.m.files.spell;
+    if (!this._spellKeys) { this._spellKeys = new Set(sp.keys); }
+    return this._spellKeys.has(key) ? this.file(sp.dir + keyName(key) + ".json")
+      : Promise.resolve(null);
+  };
+
   Engine.prototype.known = function (word) {
-    var name = this.m.files.spell[chars(word)[0] + clen(word)];
-    if (!name) { return Promise.resolve(false); }
-    return this.file(name).then(function (flat) {
+    return this.spellFile(chars(word)[0] + clen(word)).then(function (flat) {
+      if (!flat) { return false; }
       for (var i = 0; i < flat.length; i += 2) { if (flat[i] === word) { return flat[i + 1] > 0; } }
       return false;
     });
@@ -255,14 +278,19 @@
 
   /* How often a word occurs in the language's word list (null: not listed). */
   Engine.prototype.dictionaryCount = function (lang, word) {
+    return this.dictionaryFile(lang, chars(word).slice(0, 2).join("")).then(function (words) {
+      return words && Object.prototype.hasOwnProperty.call(words, word) ? words[word] : null;
+    });
+  };
+
+  /* The words (-> counts) of ``lang``'s word list beginning with ``key`` (two
+   * letters); null when the list has none or the language has no list. */
+  Engine.prototype.dictionaryFile = function (lang, key) {
     var d = this.m.files.dict[lang], self = this;
     if (!d) { return Promise.resolve(null); }
-    return this.file(d.files).then(function (listing) {
-      var name = listing[chars(word).slice(0, 2).join("")];
-      if (!name) { return null; }
-      return self.file(name).then(function (words) {
-        return Object.prototype.hasOwnProperty.call(words, word) ? words[word] : null;
-      });
+    return this.file(d.dir + "keys.json").then(function (keys) {
+      if (!d.keySet) { d.keySet = new Set(keys); }
+      return d.keySet.has(key) ? self.file(d.dir + keyName(key) + ".json") : null;
     });
   };
 
@@ -299,9 +327,8 @@
   Engine.prototype.closest = async function (word) {
     var n = clen(word), first = chars(word)[0], allowed = n < 8 ? 1 : 2, best = null;
     for (var len = Math.max(1, n - 2); len <= n + 2; len++) {
-      var name = this.m.files.spell[first + len];
-      if (!name) { continue; }
-      var flat = await this.file(name);
+      var flat = await this.spellFile(first + len);
+      if (!flat) { continue; }
       for (var i = 0; i < flat.length; i += 2) {
         var cand = flat[i];
         if (cand === word || len < 2) { continue; }
@@ -607,7 +634,7 @@
   };
 
   /* Phase 1: the best ``pool`` documents by the combined field, and how many match. */
-  Engine.prototype.candidates = async function (plan, docs, filt, pool) {
+  Engine.prototype.candidates = async function (plan, filt, pool) {
     var terms = {}, order = [];
     plan.forEach(function (alts) { alts.forEach(function (parts) { parts.forEach(function (part) {
       Object.keys(part.tokens).forEach(function (lang) { part.tokens[lang].forEach(function (tok) {
@@ -628,7 +655,7 @@
         if (filt && !filt(d)) { continue; }
         var tf = posting.tfs[j], tfa = 0;
         for (var b = 0; b < 5; b++) { tfa += tf[b] * mult[b]; }
-        var sc = bm25(idf, tfa, docs.len[d][5], avg, B, K1) * terms[order[i]];
+        var sc = bm25(idf, tfa, posting.all[j], avg, B, K1) * terms[order[i]];
         scores.set(d, (scores.get(d) || 0) + sc);
       }
     }
@@ -640,7 +667,7 @@
   };
 
   /* Phase 2: BM25F per field with field weights on the candidates only. */
-  Engine.prototype.rescore = async function (plan, docnums, docs) {
+  Engine.prototype.rescore = async function (plan, docnums) {
     var self = this, B = this.m.bm25.B, K1 = this.m.bm25.K1;
     var boosts = this.m.field_boosts, fields = Object.keys(boosts), cset = new Set(docnums);
     var cache = {};
@@ -653,7 +680,7 @@
         for (var j = 0; j < p.docs.length; j++) {
           var d = p.docs[j];
           if (p.tfs[j][fi] && cset.has(d)) {
-            got.set(d, bm25(idf, p.tfs[j][fi], docs.len[d][fi], avg, B, K1));
+            got.set(d, bm25(idf, p.tfs[j][fi], p.fls[j][fi], avg, B, K1));
           }
         }
       }
@@ -709,7 +736,7 @@
     var n = plan.length, out = new Map();
     totals.forEach(function (sc, d) {
       out.set(d, sc * (1 + c.COORDINATION * matched.get(d) / n) *
-                 (docs.isNative[d] ? c.NATIVE_BONUS : 1));
+                 (self.native.has(d) ? c.NATIVE_BONUS : 1));
     });
     return out;
   };
@@ -837,14 +864,13 @@
   };
 
   Engine.prototype.run = async function (original, plan, limit, opts, suggestion, corrections) {
-    var docs = await this.docs();
+    var filt = await this.filterFor(opts);
     var result = {query: original, market: this.market, version: this.version, hits: [],
                   suggestion: suggestion, corrections: corrections || [], total: 0};
     if (!plan.length) { return result; }
-    var filt = this.filter(docs, opts);
     var pool = Math.max(this.c.CANDIDATES, limit + 5);
-    var cand = await this.candidates(plan, docs, filt, pool);
-    var scores = await this.rescore(plan, cand[0], docs);
+    var cand = await this.candidates(plan, filt, pool);
+    var scores = await this.rescore(plan, cand[0]);
     result.total = cand[0].length < pool ? scores.size : Math.max(scores.size, cand[1]);
     var best = Array.from(scores.entries());
     best.sort(function (x, y) { return y[1] - x[1] || x[0] - y[0]; });
@@ -902,7 +928,7 @@
       throw new EngineError("empty query: type a few words to search for");
     }
     var text = A().clean(query, c.MAX_QUERY_CHARS), limit = checkLimit(opts.limit);
-    await this.docs();
+    await this.filterFor(opts);  // an unknown audience or topic is refused first
     var words = this.words(text, c.MAX_QUERY_TERMS);
     var fixed = await this.correct(words, text);
     var plan = await this.plan(fixed.words, fixed.suggestion === null ? text : fixed.suggestion);
@@ -929,8 +955,7 @@
     opts = opts || {};
     var cleaned = A().clean(text || "", 20000);
     if (!cleaned) { return [[], 0]; }
-    var limit = checkLimit(opts.limit), docs = await this.docs();
-    var filt = this.filter(docs, opts);
+    var limit = checkLimit(opts.limit), filt = await this.filterFor(opts);
     var plan = await this.plan(this.words(cleaned, this.c.MAX_TEXT_TERMS), cleaned);
     if (!plan.length) { return [[], 0]; }
     var pool = Math.max(this.c.CANDIDATES, limit + 5);
@@ -938,11 +963,11 @@
       return parts.length === 1 && !parts[0].loose; }); });
     if (single) {
       // phase 1 alone ranks them (ids in document order, as the server gives them)
-      var cand = await this.candidates(plan, docs, filt, limit), idsOf = await this.ids();
+      var cand = await this.candidates(plan, filt, limit), idsOf = await this.ids();
       return [cand[0].map(function (d) { return idsOf[d]; }), cand[1]];
     }
-    var c2 = await this.candidates(plan, docs, filt, pool);
-    var scores = await this.rescore(plan, c2[0], docs);
+    var c2 = await this.candidates(plan, filt, pool);
+    var scores = await this.rescore(plan, c2[0]);
     var total = c2[0].length < pool ? scores.size : Math.max(scores.size, c2[1]);
     var best = Array.from(scores.entries());
     best.sort(function (x, y) { return y[1] - x[1] || x[0] - y[0]; });
@@ -998,7 +1023,7 @@
     var docs = await this.docs(), limit = checkLimit(opts.limit);
     var filt = this.filter(docs, {audience: opts.audience, categories: [category]}), self = this;
     var matching = [];
-    for (var d = 0; d < docs.frag.length; d++) { if (filt(d)) { matching.push(d); } }
+    for (var d = 0; d < docs.count; d++) { if (filt(d)) { matching.push(d); } }
     var frags = await Promise.all(matching.map(function (d) { return self.fragment(d); }));
     var rows = matching.map(function (d, i) { return [d, frags[i]]; });
     rows.sort(function (x, y) {

@@ -288,14 +288,14 @@
    * its own file, and those of the words with one of its first two letters left out
    * or swapped with the next one. */
   async function slipFiles(engine, lang, word) {
-    var d = engine.m.files.dict[lang];
-    if (!d) { return []; }
-    var listing = await engine.file(d.files), w = chars(word), keys = [];
+    if (!engine.m.files.dict[lang]) { return []; }
+    var w = chars(word), keys = [];
     [w.slice(0, 2), w.slice(1, 3), [w[0], w[2]], [w[1], w[0]]].forEach(function (k) {
       var key = k.join("");
-      if (clen(key) === 2 && keys.indexOf(key) === -1 && listing[key]) { keys.push(key); }
+      if (clen(key) === 2 && keys.indexOf(key) === -1) { keys.push(key); }
     });
-    return Promise.all(keys.map(function (k) { return engine.file(listing[k]); }));
+    var files = await Promise.all(keys.map(function (k) { return engine.dictionaryFile(lang, k); }));
+    return files.filter(Boolean);
   }
 
   function bare(s) { return s.normalize("NFKD").replace(/\p{M}/gu, ""); }
