@@ -118,7 +118,7 @@ class _Writer:
 
 def write(index_path: Path | str, site_version_dir: Path | str, *,
           model: dict | None = None, labels: dict | None = None,
-          dictionaries: bool = True) -> BundleInfo:
+          deflection: dict | None = None, dictionaries: bool = True) -> BundleInfo:
     """Write the bundle of the index at ``index_path`` (one market and version) into
     ``<site_version_dir>/search/bundle/`` (replacing any bundle there)."""
     from whoosh import index as whoosh_index
@@ -139,6 +139,7 @@ def write(index_path: Path | str, site_version_dir: Path | str, *,
         ix.close()
     manifest["model"] = model
     manifest["labels"] = labels or {"audiences": {}, "topics": {}}
+    manifest["deflection"] = deflection or {}
     body = _dump(manifest)
     (out / MANIFEST).write_bytes(body)
     return BundleInfo(out, w.files + 1, w.bytes + len(body), time.perf_counter() - t0)
@@ -386,19 +387,27 @@ def write_for_build(config: Any, index_stage: Path, market: str, version: str,
         return None
     from .deflect import load_model
 
+    from .deflect import _settings
+
     language = config.market(market).language
+    settings = _settings(config)
+    deflection = {  # what POST /api/suggest reads from helpgen.yml, for the ticket page
+        "categories": dict(config.ticket_categories),
+        "category_map": dict(settings["deflection.category_map"]),
+        "max_field_chars": settings["deflection.max_field_chars"],
+        "min_confidence": settings["deflection.min_confidence"]}
     return write_to_stage(Path(index_stage) / market / version, Path(site_stage),
                           model=load_model(config).as_dict(),
-                          labels=labels(config, language))
+                          labels=labels(config, language), deflection=deflection)
 
 
 def write_to_stage(index_path: Path, stage: Path, model: dict | None,
-                   labels: dict | None = None) -> BundleInfo:
+                   labels: dict | None = None, deflection: dict | None = None) -> BundleInfo:
     """Write into a fresh folder beside ``stage`` and move it in (a bundle is never
     half there)."""
     tmp = Path(tempfile.mkdtemp(prefix=".bundle-", dir=stage))
     try:
-        info = write(index_path, tmp, model=model, labels=labels)
+        info = write(index_path, tmp, model=model, labels=labels, deflection=deflection)
         target = stage / BUNDLE_DIR
         target.parent.mkdir(parents=True, exist_ok=True)
         if target.exists():

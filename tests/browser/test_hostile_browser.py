@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
+from playwright.sync_api import expect
 
 from projectkit import copy_project, write_article
 from serverkit import running
@@ -84,6 +85,32 @@ def test_hostile_content_runs_nothing_on_a_plain_static_host(page, hostile_site)
         heading = page.locator("article h1").first.inner_text()
         assert heading.startswith("Hostile article")
         assert "<script>" in page.title()  # the title is shown as text
+
+
+def test_hostile_content_in_static_search_results_runs_nothing(page, hostile_site):
+    """The static engine shows the hostile article's title and snippet as text: the
+    bundle holds the article's words, and the result list gets escaped text only."""
+    with serving_static(hostile_site / "site") as url:
+        page.goto(f"{url}/us/2026.11/")
+        expect(page.locator("html")).to_have_attribute("data-helpgen-search", "static")
+        box = page.locator("input.md-search__input")
+        box.click()
+        for query in ("hostile article", "pwned onerror script", "paragraph attributes"):
+            box.fill("")
+            box.press_sequentially(query, delay=20)
+            expect(page.locator(".md-search-result__list")).to_have_attribute(
+                "data-query", query, timeout=15000)
+            items = page.locator(".md-search-result__item")
+            expect(items.first).to_be_visible()
+            page.mouse.move(300, 300)
+            assert page.evaluate("window.pwned") is None, query
+        found = page.locator(".md-search-result__item", has_text="Hostile article")
+        assert found.count() or page.locator(".md-search-result__item h1",
+                                             has_text="<img").count()
+        # the snippet holds <mark> elements and text, nothing else
+        tags = page.evaluate("""() => Array.from(document.querySelectorAll(
+            '.helpgen-search-snippet *')).map(e => e.tagName)""")
+        assert set(tags) <= {"MARK"}, tags
 
 
 def test_hostile_content_runs_nothing_under_helpgen_serve(page, hostile_site):

@@ -25,9 +25,9 @@
  *   most three more files per such word and language. A first or second letter typed
  *   wrong or left out of the word (``etsy`` -> ``easy``, ``arives`` -> ``drives``)
  *   finds no fix here, so the word counts as rare (1.0) or as rare as a worse fix.
- * * deflection.max_field_chars, deflection.category_map and deflection.min_confidence
- *   are not in the bundle: the defaults apply (4000 characters; categories are matched
- *   by our codes and the titles in the bundle; the model's threshold).
+ * * deflection.max_field_chars, deflection.category_map, deflection.min_confidence and
+ *   the categories' English titles come from the manifest's ``deflection`` record (the
+ *   build writes what POST /api/suggest reads from helpgen.yml).
  */
 (function (root) {
   "use strict";
@@ -124,11 +124,15 @@
   /* deflect.resolve_category over the bundle's categories: [code, ""] or ["", raw]. */
   function resolveCategory(raw, engine) {
     if (!raw) { return ["", ""]; }
-    var titles = engine.m.category_titles || {}, codes = Object.keys(titles);
-    (engine.m.categories || []).forEach(function (c) { if (codes.indexOf(c) === -1) { codes.push(c); } });
+    var settings = engine.m.deflection || {};
+    var titles = settings.categories || engine.m.category_titles || {}, codes = Object.keys(titles);
     if (codes.indexOf(raw) !== -1) { return [raw, ""]; }
-    var key = fold(raw);
+    var key = fold(raw), map = settings.category_map || {};
     if (key) {
+      var names = Object.keys(map);
+      for (var n = 0; n < names.length; n++) {
+        if (fold(names[n]) === key && codes.indexOf(map[names[n]]) !== -1) { return [map[names[n]], ""]; }
+      }
       for (var i = 0; i < codes.length; i++) {
         if (key === fold(codes[i]) || key === fold(String(titles[codes[i]] || codes[i]))) {
           return [codes[i], ""];
@@ -145,7 +149,8 @@
     ["subject", "category", "title", "description", "audience"].forEach(function (name) {
       var v = data[name];
       if (typeof v !== "string") { v = ""; }
-      var limit = name === "description" ? MAX_FIELD_CHARS : Math.max(Math.floor(MAX_FIELD_CHARS / 10), 20);
+      var max = (engine.m.deflection || {}).max_field_chars || MAX_FIELD_CHARS;
+      var limit = name === "description" ? max : Math.max(Math.floor(max / 10), 20);
       t[name] = A().clean(v, limit);
     });
     t.category_ignored = "";
@@ -416,7 +421,8 @@
       throw new Error("limit must be a whole number from 1 to " + MAX_LIMIT + ", got " + limit);
     }
     var model = new Model(engine.m.model);
-    var threshold = opts.minConfidence ? opts.minConfidence : model.threshold;
+    var minimum = opts.minConfidence || (engine.m.deflection || {}).min_confidence;
+    var threshold = minimum ? minimum : model.threshold;
     var ticket = ticketOf(data || {}, engine);
     var out = {results: [], candidates: [], draft_confidence: 0.0, min_confidence: threshold,
                market: engine.market, version: engine.version, resolved_version: engine.version};

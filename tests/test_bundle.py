@@ -1,0 +1,86 @@
+"""The static search bundle as files: what the build writes, from what, and that a
+failed write leaves nothing behind. (Its answers are tested against the server's in
+tests/browser/test_static_search.py and test_static_suggest.py.)"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from helpgen import analysis, bundle, config, site
+from helpgen.errors import HelpgenError
+from projectkit import copy_project
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Path:
+    root = copy_project(tmp_path_factory.mktemp("bundle") / "project")
+    cfg_file = root / "helpgen.yml"
+    data = yaml.safe_load(cfg_file.read_text(encoding="utf-8"))
+    data.setdefault("deflection", {})["category_map"] = {"Ticket trouble": "ticket-submission"}
+    cfg_file.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False),
+                        encoding="utf-8")
+    site.build(config.load(root), "de", "2026.11", ["latest"], root / "site",
+               index_dir=root / "search_index")
+    return root
+
+
+def manifest(root: Path) -> dict:
+    path = root / "site" / "de" / "2026.11" / bundle.BUNDLE_DIR / bundle.MANIFEST
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def test_manifest_describes_the_index_it_was_written_from(built):
+    m = manifest(built)
+    meta = analysis.read_meta(built / "search_index" / "de" / "2026.11")
+    assert (m["market"], m["version"], m["language"]) == ("de", "2026.11", "de")
+    assert m["languages"] == meta["languages"] == ["en", "de"]
+    assert m["documents"] == meta["documents"]
+    assert m["category_titles"] == meta["category_titles"]
+    assert m["build_id"] == meta["build_id"]
+    # the German word list and compounds ship with a German market
+    assert set(m["files"]["dict"]) == {"en", "de"} and m["files"]["ends"]
+    ids = json.loads((built / "site/de/2026.11" / bundle.BUNDLE_DIR /
+                      m["files"]["ids"]).read_text(encoding="utf-8"))
+    assert len(ids) == m["documents"] and "submit-a-ticket" in ids
+
+
+def test_manifest_carries_the_deflection_settings_of_helpgen_yml(built):
+    cfg = config.load(built)
+    m = manifest(built)
+    assert m["deflection"]["categories"] == dict(cfg.ticket_categories)
+    assert m["deflection"]["max_field_chars"] == 4000
+    assert m["deflection"]["category_map"] == {"Ticket trouble": "ticket-submission"}
+    assert m["model"]["features"] and "threshold" in m["model"]
+    assert m["labels"]["audiences"]["sellers"] == "Verkäufer"
+
+
+def test_articles_are_one_file_each_with_the_stored_text(built):
+    m = manifest(built)
+    folder = built / "site/de/2026.11" / bundle.BUNDLE_DIR / m["files"]["articles"]
+    files = sorted(folder.glob("*.json"), key=lambda p: int(p.stem))
+    assert len(files) == m["documents"]
+    first = json.loads(files[0].read_text(encoding="utf-8"))
+    assert set(first) >= {"id", "title", "url", "summary", "text", "audience", "language"}
+
+
+def test_a_failed_write_leaves_no_bundle_and_no_leftovers(built, tmp_path):
+    stage = tmp_path / "stage"
+    stage.mkdir()
+    with pytest.raises(HelpgenError):
+        bundle.write_to_stage(tmp_path / "no-such-index", stage, model=None)
+    assert not (stage / bundle.BUNDLE_DIR).exists()
+    assert list(stage.iterdir()) == []
+
+
+def test_a_second_write_gives_the_same_file_names(built, tmp_path):
+    """Same index, same bundle: names are content hashes, so caches stay valid."""
+    index_path = built / "search_index" / "de" / "2026.11"
+    a = bundle.write(index_path, tmp_path / "a")
+    b = bundle.write(index_path, tmp_path / "b")
+    names_a = sorted(p.relative_to(a.path).as_posix() for p in a.path.rglob("*"))
+    names_b = sorted(p.relative_to(b.path).as_posix() for p in b.path.rglob("*"))
+    assert names_a == names_b and a.files == b.files
