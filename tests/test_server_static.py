@@ -153,6 +153,23 @@ def test_cache_control_revalidates_html_and_keeps_fingerprinted_assets(app, serv
     assert r.headers["content-type"].startswith("text/javascript")
 
 
+def test_search_bundle_files_are_immutable_and_gzipped_but_its_manifest_revalidates(app, served):
+    import json
+
+    folder = served / "site/us/2026.11/search/bundle"
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    chunk = manifest["files"]["terms"]["en"][0][1]
+    r = call(app, "GET", "/us/2026.11/search/bundle/" + chunk,
+             headers={"Accept-Encoding": "gzip"})
+    assert r.status == 200 and "immutable" in r.headers["cache-control"]
+    assert r.headers["content-type"].startswith("application/json")
+    assert r.headers.get("content-encoding") == "gzip"
+    article = call(app, "GET", f"/us/2026.11/search/bundle/{manifest['files']['articles']}0.json")
+    assert article.status == 200 and "immutable" in article.headers["cache-control"]
+    m = call(app, "GET", "/us/2026.11/search/bundle/manifest.json")
+    assert m.status == 200 and "immutable" not in m.headers["cache-control"]
+
+
 def test_head_has_headers_and_no_body(app):
     r = call(app, "HEAD", "/us/2026.11/")
     assert r.status == 200 and r.body == b"" and int(r.headers["content-length"]) > 0

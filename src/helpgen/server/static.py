@@ -23,6 +23,14 @@ if TYPE_CHECKING:
     from .settings import ServerSettings
 
 HASHED_ASSET_RE = re.compile(r"\.[0-9a-f]{8,}\.(?:min\.)?(?:js|css)$")
+#: A static search bundle's file named by a hash of its content or folder (helpgen.bundle)
+BUNDLE_FILE_RE = re.compile(r"/search/bundle/(?:[a-z]+(?:-[a-z]+)?-[0-9a-f]{12}\.json|"
+                            r"[a-z]+(?:-[a-z]+)?-[0-9a-f]{12}/[0-9a-z]+\.json)$")
+
+
+def _bundle_file(path: Path) -> bool:
+    """Whether ``path`` is a content-named file of a search bundle (not its manifest)."""
+    return BUNDLE_FILE_RE.search(path.as_posix()) is not None
 ROOT_LINK_RE = re.compile(r'((?:href|src)="|"(?:base|search)": ")/(?!/)')  # in 404.html
 
 CONTENT_TYPES = {
@@ -178,7 +186,7 @@ class StaticSite:
         ctype = content_type(path.name)
         etag = f'"{st.st_mtime_ns:x}-{st.st_size:x}"'
         extra: list[tuple[str, str]] = []
-        if HASHED_ASSET_RE.search(path.name):
+        if HASHED_ASSET_RE.search(path.name) or _bundle_file(path):
             cache = "public, max-age=31536000, immutable"
         elif path == self.site_dir / widget.WIDGET_PATH:
             cache = widget.CACHE_CONTROL  # a stable URL: cached long, revalidated
