@@ -207,6 +207,8 @@ def hook_config(mkcfg: Any) -> Any:
                                                            state.config.catalog())
     mkcfg["extra"]["helpgen_layout"]["search_bundle"] = bool(
         config.setting("search.static_bundle"))
+    mkcfg["extra"]["helpgen_layout"]["market"] = state.market.code
+    mkcfg["extra"]["helpgen_layout"]["version"] = state.version
     features = list(mkcfg["theme"]["features"] or [])
     if config.setting("build.navigation_prune") and "navigation.prune" not in features:
         features.append("navigation.prune")

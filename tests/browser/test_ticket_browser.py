@@ -108,6 +108,11 @@ def test_was_this_helpful_vote_is_recorded(page, live_site, page_log, capsys):
     with page.expect_response(re.compile(r"/api/events$")) as recorded:
         yes.click()
     assert recorded.value.status == 204
+    body = json.loads(recorded.value.request.post_data)
+    assert (body["article_id"], body["market"], body["version"]) == (
+        "ticket-response-times", "us", "2026.11")
+    # the page names its article: no list of every article is fetched for the vote
+    assert not any(u.endswith("/suggest/index.json") for u in page_log.requests)
     page_log.assert_clean()
     after = report(live_site, capsys)
     assert after["by_type"].get("helpful", 0) == before["by_type"].get("helpful", 0) + 1

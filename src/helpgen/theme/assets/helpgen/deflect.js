@@ -611,9 +611,16 @@
     var article = document.querySelector("article.md-content__inner");
     if (!article || document.getElementById("helpgen-ticket")) { return; }
     var here = location.pathname.replace(/index\.html$/, "");
-    getStatic("index.json").then(function (index) {
+    /* the page names its article (main.html); older pages: look it up in index.json */
+    var meta = document.querySelector("meta[name=helpgen-article]");
+    var known = meta ? Promise.resolve({market: meta.dataset.market, version: meta.dataset.version,
+                                        articles: [{id: meta.getAttribute("content"), here: true}]})
+      : getStatic("index.json");
+    known.then(function (index) {
       var root = new URL(base(), location.href).pathname;
-      var match = index.articles.filter(function (a) { return root + a.url === here; })[0];
+      var match = index.articles.filter(function (a) {
+        return a.here || root + a.url === here;
+      })[0];
       if (!match) { return; }
       var box = document.createElement("div");
       box.className = "helpgen-helpful";
