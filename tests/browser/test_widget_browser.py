@@ -289,17 +289,22 @@ def test_copenhagen_style_form_on_another_origin_shows_suggestions(page, sites, 
     assert not [m for m in console if m.startswith(("error", "pageerror"))], console
 
 
-def test_widget_from_a_static_host_ranks_the_builds_static_files(page, fresh, console):
+def test_widget_from_a_static_host_suggests_from_the_builds_search_bundle(page, fresh, console):
     """No API: the script's own address is the site (no data-helpgen-url), the static
-    host lets the origin read, and the version the alias names is ranked in the page."""
+    host lets the origin read, and the model runs in the page over the search bundle
+    of the version the alias names (the help center's own scripts and files)."""
     sites = fresh
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url))
     page.goto(sites.allowed + "/form-static.html")
-    with page.expect_response(re.compile(r"/suggest/index\.json$")) as index:
+    with page.expect_response(re.compile(r"/search/bundle/manifest\.json$")) as manifest:
         page.locator("#ticket_subject").fill("submit a support ticket in the partner center")
-    assert index.value.url.startswith(sites.static + "/us/2026.11/")
+    assert manifest.value.url.startswith(sites.static + "/us/2026.11/")
     region = page.locator(".helpgen-widget[aria-live=polite]")
     expect(region.locator(".helpgen-suggestion").first).to_be_visible(timeout=10000)
     hrefs = region.locator(".helpgen-suggestion a").evaluate_all("as => as.map(a => a.href)")
     assert all(h.startswith(sites.static + "/us/2026.11/") for h in hrefs), hrefs
+    assert any(u.endswith("/assets/helpgen/suggest.js") for u in asked)
+    assert not any(u.endswith("/suggest/index.json") for u in asked)  # not the old fallback
     assert widget_messages(console) == []
     assert sites.events("suggestion_shown", wait=0.3) == []  # a static host records nothing

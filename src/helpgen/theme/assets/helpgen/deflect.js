@@ -203,37 +203,68 @@
 
   /* ----------------------------------------------------------- static bundle */
 
-  var suggestScript = null;
+  var scripts = {};
 
-  /* suggest.js (named by the bundle meta tag's data-suggest), loaded once. */
-  function loadSuggest() {
-    if (window.helpgenSuggest) { return Promise.resolve(); }
-    if (!suggestScript) {
-      var meta = document.querySelector("meta[name=helpgen-search-bundle]");
-      var src = meta && meta.dataset.suggest;
-      suggestScript = new Promise(function (resolve, reject) {
-        if (!src) { reject(new Error("no suggest.js")); return; }
+  function loadScript(src) {
+    if (!scripts[src]) {
+      scripts[src] = new Promise(function (resolve, reject) {
         var el = document.createElement("script");
         el.src = src;
         el.onload = resolve;
         el.onerror = function () { reject(new Error("cannot load " + src)); };
         document.head.appendChild(el);
       });
-      suggestScript.catch(function () { suggestScript = null; });
+      scripts[src].catch(function () { delete scripts[src]; });
     }
-    return suggestScript;
+    return scripts[src];
   }
 
-  /* Whether this page can suggest from the static search bundle (search.js sets
-   * helpgenStaticEngine when the build wrote one; never in the widget). */
+  /* suggest.js: named by the page's bundle meta tag (data-suggest), or in the widget
+   * the help center's own copy in the published version (staticRoot). */
+  function loadSuggest() {
+    if (window.helpgenSuggest) { return Promise.resolve(); }
+    var meta = document.querySelector("meta[name=helpgen-search-bundle]");
+    var src = meta && !apiBase ? meta.dataset.suggest
+      : staticRoot ? staticRoot + "assets/helpgen/suggest.js" : null;
+    return src ? loadScript(src) : Promise.reject(new Error("no suggest.js"));
+  }
+
+  /* The engine over the bundle: the page's own (search.js), or in the widget the one of
+   * the help center's published version, its scripts and files read from there (the
+   * help center's host must allow this origin, as for its static JSON: CORS). */
+  var widgetEngine = null;
+  function staticEngine() {
+    if (!apiBase) { return window.helpgenStaticEngine(); }
+    if (!widgetEngine) {
+      var root = staticRoot;
+      widgetEngine = (window.helpgenEngine ? Promise.resolve() :
+        loadScript(root + "assets/helpgen/analysis.js").then(function () {
+          return loadScript(root + "assets/helpgen/engine.js");
+        })).then(function () {
+          return window.helpgenEngine.open(root + "search/bundle/", function (url) {
+            return fetch(url, {credentials: "omit"}).then(function (r) {
+              if (!r.ok) { throw new Error("search bundle: " + r.status + " for " + url); }
+              return r.json();
+            });
+          });
+        });
+      widgetEngine.catch(function () { widgetEngine = null; });
+    }
+    return widgetEngine;
+  }
+
+  /* Whether suggestions can come from a static search bundle: the page has one
+   * (search.js sets helpgenStaticEngine), or the widget found the help center's
+   * published version on a static host (its bundle is tried, the static JSON kept as
+   * the fallback when it has none). */
   function hasBundle() {
-    return !apiBase && typeof window.helpgenStaticEngine === "function";
+    return apiBase ? !!staticRoot : typeof window.helpgenStaticEngine === "function";
   }
 
   /* The server's suggestions, computed in the browser from the bundle (suggest.js);
    * links go to the article in the version the bundle belongs to. */
   function bundleSuggest(where, ticket) {
-    return Promise.all([window.helpgenStaticEngine(), loadSuggest()]).then(function (got) {
+    return Promise.all([staticEngine(), loadSuggest()]).then(function (got) {
       var engine = got[0];
       var root = new URL("../../", new URL(engine.base, location.href)).href;
       var draft = {subject: ticket.subject, category: ticket.category,
