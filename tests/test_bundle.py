@@ -40,7 +40,7 @@ def test_manifest_describes_the_index_it_was_written_from(built):
     assert m["languages"] == meta["languages"] == ["en", "de"]
     assert m["documents"] == meta["documents"]
     assert m["category_titles"] == meta["category_titles"]
-    assert m["build_id"] == meta["build_id"]
+    assert "build_id" not in m  # two builds of the same sources write the same bundle
     # the German word list and compounds ship with a German market
     assert set(m["files"]["dict"]) == {"en", "de"} and m["files"]["ends"]
     ids = json.loads((built / "site/de/2026.11" / bundle.BUNDLE_DIR /

@@ -582,7 +582,7 @@ def test_cli_eval_runs_the_search_set_too(indexed, capsys):
     """Without --no-search the search set's figures join the report (and its gate)."""
     code = _run(indexed, "eval", "--file", str(EVAL_FILE), "--json")
     data = json.loads(capsys.readouterr().out)
-    assert set(data["search"]["splits"]) == {"tune", "holdout", "untouched"}
+    assert set(data["search"]["splits"]) == {"tune", "holdout", "untouched", "languages"}
     assert code == (0 if data["passed"] else 1)
     assert data["passed"] == (not data["failures"])
 
