@@ -400,10 +400,24 @@ def write_for_build(config: Any, index_stage: Path, market: str, version: str,
                           labels=labels(config, language), deflection=deflection)
 
 
+def move_into(written: Path, site_stage: Path) -> None:
+    """Move a bundle :func:`write_for_build` wrote into the folder ``written`` into a
+    staged site version (nothing when it wrote none: the setting is off)."""
+    source = Path(written) / BUNDLE_DIR
+    if not source.is_dir():
+        return
+    target = Path(site_stage) / BUNDLE_DIR
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.exists():
+        shutil.rmtree(target)
+    shutil.move(str(source), str(target))
+
+
 def write_to_stage(index_path: Path, stage: Path, model: dict | None,
                    labels: dict | None = None, deflection: dict | None = None) -> BundleInfo:
     """Write into a fresh folder beside ``stage`` and move it in (a bundle is never
     half there)."""
+    Path(stage).mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".bundle-", dir=stage))
     try:
         info = write(index_path, tmp, model=model, labels=labels, deflection=deflection)

@@ -1343,13 +1343,18 @@ def _build(config: Config, market: str | None, version: str | None,
         raise_if(problems or [], exit_code=exit_code)
         from . import bundle
 
-        bundle.write_for_build(config, index_stage.path, code, version, site_stage.path)
+        bundle.move_into(index_stage.path / BUNDLE_STAGE, site_stage.path)
         item = Staged(code, site_stage, index_stage, index_dir, len(state.rendered.pages))
         path = _publish_set(config, site_dir, version, aliases, [item], build_id)[0]
     finally:
         _release(site_dir, [site_stage, index_stage])
     return BuildResult(code, version, aliases, path, len(state.rendered.pages),
                        time.perf_counter() - t0)
+
+
+#: Where the index child of a one-market build writes the search bundle (inside the
+#: index's staging folder, beside <market>/<version>/), for the parent to move.
+BUNDLE_STAGE = ".bundle"
 
 
 def _stage_index_child(config: Config, state: BuildState, stage: Path, build_id: str,
@@ -1361,6 +1366,12 @@ def _stage_index_child(config: Config, state: BuildState, stage: Path, build_id:
     try:
         # one analysing process: MkDocs has the other core, and a daemon may not fork
         index.build_market(config, state.rendered, stage, build_id, procs=1)
+        # the static search bundle too, while MkDocs still renders: the parent moves it
+        # into the site's staging folder (only <market>/<version>/ of this one is published)
+        from . import bundle
+
+        bundle.write_for_build(config, stage, state.market.code, state.version,
+                               stage / BUNDLE_STAGE)
         queue.put((None, None))
     except BaseException as exc:  # reported, never swallowed
         queue.put(_child_problems(exc, "while indexing"))
