@@ -183,16 +183,23 @@
 
   /* The postings of one term of one language (null when the index lacks it):
    * {docs: [docnum...], tfs: [[title, keywords, headings, summary, body]...]}. */
-  Engine.prototype.term = function (lang, term) {
+  /* The number of ``lang``'s term chunk that would hold ``term`` (the last whose first
+   * term sorts before or at it); -1 when it sorts before every chunk. */
+  Engine.prototype.chunkOf = function (lang, term) {
     var dir = this.m.files.terms[lang] || [];
     var lo = 0, hi = dir.length;
-    while (lo < hi) {  // the last chunk whose first term <= term
+    while (lo < hi) {
       var mid = (lo + hi) >> 1;
       if (cmp(dir[mid][0], term) <= 0) { lo = mid + 1; } else { hi = mid; }
     }
-    if (lo === 0) { return Promise.resolve(null); }
+    return lo - 1;
+  };
+
+  Engine.prototype.term = function (lang, term) {
+    var ci = this.chunkOf(lang, term);
+    if (ci < 0) { return Promise.resolve(null); }
     var self = this;
-    return this.chunk(lang, lo - 1).then(function (chunk) {
+    return this.chunk(lang, ci).then(function (chunk) {
       var i = chunk.index[term];
       return i === undefined ? null : self.decode(chunk, i);
     });
@@ -235,13 +242,8 @@
   /* Terms of ``lang`` that begin with ``prefix``, in the index's order, while
    * ``take(term)`` returns true (false: stop). */
   Engine.prototype.expandPrefix = function (lang, prefix, take) {
-    var dir = this.m.files.terms[lang] || [];
-    var lo = 0, hi = dir.length, self = this;
-    while (lo < hi) {
-      var mid = (lo + hi) >> 1;
-      if (cmp(dir[mid][0], prefix) <= 0) { lo = mid + 1; } else { hi = mid; }
-    }
-    var ci = Math.max(0, lo - 1);
+    var dir = this.m.files.terms[lang] || [], self = this;
+    var ci = Math.max(0, this.chunkOf(lang, prefix));
     function step(i) {
       if (i >= dir.length) { return Promise.resolve(); }
       return self.chunk(lang, i).then(function (chunk) {
@@ -863,18 +865,27 @@
             topic_title: titles.join(" › ")};
   };
 
+  /* Both phases: {best: [[docnum, score]...] (at most ``limit``, best first), total}.
+   * One candidate pool for every limit up to STABLE_LIMIT: the top k never depends on
+   * the limit. */
+  Engine.prototype.ranked = async function (plan, filt, limit) {
+    var pool = Math.max(this.c.CANDIDATES, limit + 5);
+    var cand = await this.candidates(plan, filt, pool);
+    var scores = await this.rescore(plan, cand[0]);
+    // candidates matching only part of an all-words alternative score nothing
+    var total = cand[0].length < pool ? scores.size : Math.max(scores.size, cand[1]);
+    var best = Array.from(scores.entries());
+    best.sort(function (x, y) { return y[1] - x[1] || x[0] - y[0]; });
+    return {best: best.slice(0, limit), total: total};
+  };
+
   Engine.prototype.run = async function (original, plan, limit, opts, suggestion, corrections) {
     var filt = await this.filterFor(opts);
     var result = {query: original, market: this.market, version: this.version, hits: [],
                   suggestion: suggestion, corrections: corrections || [], total: 0};
     if (!plan.length) { return result; }
-    var pool = Math.max(this.c.CANDIDATES, limit + 5);
-    var cand = await this.candidates(plan, filt, pool);
-    var scores = await this.rescore(plan, cand[0]);
-    result.total = cand[0].length < pool ? scores.size : Math.max(scores.size, cand[1]);
-    var best = Array.from(scores.entries());
-    best.sort(function (x, y) { return y[1] - x[1] || x[0] - y[0]; });
-    best = best.slice(0, limit);
+    var ranked = await this.ranked(plan, filt, limit), best = ranked.best;
+    result.total = ranked.total;
     var hints = [], self = this, snippets = opts.snippets !== false, highlight = {};
     plan.forEach(function (alts) { alts.forEach(function (parts) { parts.forEach(function (p) {
       p.words.forEach(function (w) { var l = w.toLowerCase(); if (hints.indexOf(l) === -1) { hints.push(l); } });
@@ -958,7 +969,6 @@
     var limit = checkLimit(opts.limit), filt = await this.filterFor(opts);
     var plan = await this.plan(this.words(cleaned, this.c.MAX_TEXT_TERMS), cleaned);
     if (!plan.length) { return [[], 0]; }
-    var pool = Math.max(this.c.CANDIDATES, limit + 5);
     var single = plan.every(function (alts) { return alts.every(function (parts) {
       return parts.length === 1 && !parts[0].loose; }); });
     if (single) {
@@ -966,13 +976,8 @@
       var cand = await this.candidates(plan, filt, limit), idsOf = await this.ids();
       return [cand[0].map(function (d) { return idsOf[d]; }), cand[1]];
     }
-    var c2 = await this.candidates(plan, filt, pool);
-    var scores = await this.rescore(plan, c2[0]);
-    var total = c2[0].length < pool ? scores.size : Math.max(scores.size, c2[1]);
-    var best = Array.from(scores.entries());
-    best.sort(function (x, y) { return y[1] - x[1] || x[0] - y[0]; });
-    var ids = await this.ids();
-    return [best.slice(0, limit).map(function (b) { return ids[b[0]]; }), total];
+    var ranked = await this.ranked(plan, filt, limit), ids = await this.ids();
+    return [ranked.best.map(function (b) { return ids[b[0]]; }), ranked.total];
   };
 
   /* [Map docnum -> id of the articles ``ids``, the audience filter or null]. */
@@ -1061,8 +1066,7 @@
     return engines[base];
   }
 
-  var api = {open: open, Engine: Engine, EngineError: EngineError, osa: osa,
-             makeSnippet: makeSnippet};
+  var api = {open: open, Engine: Engine, EngineError: EngineError};
   root.helpgenEngine = api;
   if (typeof module !== "undefined" && module.exports) { module.exports = api; }
 })(typeof window !== "undefined" ? window : globalThis);
