@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import tempfile
 from pathlib import Path
 
@@ -26,6 +25,8 @@ os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")
 
 from helpgen import config as config_mod  # noqa: E402
 from helpgen import search_eval, site  # noqa: E402
+
+from build_speed import copy_project  # noqa: E402  (this folder is on sys.path when run)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -36,12 +37,7 @@ def main() -> None:
     ap.add_argument("--verbose", action="store_true", help="list every miss")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp) / "project"
-        root.mkdir()
-        for name in ("helpgen.yml", "mkdocs.yml"):
-            shutil.copy2(REPO / name, root / name)
-        for name in ("docs", "hooks"):
-            shutil.copytree(REPO / name, root / name)
+        root = copy_project(Path(tmp) / "project")
         cfg = config_mod.load(root)
         markets = sorted({q.market for q in search_eval.load_questions(Path(args.eval), cfg)})
         site.build_all(cfg, cfg.version, [cfg.default_alias], root / "site", jobs=2,

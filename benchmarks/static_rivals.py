@@ -64,10 +64,12 @@ os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "browser"))  # static_host
+sys.path.insert(0, str(REPO / "benchmarks"))  # build_speed
 
 from helpgen import config as config_mod  # noqa: E402
 from helpgen import content, search_eval, site  # noqa: E402
 from helpgen.search_eval import Outcome, Question  # noqa: E402
+from build_speed import copy_project  # noqa: E402
 from static_host import serving_static  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
@@ -281,12 +283,7 @@ def main() -> None:
     ms_path, ms_version = minisearch_script(args.minisearch)
     started = time.time()
     with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp) / "project"
-        root.mkdir()
-        for name in ("helpgen.yml", "mkdocs.yml"):
-            shutil.copy2(REPO / name, root / name)
-        for name in ("docs", "hooks"):
-            shutil.copytree(REPO / name, root / name)
+        root = copy_project(Path(tmp) / "project")
         cfg = config_mod.load(root)
         questions = search_eval.load_questions(Path(args.eval), cfg)
         markets = sorted({q.market for q in questions})
