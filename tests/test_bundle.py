@@ -55,6 +55,10 @@ def test_manifest_carries_the_deflection_settings_of_helpgen_yml(built):
     assert m["deflection"]["max_field_chars"] == 4000
     assert m["deflection"]["category_map"] == {"Ticket trouble": "ticket-submission"}
     assert m["model"]["features"] and "threshold" in m["model"]
+    from helpgen import deflect  # suggest.js runs with deflect.py's own constants
+
+    assert m["deflection"]["constants"] == {n: getattr(deflect, n)
+                                            for n in bundle.DEFLECT_CONSTANTS}
     assert m["labels"]["audiences"]["sellers"] == "Verkäufer"
 
 

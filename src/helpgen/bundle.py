@@ -38,13 +38,12 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import os
 import shutil
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from . import analysis
 
@@ -102,17 +101,12 @@ class _Writer:
             return {"dir": folder}
         return {"dir": folder, "keys": list(files)}
 
-    def put(self, prefix: str, data: Any, raw: bytes | None = None) -> str:
-        """Write ``data`` (or ``raw`` bytes) as ``<prefix>-<hash>.json``; its name."""
-        body = raw if raw is not None else _dump(data)
-        digest = hashlib.sha256(body).hexdigest()[:HASH_CHARS]
-        name = f"{prefix}{digest}.json" if prefix.endswith("/") else f"{prefix}-{digest}.json"
-        path = self.folder / name
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(body)
-            self.files += 1
-            self.bytes += len(body)
+    def put(self, prefix: str, data: Any) -> str:
+        """Write ``data`` as ``<prefix>-<hash of its content>.json``; its name."""
+        body = _dump(data)
+        name = f"{prefix}-{hashlib.sha256(body).hexdigest()[:HASH_CHARS]}.json"
+        if not (self.folder / name).exists():  # the same content is written once
+            self.raw(name, body)
         return name
 
 
@@ -139,7 +133,7 @@ def write(index_path: Path | str, site_version_dir: Path | str, *,
         ix.close()
     manifest["model"] = model
     manifest["labels"] = labels or {"audiences": {}, "topics": {}}
-    manifest["deflection"] = deflection or {}
+    manifest["deflection"] = deflection if deflection is not None else deflection_record(None)
     body = _dump(manifest)
     (out / MANIFEST).write_bytes(body)
     return BundleInfo(out, w.files + 1, w.bytes + len(body), time.perf_counter() - t0)
@@ -233,8 +227,8 @@ def _contents(s: Any, meta: dict, w: _Writer, index_path: Path,
         "topics": topics,
         "categories": categories,
         "category_titles": meta.get("category_titles") or {},
-        "files": {"docs": docs_name, "ids": ids_name, "articles": articles, "terms": terms, "spell": spell, "ends": ends,
-                  "dict": dicts},
+        "files": {"docs": docs_name, "ids": ids_name, "articles": articles, "terms": terms,
+                  "spell": spell, "ends": ends, "dict": dicts},
     }
 
 
@@ -363,14 +357,6 @@ def _dictionary_chunks(lang: str, w: _Writer) -> dict[str, Any]:
     return {"total": total, "dir": got["dir"]}
 
 
-def bundle_dir(site_version_dir: Path | str) -> Path:
-    return Path(site_version_dir) / BUNDLE_DIR
-
-
-def files(folder: Path) -> Iterable[Path]:
-    return (p for p in folder.rglob("*") if p.is_file())
-
-
 def labels(config: Any, language: str) -> dict[str, dict[str, str]]:
     """Audience and topic titles in the market's language: the line under a result's
     title ("Sellers", "Billing")."""
@@ -386,18 +372,30 @@ def write_for_build(config: Any, index_stage: Path, market: str, version: str,
         return None
     from .deflect import load_model
 
-    from .deflect import _settings
-
     language = config.market(market).language
-    settings = _settings(config)
-    deflection = {  # what POST /api/suggest reads from helpgen.yml, for the ticket page
-        "categories": dict(config.ticket_categories),
-        "category_map": dict(settings["deflection.category_map"]),
-        "max_field_chars": settings["deflection.max_field_chars"],
-        "min_confidence": settings["deflection.min_confidence"]}
     return write_to_stage(Path(index_stage) / market / version, Path(site_stage),
                           model=load_model(config).as_dict(),
-                          labels=labels(config, language), deflection=deflection)
+                          labels=labels(config, language), deflection=deflection_record(config))
+
+
+#: deflect.py's constants suggest.js runs with (as engine.js runs with search.py's)
+DEFLECT_CONSTANTS = ("MAX_LIMIT", "MAX_HEAD_WORDS", "MAX_DESCRIPTION_WORDS",
+                     "DESCRIPTION_WEIGHT", "CORRECTED_CREDIT", "CATEGORY_CREDIT", "UNKNOWN_DF",
+                     "CANDIDATES", "RARITY_COMMON", "RARITY_SPAN", "MIN_SLIP_CHARS")
+
+
+def deflection_record(config: Any) -> dict[str, Any]:
+    """What ``POST /api/suggest`` reads from helpgen.yml (the defaults without a
+    configuration) and deflect.py's constants, for the ticket page on a static host."""
+    from . import deflect
+
+    settings = deflect._settings(config)
+    return {
+        "categories": dict(config.ticket_categories) if config is not None else {},
+        "category_map": dict(settings["deflection.category_map"]),
+        "max_field_chars": settings["deflection.max_field_chars"],
+        "min_confidence": settings["deflection.min_confidence"],
+        "constants": {name: getattr(deflect, name) for name in DEFLECT_CONSTANTS}}
 
 
 def move_into(written: Path, site_stage: Path) -> None:
@@ -421,11 +419,7 @@ def write_to_stage(index_path: Path, stage: Path, model: dict | None,
     tmp = Path(tempfile.mkdtemp(prefix=".bundle-", dir=stage))
     try:
         info = write(index_path, tmp, model=model, labels=labels, deflection=deflection)
-        target = stage / BUNDLE_DIR
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(tmp / BUNDLE_DIR, target)
+        move_into(tmp, stage)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return BundleInfo(target, info.files, info.bytes, info.seconds)
+    return BundleInfo(Path(stage) / BUNDLE_DIR, info.files, info.bytes, info.seconds)

@@ -32,18 +32,10 @@
 (function (root) {
   "use strict";
 
-  var MAX_LIMIT = 10;
-  var MAX_HEAD_WORDS = 16;
-  var MAX_DESCRIPTION_WORDS = 30;
-  var DESCRIPTION_WEIGHT = 0.4;
-  var CORRECTED_CREDIT = 0.8;
-  var CATEGORY_CREDIT = 0.8;
-  var UNKNOWN_DF = 0.5;
-  var CANDIDATES = 12;
-  var RARITY_COMMON = 4.0;
-  var RARITY_SPAN = 3.0;
-  var MIN_SLIP_CHARS = 4;
-  var MAX_FIELD_CHARS = 4000;
+  /* deflect.py's constants and the deflection.* settings come with the bundle
+   * (manifest "deflection", bundle.deflection_record), as engine.js's come from
+   * search.py: MAX_LIMIT, MAX_HEAD_WORDS, ... */
+  function K(engine) { return engine.m.deflection.constants; }
 
   var FEATURES = ["position", "head_rank", "head_share", "head_margin", "text_rank",
                   "text_share", "text_margin", "both_top3", "coverage", "head_coverage",
@@ -149,7 +141,7 @@
     ["subject", "category", "title", "description", "audience"].forEach(function (name) {
       var v = data[name];
       if (typeof v !== "string") { v = ""; }
-      var max = (engine.m.deflection || {}).max_field_chars || MAX_FIELD_CHARS;
+      var max = engine.m.deflection.max_field_chars;
       var limit = name === "description" ? max : Math.max(Math.floor(max / 10), 20);
       t[name] = A().clean(v, limit);
     });
@@ -358,14 +350,15 @@
 
     async function rarity(word) {
       var best = await share(word);
-      if (!best && clen(word) >= MIN_SLIP_CHARS) {
+      if (!best && clen(word) >= K(engine).MIN_SLIP_CHARS) {
         for (var i = 0; i < langs.length; i++) {
           var fix = await correction(langs[i], word);
           if (fix && fix !== word) { best = Math.max(best, await share(fix)); }
         }
       }
       if (!best) { return 1.0; }
-      return Math.min(1.0, Math.max(0.0, (-Math.log10(best) - RARITY_COMMON) / RARITY_SPAN));
+      var k = K(engine);
+      return Math.min(1.0, Math.max(0.0, (-Math.log10(best) - k.RARITY_COMMON) / k.RARITY_SPAN));
     }
 
     engine._helpgenRarity = function (word) {
@@ -416,9 +409,10 @@
    * min_confidence, market, version, resolved_version[, category_ignored]}. */
   async function suggest(engine, data, opts) {
     opts = opts || {};
+    var k = K(engine);
     var limit = opts.limit === undefined ? 3 : opts.limit;
-    if (typeof limit !== "number" || Math.floor(limit) !== limit || limit < 1 || limit > MAX_LIMIT) {
-      throw new Error("limit must be a whole number from 1 to " + MAX_LIMIT + ", got " + limit);
+    if (typeof limit !== "number" || Math.floor(limit) !== limit || limit < 1 || limit > k.MAX_LIMIT) {
+      throw new Error("limit must be a whole number from 1 to " + k.MAX_LIMIT + ", got " + limit);
     }
     var model = new Model(engine.m.model);
     var minimum = opts.minConfidence || (engine.m.deflection || {}).min_confidence;
@@ -441,25 +435,25 @@
     // 1. the head like a search query (spelling corrected), then the whole ticket
     var head = ticket.head, corrected = head, headHits = [];
     if (hasWords(head)) {
-      var res = await engine.search(head, {limit: CANDIDATES, audience: audience});
+      var res = await engine.search(head, {limit: k.CANDIDATES, audience: audience});
       corrected = res.suggestion || head;
       headHits = res.hits;
     }
     var full = [corrected, ticket.description].filter(Boolean).join(" ");
     if (!hasWords(full)) { return out; }
-    var whole = await engine.searchText(full, {limit: CANDIDATES, audience: audience,
+    var whole = await engine.searchText(full, {limit: k.CANDIDATES, audience: audience,
                                                snippets: false});
     var inCat = ticket.category ? await inCategory(engine, ticket.category, audience) : new Set();
 
     // 2. coverage: each key word alone, IDF-weighted
     var totalDocs = Math.max(engine.m.documents || 0, 1);
     var seen = new Set();
-    var words = wordsOf(corrected, MAX_HEAD_WORDS, seen).map(function (w) {
+    var words = wordsOf(corrected, k.MAX_HEAD_WORDS, seen).map(function (w) {
       return {text: w, weight: 1.0, idf: 0.0, total: 0, matched: new Map()};
     });
     var headCount = words.length;
-    words = words.concat(wordsOf(ticket.description, MAX_DESCRIPTION_WORDS, seen).map(function (w) {
-      return {text: w, weight: DESCRIPTION_WEIGHT, idf: 0.0, total: 0, matched: new Map()};
+    words = words.concat(wordsOf(ticket.description, k.MAX_DESCRIPTION_WORDS, seen).map(function (w) {
+      return {text: w, weight: k.DESCRIPTION_WEIGHT, idf: 0.0, total: 0, matched: new Map()};
     }));
     var stop = engine.stop;
     var headWords = words.slice(0, headCount).filter(function (w) { return !stop[w.text]; });
@@ -492,14 +486,14 @@
       if (!total && fixes[w.text] !== undefined && fixed[fixes[w.text]][1]) {
         ids = fixed[fixes[w.text]][0];
         total = fixed[fixes[w.text]][1];
-        credit = CORRECTED_CREDIT;
+        credit = k.CORRECTED_CREDIT;
         w.text = fixes[w.text];
       }
       var idSet = new Set(ids);
-      named[0].forEach(function (id) { if (!idSet.has(id)) { w.matched.set(id, CATEGORY_CREDIT); } });
+      named[0].forEach(function (id) { if (!idSet.has(id)) { w.matched.set(id, k.CATEGORY_CREDIT); } });
       total = Math.max(total, named[1]);
       w.total = total;
-      w.idf = Math.log(1 + totalDocs / (total + UNKNOWN_DF));
+      w.idf = Math.log(1 + totalDocs / (total + k.UNKNOWN_DF));
       if (total === 0) {
         w.weight *= await rarity(w.text);
         unknown += w.idf * w.weight;
@@ -526,8 +520,8 @@
     headHits.forEach(function (h) { if (!order.has(h.id)) { order.set(h.id, h); } });
     whole.hits.forEach(function (h) { if (!order.has(h.id)) { order.set(h.id, h); } });
     var textRank = new Map(), headRank = new Map();
-    whole.hits.forEach(function (h, k) { textRank.set(h.id, k); });
-    headHits.forEach(function (h, k) { headRank.set(h.id, k); });
+    whole.hits.forEach(function (h, n) { textRank.set(h.id, n); });
+    headHits.forEach(function (h, n) { headRank.set(h.id, n); });
     var headTop = new Set(headHits.slice(0, 3).map(function (h) { return h.id; }));
     var textTop = new Set(whole.hits.slice(0, 3).map(function (h) { return h.id; }));
     var ranked = [], pos = 0;
@@ -564,7 +558,7 @@
     var chosen = ranked.length && draft >= threshold ? ranked.slice(0, limit) : [];
     if (chosen.some(function (s) { return !headRank.has(s.id); })) {
       // snippets of what only the whole ticket found
-      var marked = await engine.searchText(full, {limit: CANDIDATES, audience: audience});
+      var marked = await engine.searchText(full, {limit: k.CANDIDATES, audience: audience});
       var snippets = new Map(marked.hits.map(function (m) { return [m.id, m.snippet]; }));
       chosen = chosen.map(function (s) {
         if (headRank.has(s.id) || !snippets.has(s.id)) { return s; }
