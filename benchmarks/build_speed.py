@@ -71,6 +71,19 @@ def copy_project(dest: Path) -> Path:
     return dest
 
 
+def without_bundle(root: Path) -> Path:
+    """Set ``search.static_bundle: false`` in the project at ``root``: Material's own
+    search index then holds every page's text (next to the bundle it holds titles only),
+    which the benchmarks comparing with Material's search need."""
+    import yaml
+
+    path = root / "helpgen.yml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data.setdefault("search", {})["static_bundle"] = False
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return root
+
+
 def run(cmd: list[str], cwd: Path) -> tuple[float, int, float]:
     """(wall seconds, peak RSS in KiB, CPU seconds) of the command and its children.
 

@@ -9,6 +9,8 @@ market the evaluation set uses, then asks both engines every question:
 * lunr: Material's built-in search rebuilt with lunr.py from the same build's
   ``site/<market>/<version>/search/search_index.json`` (title boosted as Material does,
   each word also as a prefix; the question's audience/topic filter applied afterwards).
+  The project is built with ``search.static_bundle: false``, so that Material's index
+  holds every page's text as Material writes it.
 
 Prints hit@1, hit@3 and MRR per split (tune / holdout) for both, helpgen's lead in
 hit@3, and (with --verbose) every miss of both engines.
@@ -26,7 +28,8 @@ os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")
 from helpgen import config as config_mod  # noqa: E402
 from helpgen import search_eval, site  # noqa: E402
 
-from build_speed import copy_project  # noqa: E402  (this folder is on sys.path when run)
+# this folder is on sys.path when run
+from build_speed import copy_project, without_bundle  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -37,7 +40,7 @@ def main() -> None:
     ap.add_argument("--verbose", action="store_true", help="list every miss")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        root = copy_project(Path(tmp) / "project")
+        root = without_bundle(copy_project(Path(tmp) / "project"))
         cfg = config_mod.load(root)
         markets = sorted({q.market for q in search_eval.load_questions(Path(args.eval), cfg)})
         site.build_all(cfg, cfg.version, [cfg.default_alias], root / "site", jobs=2,

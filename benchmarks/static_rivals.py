@@ -26,6 +26,10 @@ every question of the set, each in a fresh browser context on the market's home 
 * lunr (Material's search): ranked in Python by ``helpgen.search_eval.run_lunr``
   (lunr.py over the same ``search_index.json``, as Material's worker builds it).
 
+Next to the bundle, helpgen writes Material's index with page titles only (its fallback);
+the ``search_index.json`` the peers read comes from a second build of the same pages with
+``search.static_bundle: false``, i.e. Material's index as Material writes it.
+
 Engines without filters get the question's audience/topic applied afterwards, as
 run_lunr does; results that are not articles (home, category pages) are dropped.
 The server's own search (Whoosh, ``helpgen.search_eval.run``) is printed too, as the
@@ -69,7 +73,7 @@ sys.path.insert(0, str(REPO / "benchmarks"))  # build_speed
 from helpgen import config as config_mod  # noqa: E402
 from helpgen import content, search_eval, site  # noqa: E402
 from helpgen.search_eval import Outcome, Question  # noqa: E402
-from build_speed import copy_project  # noqa: E402
+from build_speed import copy_project, without_bundle  # noqa: E402
 from static_host import serving_static  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
@@ -293,6 +297,14 @@ def main() -> None:
         site.build_all(cfg, cfg.version, [cfg.default_alias], site_dir, jobs=2,
                        markets=markets)
         version = cfg.version
+        # Material's index as Material writes it (next to the bundle helpgen writes page
+        # titles only): from a build without the bundle, for lunr and MiniSearch
+        plain = without_bundle(copy_project(Path(tmp) / "plain"))
+        site.build_all(config_mod.load(plain), version, [cfg.default_alias], plain / "site",
+                       jobs=2, markets=markets)
+        for m in markets:
+            rel = Path(m) / version / "search" / "search_index.json"
+            shutil.copy2(plain / "site" / rel, site_dir / rel)
         pf_version = pagefind_index([site_dir / m / version for m in markets])
         (site_dir / RIVALS_DIR).mkdir()
         shutil.copy2(ms_path, site_dir / RIVALS_DIR / "minisearch.js")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
+import yaml
 
 from helpgen import config as config_mod
 from helpgen import search_eval, site
@@ -18,6 +20,12 @@ EVAL_FILE = REPO / "evals" / "search.yml"
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> tuple[config_mod.Config, Path]:
     root = copy_project(tmp_path_factory.mktemp("search-eval") / "project")
+    # without the static bundle Material's index holds every page's text (with it, its
+    # fallback index holds titles only): the baseline is Material's search as it ships
+    data = yaml.safe_load((root / "helpgen.yml").read_text(encoding="utf-8"))
+    data["search"]["static_bundle"] = False
+    (root / "helpgen.yml").write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False),
+                                      encoding="utf-8")
     cfg = config_mod.load(root)
     markets = sorted({q.market for q in search_eval.load_questions(EVAL_FILE, cfg)})
     site.build_all(cfg, "2026.11", ["latest"], root / "site", jobs=2, markets=markets)
@@ -117,3 +125,19 @@ def test_untouched_split_is_reported_but_never_gated(built):
     tuned = search_eval.figures("helpgen", [search_eval.Outcome(
         search_eval.Question(q="x", market="us", expect=("a",), split="tune"), ("b",))])
     assert search_eval.check(built[0], tuned) != []
+
+
+def test_lunr_baseline_refuses_materials_titles_only_index(tmp_path):
+    """Next to the static bundle Material's index holds titles only: comparing with it
+    would understate Material's search, so the baseline says how to build the real one."""
+    from helpgen.errors import HelpgenError
+
+    path = tmp_path / "search_index.json"
+    path.write_text(json.dumps({"config": {}, "docs": [{"location": "", "title": "Home",
+                                                        "text": ""}],
+                                site.LUNR_TITLES_KEY: True}), encoding="utf-8")
+    with pytest.raises(HelpgenError, match="static_bundle: false"):
+        search_eval.lunr_searcher(path)
+    path.write_text(json.dumps({"config": {}, "docs": [{"location": "", "title": "Home",
+                                                        "text": "returns"}]}), encoding="utf-8")
+    assert search_eval.lunr_searcher(path)("returns", 3) == [""]

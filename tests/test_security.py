@@ -518,7 +518,8 @@ INTENDED = re.compile(r"^(us|de|jp)/2026\.11/(a/[^/]+/index\.html$"
                       # the fallback notice wholly in German/Japanese (indexed page text)
                       r"|^(de|jp)/2026\.11/search/search_index\.json$"
                       # the home page's search box, featured articles and topic cards, which
-                      # Material's search index of us holds too
+                      # Material's search index of us holds too; since the static search
+                      # bundle, Material's index (its fallback) holds page titles only
                       r"|^us/2026\.11/search/search_index\.json$")
 
 

@@ -550,7 +550,8 @@ def _register_search_eval(sub) -> None:
     p.add_argument("--index-dir", metavar="DIR", help="index folder (default: search.index_dir "
                    "setting, <project>/search_index)")
     p.add_argument("--lunr", action="store_true", help="also run Material's own search (lunr) "
-                   "over the built sites as the baseline")
+                   "over the built sites as the baseline (sites built with "
+                   "search.static_bundle: false, where Material's index holds the text)")
     p.add_argument("--site-dir", metavar="DIR", help="site folder for --lunr "
                    "(default: <project>/site)")
     p.add_argument("--json", action="store_true", help="print the figures as JSON")

@@ -87,7 +87,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("search.static_bundle", True,
             "Write the static search bundle (<version>/search/bundle/) with every build, so "
             "the search box and the ticket page answer like `helpgen serve` on a plain "
-            "static host; false leaves it out (Material's own search answers there)."),
+            "static host (Material's own search index then holds page titles only, its "
+            "fallback); false leaves it out (Material's own search answers there, over "
+            "every page's text)."),
     Setting("search.default_synonyms", True,
             "Use the product-neutral synonym lists shipped with helpgen (English and the "
             "market's language) in addition to docs/_meta/synonyms.txt; false uses only "

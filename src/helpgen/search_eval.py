@@ -201,7 +201,13 @@ def lunr_searcher(search_index_json: Path) -> Callable[[str, int], list[str]]:
     from lunr import lunr
     from lunr.query import Query as LunrQuery
 
+    from .site import LUNR_TITLES_KEY
+
     data = json.loads(Path(search_index_json).read_text(encoding="utf-8"))
+    if data.get(LUNR_TITLES_KEY):
+        raise HelpgenError(f"{search_index_json} holds page titles only (the build wrote the "
+                           "static search bundle): build with 'search.static_bundle: false' "
+                           "to compare with Material's own search", exit_code=2)
     docs = [{"id": str(i), "title": d.get("title", ""), "text": d.get("text", "")}
             for i, d in enumerate(data["docs"])]
     locations = [d["location"] for d in data["docs"]]

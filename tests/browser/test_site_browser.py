@@ -103,9 +103,42 @@ def test_plain_static_host_answers_from_the_search_bundle(page, live_site, page_
         assert [e for e in page_log.errors if "404" not in e] == []  # /healthz: 404
 
 
+def test_when_the_engine_cannot_load_materials_search_answers_from_titles(page, live_site):
+    """Material's own index holds page titles only next to the bundle (its worker fetches
+    it on every page load); should helpgen's engine fail to load, that index still
+    answers in the box."""
+    import json
+
+    from helpgen import site
+    from static_host import serving_static
+
+    lunr = json.loads((live_site.root / "site/us/2026.11/search/search_index.json")
+                      .read_text(encoding="utf-8"))
+    assert lunr[site.LUNR_TITLES_KEY] is True
+    assert {d["text"] for d in lunr["docs"]} == {""}
+    titles = {d["location"]: d["title"] for d in lunr["docs"]}
+    assert titles["submit-a-ticket/"] == "Submit a ticket"  # the ticket page
+    assert titles["partners/support-tickets/submit-a-ticket/"] == (
+        "Submit a support ticket in the Partner Center")
+    with serving_static(live_site.root / "site") as base:
+        page.route("**/assets/helpgen/engine.js", lambda route: route.abort())
+        page.goto(base + "/us/2026.11/")
+        expect(page.locator("html")).to_have_attribute("data-helpgen-search", "static")
+        box = page.locator("input.md-search__input")
+        box.click()
+        box.press_sequentially("submit", delay=30)
+        page.wait_for_timeout(800)  # the engine's load fails: the box goes back to Material
+        box.press_sequentially(" ticket", delay=30)
+        first = page.locator(".md-search-result__item").first
+        expect(first).to_contain_text("Submit a", timeout=15000)
+        assert page.locator(".helpgen-search-snippet").count() == 0
+
+
 def test_without_the_bundle_a_static_host_keeps_materials_search(page, tmp_path):
     """A site built with search.static_bundle off: Material's own (lunr) search answers
     on a static host, as before the bundle existed."""
+    import json
+
     import yaml
 
     from helpgen import config, site
@@ -121,6 +154,10 @@ def test_without_the_bundle_a_static_host_keeps_materials_search(page, tmp_path)
     site.build(config.load(root), "us", "2026.11", ["latest"], root / "site",
                index_dir=root / "search_index")
     assert not (root / "site" / "us" / "2026.11" / "search" / "bundle").exists()
+    lunr = json.loads((root / "site/us/2026.11/search/search_index.json").read_text(
+        encoding="utf-8"))  # Material's whole index: it is the search here
+    assert site.LUNR_TITLES_KEY not in lunr
+    assert any("response" in d["text"] for d in lunr["docs"])
     with serving_static(root / "site") as base:
         page.goto(base + "/us/2026.11/")
         box = page.locator("input.md-search__input")
