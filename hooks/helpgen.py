@@ -20,6 +20,10 @@ def on_files(files, config):
     return site.hook_files(files, config)
 
 
+def on_page_read_source(page, config):
+    return site.hook_page_read_source(page, config)
+
+
 def on_page_markdown(markdown, page, config, files):
     return site.hook_page_markdown(markdown, page, config)
 

@@ -169,3 +169,34 @@ def test_clean_text_fast_path_matches_the_character_scan():
         text = "".join(rnd.choice(alphabet) for _ in range(rnd.randrange(0, 30)))
         assert analysis.clean_text(text) == _clean_reference(text), repr(text)
     assert analysis.clean_text("a\tb\nc", 3) == "a b"
+
+
+def test_page_relative_links_match_mkdocs_normalize_url():
+    """NavCache splits the page's path once per page: its links must be exactly MkDocs'
+    ``normalize_url(link, page=page)``, plain folder links and every other kind (dot
+    segments, anchors, schemes, files, the site root) alike."""
+    from mkdocs.utils import normalize_url
+
+    class Page:
+        def __init__(self, url: str) -> None:
+            self.url = url
+
+    segments = ["a", "b", "x.y", "..", ".", "c d", "%20", "é", "", "m:n", "#h", "?q",
+                "index.html", "synthetic-00001"]
+    rng = random.Random(5)
+
+    def path() -> str:
+        url = "/".join(rng.choice(segments) for _ in range(rng.randint(0, 4)))
+        url += "/" if rng.random() < 0.7 else ""
+        return ("/" if rng.random() < 0.05 else "") + url
+
+    cache = site.NavCache()
+    plain = 0
+    for _ in range(20000):
+        page = Page(path().lstrip("/") if rng.random() < 0.9
+                    else rng.choice(["", "index.html", "a/b.html"]))
+        link = path() if rng.random() < 0.95 else "https://example.com/" + path()
+        plain += bool(site._PLAIN_FOLDER.fullmatch(link))
+        assert cache._relative_to(page)(link) == normalize_url(link, page=page), (page.url,
+                                                                                  link)
+    assert plain > 2000  # the fast path was exercised, not only MkDocs' own
