@@ -319,19 +319,25 @@ def bench_same_pages(sizes: list[int], repeat: int, base_tree: Path | None = Non
                 "material": (plain, [root / "same_site"]),
             }
             if base_tree is not None:
+                # the same pages with that commit's hooks (they call its helpgen.site)
+                base = work / "base"
+                shutil.copytree(root, base, ignore=shutil.ignore_patterns("same_site", "site"))
+                shutil.rmtree(base / "hooks")
+                shutil.copytree(base_tree / "hooks", base / "hooks",
+                                ignore=shutil.ignore_patterns("__pycache__"))
                 cmds["helpgen_base"] = (["env", f"PYTHONPATH={base_tree / 'src'}",
                                          *helpgen("build", "--market", "us")],
-                                        [root / "site", root / "search_index"])
+                                        [base / "site", base / "search_index"], base)
             if pagefind:
                 both = (f"{' '.join(plain)} && {sys.executable} -m pagefind --site same_site "
                         "--output-subdir pagefind --silent")
                 cmds["material_pagefind"] = (["sh", "-c", both], [root / "same_site"])
             runs: dict[str, list[tuple[float, int, float]]] = {k: [] for k in cmds}
             for _ in range(repeat):
-                for name, (cmd, clean) in cmds.items():
+                for name, (cmd, clean, *where) in cmds.items():
                     for path in clean:
                         shutil.rmtree(path, ignore_errors=True)
-                    runs[name].append(run(cmd, root))
+                    runs[name].append(run(cmd, where[0] if where else root))
             row: dict = {"articles": n, "load_1min": round(os.getloadavg()[0], 2)}
             for name, got in runs.items():
                 row[name] = {"wall_s": round(statistics.median(g[0] for g in got), 2),

@@ -276,6 +276,38 @@ def test_the_redirect_writer_refuses_paths_outside_its_folder(tmp_path):
     assert "../../target/" in (staging / "fine/old/index.html").read_text("utf-8")
 
 
+def test_the_permalink_writer_refuses_links_odd_ids_and_existing_pages(tmp_path):
+    """Permalinks are written without resolving every path (one folder per article under
+    the checked a/): a link where an article's folder goes, an id that is not one plain
+    segment, or a page already there is refused, and nothing lands outside."""
+    folder = tmp_path / "site" / "a"
+    folder.mkdir(parents=True)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (folder / "linked").symlink_to(outside)
+    (folder / "file-link").symlink_to(outside / "x.html")
+    for linked in ("linked", "file-link"):
+        with pytest.raises(HelpgenError, match="not a folder"):
+            site._write_permalink(str(folder), linked, "target/")
+    for bad in ("../escape", "a/b", "..", ".hidden", ""):
+        with pytest.raises(HelpgenError, match="refusing"):
+            site._write_permalink(str(folder), bad, "target/")
+    (folder / "taken").mkdir()
+    (folder / "taken" / "index.html").write_text("page", encoding="utf-8")
+    with pytest.raises(HelpgenError, match="exists"):
+        site._write_permalink(str(folder), "taken", "target/")
+    (folder / "dangling").mkdir()
+    (folder / "dangling" / "index.html").symlink_to(outside / "planted.html")
+    with pytest.raises(HelpgenError, match="exists"):
+        site._write_permalink(str(folder), "dangling", "target/")
+    assert list(outside.iterdir()) == []
+    assert (folder / "taken" / "index.html").read_text("utf-8") == "page"
+    site._write_permalink(str(folder), "fine-id", "partners/x/y/")
+    page = (folder / "fine-id" / "index.html").read_text("utf-8")
+    assert 'url=../../partners/x/y/"' in page  # the same page _write_redirect writes
+    assert page == site.redirect_html("../../partners/x/y/")
+
+
 def test_symlinks_out_of_docs_and_code_files_are_errors(project, tmp_path):
     secret = tmp_path / "secret.txt"
     secret.write_text("root:x:0:0", encoding="utf-8")

@@ -27,6 +27,7 @@ import os
 import posixpath
 import re
 import shutil
+import stat
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -430,8 +431,7 @@ def _write_redirect(site_dir: Path, from_url: str, to_url: str,
     why = urls.redirect_problem(here or ".")
     if why:
         raise HelpgenError(f"refusing to write the redirect {from_url!r}: {why}")
-    rel = posixpath.relpath(to_url or ".", here or ".")
-    rel = "./" if rel == "." else (rel if rel.endswith("/") else rel + "/")
+    rel = _relative_target(here, to_url)
     resolved_site = resolved_site or os.path.realpath(site_dir)
     out = urls.confine(site_dir, f"{here}/index.html", resolved_site)
     if out.exists():
@@ -442,14 +442,50 @@ def _write_redirect(site_dir: Path, from_url: str, to_url: str,
     out.write_text(redirect_html(rel), encoding="utf-8")
 
 
+def _relative_target(here: str, to_url: str) -> str:
+    """``to_url`` (site-relative) as a link from the folder ``here``, ending in '/'."""
+    rel = posixpath.relpath(to_url or ".", here or ".")
+    return "./" if rel == "." else (rel if rel.endswith("/") else rel + "/")
+
+
+def _write_permalink(folder: str, art_id: str, to_url: str) -> None:
+    """``<folder>/<art_id>/index.html``, ``folder`` being the build's checked ``a/``.
+
+    One folder per article under a folder already confined: the article id is one plain
+    segment (content validation), the folder is made here and the file created only if
+    absent, never through a link (``O_EXCL | O_NOFOLLOW``)."""
+    if not art_id or "/" in art_id or art_id in (".", "..") or art_id.startswith("."):
+        raise HelpgenError(f"refusing to write the permalink of article id {art_id!r}")
+    dest = os.path.join(folder, art_id)
+    try:
+        os.mkdir(dest)
+    except FileExistsError:  # a page's own folder under a/: fine unless it is a link
+        if not stat.S_ISDIR(os.lstat(dest).st_mode):
+            raise HelpgenError(f"refusing to write the redirect 'a/{art_id}/': "
+                               f"a/{art_id} is not a folder") from None
+    data = redirect_html(_relative_target(f"a/{art_id}", to_url)).encode("utf-8")
+    try:
+        fd = os.open(os.path.join(dest, "index.html"),
+                     os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+    except FileExistsError:
+        raise HelpgenError(f"refusing to write the redirect 'a/{art_id}/': "
+                           f"a/{art_id}/index.html exists") from None
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+
+
 def write_redirects(rendered: render.RenderedMarket, site_dir: Path) -> None:
     """Permalinks ``a/<id>/`` and every old URL declared in ``redirects``."""
     resolved_site = os.path.realpath(site_dir)
+    folder = ""
     for page in rendered.pages.values():
         art = page.article
         if art.kind != "article":
             continue
-        _write_redirect(site_dir, f"a/{art.id}/", art.url, resolved_site)
+        if not folder:  # a/, checked once
+            urls.confine(site_dir, "a", resolved_site).mkdir(exist_ok=True)
+            folder = str(urls.confine(site_dir, "a", resolved_site))  # no link appeared
+        _write_permalink(folder, art.id, art.url)
         for old in art.redirects:
             _write_redirect(site_dir, old, art.url, resolved_site)
 
@@ -776,8 +812,13 @@ def _alias_tree(version_dir: Path, out: Path, version: str) -> None:
             continue
         rel_dir = os.path.relpath(folder, root).replace(os.sep, "/")
         rel_dir = "" if rel_dir == "." else rel_dir + "/"
-        dest_dir = out / rel_dir if rel_dir else out
-        dest_dir.mkdir(parents=True, exist_ok=True)
+        dest_dir = os.path.join(out, rel_dir) if rel_dir else str(out)
+        try:
+            os.mkdir(dest_dir)
+        except FileNotFoundError:  # its parent holds no page
+            os.makedirs(dest_dir)
+        except FileExistsError:
+            pass
         up = "../" * (rel_dir.count("/") + 1) + version + "/"
         for name in pages:
             # alias/a/b/index.html -> ../../../<version>/a/b/
