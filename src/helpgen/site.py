@@ -544,28 +544,101 @@ class NavCache:
     page's relative links with MkDocs' own ``normalize_url``, so the HTML is
     byte-identical to Material's rendering of every page. The theme's partials in
     :data:`FRAGMENTS` are rendered once per build the same way (:meth:`fragment`).
+
+    A section the page is in (active) renders the same for every page under the same
+    child of it, but for that child: it is recorded once per (section, active child)
+    with a slot where the child goes (a *shell*, :meth:`_shell`), and each page gets the
+    shell with its links and the child rendered for it (recursively: the next section's
+    shell, down to the page's own item with its table of contents, rendered per page).
+    A section whose index page is the page renders per page.
     """
 
     def __init__(self) -> None:
         self.html: dict[tuple, str] = {}
         self.recording = 0  # depth of the cached renders under way
+        self._slot_for: Any = None  # the active child a shell being recorded leaves out
+        self._slot = f"\x02{os.urandom(8).hex()}\x03"  # where it goes in the shell
+        self._inside: dict[tuple, frozenset] = {}  # shell -> folders its links are in
+        self._by_folder: dict[tuple, str] = {}  # (shell, pages' folder) -> its HTML
         self._parts: dict[str, list[str]] = {}  # link -> its path's parts
         self._page_url: str | None = None  # the page :meth:`_relative_to` last split
         self._page_parts: list[str] = []
 
     def hit(self, nav_item: Any, path: str, level: int, parent: Any, page: Any,
-            base_url: str) -> str | tuple | None:
-        """For ``render``: None if ``nav_item`` is rendered per page (the page is in it),
-        else its cached HTML with the page's links, or on a miss the key to :meth:`put`
-        it under (recording begins)."""
-        if getattr(nav_item, "active", False) or getattr(nav_item, "pages", None):
+            base_url: str, render: Any = None, render_uncached: Any = None
+            ) -> str | tuple | None:
+        """For ``render``: None if ``nav_item`` is rendered per page, else its HTML for
+        this page (from the cache, or an active section's shell filled in; ``render``
+        and ``render_uncached`` are the template's macros), or on a miss the key to
+        :meth:`put` it under (recording begins)."""
+        if getattr(nav_item, "pages", None):
             return None
+        if getattr(nav_item, "active", False):
+            if nav_item is self._slot_for:
+                return self._slot
+            if render is None or render_uncached is None:
+                return None
+            return self._shell(nav_item, path, level, parent, page, base_url, render,
+                               render_uncached)
         key = (path, level, parent.active if parent else None)
         html = self.html.get(key)
         if html is not None:
             return self.links(html, page, base_url)
         self.recording += 1
         return key
+
+    def _shell(self, nav_item: Any, path: str, level: int, parent: Any, page: Any,
+               base_url: str, render: Any, render_uncached: Any) -> str | None:
+        """An active section's HTML for ``page``: its shell (recorded on first use) with
+        the page's links and the active child, rendered for the page, in the slot.
+        None (render per page) for the page's own item, and for a section whose index
+        page is the page or that has not exactly one active child."""
+        children = getattr(nav_item, "children", None)
+        if not children or self.recording:
+            return None
+        active = [i for i, child in enumerate(children, 1) if getattr(child, "active", False)]
+        if len(active) != 1:
+            return None
+        child = children[active[0] - 1]
+        if child is page and getattr(child, "is_index", False):
+            return None  # the page is the section's index: Material marks it in the shell
+        key = ("shell", path, level, active[0])
+        shell = self.html.get(key)
+        if shell == "":
+            return None
+        if shell is None:
+            self.recording += 1
+            self._slot_for = child
+            try:
+                shell = str(render_uncached(nav_item, path, level, parent))
+            finally:
+                self.recording -= 1
+                self._slot_for = None
+            if shell.count(self._slot) != 1:  # not the shape expected: rendered per page
+                shell = ""
+            self.html[key] = shell
+            if not shell:
+                return None
+        before, after = self._resolved(key, shell, page, base_url).split(self._slot)
+        return before + str(render(child, f"{path}_{active[0]}", level + 1, nav_item)) + after
+
+    def _resolved(self, key: tuple, shell: str, page: Any, base_url: str) -> str:
+        """:meth:`links` of a shell for ``page``, once per folder of pages: a link's
+        relative form depends only on the page's folder unless it points at the page
+        or inside it (then, or for a link that is no plain folder path, per page)."""
+        url = getattr(page, "url", None)
+        if not url or not url.endswith("/"):
+            return self.links(shell, page, base_url)
+        inside = self._inside.get(key)
+        if inside is None:
+            inside = self._inside[key] = _link_folders(shell)
+        if not inside or url in inside:
+            return self.links(shell, page, base_url)
+        folder = url[: url.rstrip("/").rfind("/") + 1]
+        html = self._by_folder.get((key, folder))
+        if html is None:
+            html = self._by_folder[(key, folder)] = self.links(shell, page, base_url)
+        return html
 
     def put(self, key: tuple, html: str) -> str:
         self.recording -= 1
@@ -678,6 +751,21 @@ FRAGMENTS = frozenset({
 
 
 _NAV_LINK = re.compile("\x00([^\x00\x01]*)\x01")
+def _link_folders(html: str) -> frozenset:
+    """Every folder the recorded links of ``html`` lead into (``a/b/`` -> ``a/`` and
+    ``a/b/``); empty when a link is no plain folder path (nothing can be shared)."""
+    folders: set[str] = set()
+    for m in _NAV_LINK.finditer(html):
+        link = m[1]
+        if not _PLAIN_FOLDER.fullmatch(link):
+            return frozenset()
+        end = link.find("/")
+        while end != -1:
+            folders.add(link[: end + 1])
+            end = link.find("/", end + 1)
+    return frozenset(folders)
+
+
 #: a link MkDocs reads as a plain relative folder path (no scheme, query, anchor, dot
 #: segment or backslash): ``NavCache._relative_to`` answers it without MkDocs
 _PLAIN_FOLDER = re.compile(r"(?:[^/\\.:#?][^/\\:#?]*/)+")
