@@ -721,3 +721,17 @@ def test_narrative_words_the_articles_lack_leave_the_coverage_whole(indexed):
     assert forgot.candidates[0].features[at] > 0.9  # "forgot" is everyday narrative
     assert other.candidates[0].features[at] < 0.5  # "instagram" is another product
     assert forgot.suggestions and not other.suggestions
+
+
+def test_words_only_translated_articles_use_do_not_count_against_an_english_fallback():
+    # "beantragen" is in a German article only: an English fallback cannot contain it,
+    # so its coverage leaves it out; words no article uses count against every candidate
+    only_de = deflect._Word("beantragen", 1.0, idf=2.0, total=1, in_native=True)
+    unknown = deflect._Word("paypal", 1.0, idf=3.0, total=0)
+    both = deflect._Word("konto", 1.0, idf=1.0, total=5, in_native=True, in_other=True)
+    words = [only_de, unknown, both]
+    assert deflect._reachable(words, words, False) == (4.0, [unknown, both], 4.0)
+    assert deflect._reachable(words, words, True) == (6.0, words, 6.0)
+    # an English market: no article is "native", every known word counts
+    en = deflect._Word("account", 1.0, idf=1.0, total=5, in_other=True)
+    assert deflect._reachable([en, unknown], [en], False) == (4.0, [en], 1.0)
