@@ -735,3 +735,21 @@ def test_words_only_translated_articles_use_do_not_count_against_an_english_fall
     # an English market: no article is "native", every known word counts
     en = deflect._Word("account", 1.0, idf=1.0, total=5, in_other=True)
     assert deflect._reachable([en, unknown], [en], False) == (4.0, [en], 1.0)
+
+
+def test_a_word_no_word_list_covers_weighs_the_models_rarity(indexed, tmp_path):
+    from helpgen.search import Searcher
+
+    with Searcher(indexed / "search_index", "jp") as s:
+        old, new = deflect._rarity(s), deflect._rarity(s, 0.3)
+        assert old("追加") == 1.0 and new("追加") == new("ヤマト") == 0.3  # no Japanese list
+        assert new("instagram") == old("instagram") == 1.0  # the English list decides
+        assert new("weekend") == old("weekend") < 0.3  # listed, and common
+        assert s.native_ids() >= {"buyer-protection-program", "ticket-response-times"}
+    # the model records the value its features were measured with; older files read 1
+    model = deflect_model.load()
+    assert model.no_word_list_rarity == deflect_model.NO_WORD_LIST_RARITY
+    data = model.as_dict()
+    del data["no_word_list_rarity"]
+    (tmp_path / "old.json").write_text(json.dumps(data), encoding="utf-8")
+    assert deflect_model.load(tmp_path / "old.json").no_word_list_rarity == 1.0

@@ -356,7 +356,7 @@ def suggest_with(searcher: Any, ticket: Ticket, limit: int = 3, *,
     fixed = searcher.word_matches(list(fixes.values()), look_ids, audience) if fixes else {}
     by_category = searcher.category_matches([w.text for w in words], look_ids, audience)
     unknown = weight_total = 0.0
-    rarity = _rarity(searcher)
+    rarity = _rarity(searcher, getattr(model, "no_word_list_rarity", 1.0))
     for w in words:
         ids, total = found[w.text]
         named_ids, named_total = by_category.get(w.text, (frozenset(), 0))
@@ -459,14 +459,17 @@ def _rank_features(hits: tuple, i: int | None) -> tuple[float, float, float]:
     return hits[i].score / best, 1.0 / (i + 1), (hits[i].score - following) / best
 
 
-def _rarity(searcher: Any) -> Callable[[str], float]:
+def _rarity(searcher: Any, no_word_list: float = 1.0) -> Callable[[str], float]:
     """How rare a word is in everyday language, 0 (as common as "forgot") to 1 (in no
     word list, like "instagram", or as rare as "paypal"), from the spelling
     dictionaries' word frequencies (loaded once per open searcher). A word the help
     center never uses says the draft is about something else when it is a rare, topical
     word; a common one ("forgot", "weekend") is only narrative. A word in no list that
-    is one slip away from a listed word (``mistke``) is as rare as that word. Languages
-    without a word list count every word as rare."""
+    is one slip away from a listed word (``mistke``) is as rare as that word. A word in a
+    script no word list covers (Japanese, Chinese, Thai, Korean) has no frequency to
+    read: it weighs ``no_word_list`` (the model's ``no_word_list_rarity``; 1, "rare", for
+    models fitted before it), so common Japanese words (``追加``, ``情報``) need not look
+    like a draft about something else."""
     searcher._in_dictionary("a")  # loads the word lists of the index's languages
     checkers = list((getattr(searcher, "_dictionaries", None) or {}).values())
 
@@ -475,6 +478,8 @@ def _rarity(searcher: Any) -> Callable[[str], float]:
                     for d in checkers), default=0.0)
 
     def rarity(word: str) -> float:
+        if _CJK_RE.search(word):
+            return no_word_list
         best = share(word)
         if not best and len(word) >= MIN_SLIP_CHARS:
             best = max((share(fix) for d in checkers

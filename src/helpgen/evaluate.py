@@ -22,6 +22,7 @@ or the unanswerable share under ``deflection.eval_min_unanswerable`` on tune or 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
@@ -357,7 +358,8 @@ def fit_model(config: Config, outcomes: list[Outcome], min_unanswerable: float =
                                 "tied_pairs": pooled.tied_pairs},
             "curve": curve}
     model = dm.Model(coefs, intercept, threshold, info=info,
-                     gate=dm.Gate(gcoefs, gintercept, threshold))
+                     gate=dm.Gate(gcoefs, gintercept, threshold),
+                     no_word_list_rarity=dm.NO_WORD_LIST_RARITY)
     return model, {"pooled": asdict(pooled), **{k: v for k, v in info.items()
                                                 if k != "curve"}}
 
@@ -413,6 +415,10 @@ def run(config: Config, path: Path, index_dir: Path, *, search: bool = True,
     configured = (config.settings.get("deflection.min_confidence", 0.0)
                   if min_confidence is None else min_confidence)
     model = deflect.load_model(config)
+    if fit:  # measure the features as the model about to be fitted will read them
+        from . import deflect_model as dm
+
+        model = dataclasses.replace(model, no_word_list_rarity=dm.NO_WORD_LIST_RARITY)
     outcomes = run_tickets(config, tickets, Path(index_dir), configured, model)
     fitted = None
     if fit:

@@ -49,6 +49,7 @@
   var CJK = "\u0e00-\u0e7f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff" +
             "\uac00-\ud7af\uff66-\uff9f";
   var CJK_START = new RegExp("^[" + CJK + "]");
+  var CJK_TEST = new RegExp("[" + CJK + "]");
   var JA = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f";
   var JA_TEST = new RegExp("[" + JA + "]");
   var JA_CONTENT_G = new RegExp(
@@ -81,6 +82,7 @@
     this.coefficients = FEATURES.map(function (n) { return d.coefficients[n]; });
     this.intercept = d.intercept;
     this.threshold = d.threshold;
+    this.noWordListRarity = d.no_word_list_rarity === undefined ? 1.0 : d.no_word_list_rarity;
     this.gate = null;
     if (d.gate) {
       var g = d.gate;
@@ -319,8 +321,9 @@
 
   /* deflect._rarity: 0 (as common as "forgot") to 1 (in no word list). A word in no
    * list is as rare as its slip fix, looked for among the listed words sharing its
-   * first two letters (see the file comment). Cached per engine. */
-  function rarityOf(engine) {
+   * first two letters (see the file comment); one in a script no word list covers
+   * weighs the model's no_word_list_rarity. Cached per engine. */
+  function rarityOf(engine, noWordList) {
     if (engine._helpgenRarity) { return engine._helpgenRarity; }
     var langs = Object.keys(engine.m.files.dict || {}), cache = new Map();
 
@@ -349,6 +352,7 @@
     }
 
     async function rarity(word) {
+      if (CJK_TEST.test(word)) { return noWordList; }
       var best = await share(word);
       if (!best && clen(word) >= K(engine).MIN_SLIP_CHARS) {
         for (var i = 0; i < langs.length; i++) {
@@ -498,7 +502,7 @@
     }
     var fixed = fixList.length ? await engine.wordMatches(fixList, lookIds, audience) : {};
     var byCategory = await categoryMatches(engine, texts, lookIds, audience);
-    var unknown = 0.0, weightTotal = 0.0, rarity = rarityOf(engine);
+    var unknown = 0.0, weightTotal = 0.0, rarity = rarityOf(engine, model.noWordListRarity);
     for (i = 0; i < words.length; i++) {
       w = words[i];
       var ids = found[w.text][0], total = found[w.text][1];
