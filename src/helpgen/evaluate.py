@@ -40,8 +40,8 @@ DEFAULT_SPLITS = ("tune", "holdout")
 #: reworked, so it is no longer untouched; ``final2`` was written and committed after that
 #: and scored once before the next engine change; ``final3`` was committed before that change
 #: and scored once after it; ``final4`` was committed before the change after that and has
-#: been scored twice; ``final5`` was committed before the gate change after that: the
-#: untouched one.
+#: been scored several times since; ``final5`` was committed before the language-normalised
+#: gate change after that and scored once at its end.
 FINAL_SPLITS = ("final", "final2", "final3", "final4", "final5")
 #: Reported with ``--final``, neither fitted on nor gated: drafts kept for a later gate
 #: (German and Japanese drafts about English-only articles that, fitted on, made today's
@@ -503,8 +503,8 @@ def format_text(report: EvalReport, verbose: bool = False) -> str:
                  "splits are reported, never gated)")
     if report.commit:
         lines.append(f"  final splits scored on commit {report.commit} (final: no longer "
-                     "untouched; final2, final3 and final4: scored before; final5: the untouched "
-                     "one)")
+                     "untouched; final2, final3 and final4: scored many times; final5: scored once, "
+                     "on e029937, at the end of the change it was written for)")
     misses = [o for o in report.outcomes if _miss(o)]
     if misses:
         lines.append("  misses:")
