@@ -721,3 +721,35 @@ def test_narrative_words_the_articles_lack_leave_the_coverage_whole(indexed):
     assert forgot.candidates[0].features[at] > 0.9  # "forgot" is everyday narrative
     assert other.candidates[0].features[at] < 0.5  # "instagram" is another product
     assert forgot.suggestions and not other.suggestions
+
+
+def test_words_only_translated_articles_use_do_not_count_against_an_english_fallback():
+    # "beantragen" is in a German article only: an English fallback cannot contain it,
+    # so its coverage leaves it out; words no article uses count against every candidate
+    only_de = deflect._Word("beantragen", 1.0, idf=2.0, total=1, in_native=True)
+    unknown = deflect._Word("paypal", 1.0, idf=3.0, total=0)
+    both = deflect._Word("konto", 1.0, idf=1.0, total=5, in_native=True, in_other=True)
+    words = [only_de, unknown, both]
+    assert deflect._reachable(words, words, False) == (4.0, [unknown, both], 4.0)
+    assert deflect._reachable(words, words, True) == (6.0, words, 6.0)
+    # an English market: no article is "native", every known word counts
+    en = deflect._Word("account", 1.0, idf=1.0, total=5, in_other=True)
+    assert deflect._reachable([en, unknown], [en], False) == (4.0, [en], 1.0)
+
+
+def test_a_word_no_word_list_covers_weighs_the_models_rarity(indexed, tmp_path):
+    from helpgen.search import Searcher
+
+    with Searcher(indexed / "search_index", "jp") as s:
+        old, new = deflect._rarity(s), deflect._rarity(s, 0.3)
+        assert old("追加") == 1.0 and new("追加") == new("ヤマト") == 0.3  # no Japanese list
+        assert new("instagram") == old("instagram") == 1.0  # the English list decides
+        assert new("weekend") == old("weekend") < 0.3  # listed, and common
+        assert s.native_ids() >= {"buyer-protection-program", "ticket-response-times"}
+    # the model records the value its features were measured with; older files read 1
+    model = deflect_model.load()
+    assert model.no_word_list_rarity == deflect_model.NO_WORD_LIST_RARITY
+    data = model.as_dict()
+    del data["no_word_list_rarity"]
+    (tmp_path / "old.json").write_text(json.dumps(data), encoding="utf-8")
+    assert deflect_model.load(tmp_path / "old.json").no_word_list_rarity == 1.0

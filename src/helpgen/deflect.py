@@ -262,6 +262,8 @@ class _Word:
     idf: float = 0.0
     total: int = 0  # articles that use it
     matched: dict[str, float] = field(default_factory=dict)  # doc id -> credit (0-1)
+    in_native: bool = False  # an article in the market's language uses it (or a title names it)
+    in_other: bool = False  # an English fallback article does (all articles, on English markets)
 
 
 def _words(text: str, limit: int, seen: set[str]) -> list[str]:
@@ -340,17 +342,21 @@ def suggest_with(searcher: Any, ticket: Ticket, limit: int = 3, *,
     # every key word against the candidates at once (unscored), then the unknown ones
     # that are typing slips of a word the articles use
     candidate_ids = list(dict.fromkeys([h.id for h in head_hits] + [h.id for h in whole.hits]))
-    found = searcher.word_matches([w.text for w in words], candidate_ids, audience)
+    # the articles in the market's language join the look-ups, to tell which words only
+    # they use (or only the English fallbacks): see _reachable
+    native = searcher.native_ids()
+    look_ids = candidate_ids + sorted(native.difference(candidate_ids))
+    found = searcher.word_matches([w.text for w in words], look_ids, audience)
     fixes: dict[str, str] = {}
     for w in words:
         if not found[w.text][1]:
             fix = searcher.correction(w.text)
             if fix and is_slip(w.text, fix.lower()):
                 fixes[w.text] = fix.lower()
-    fixed = searcher.word_matches(list(fixes.values()), candidate_ids, audience) if fixes else {}
-    by_category = searcher.category_matches([w.text for w in words], candidate_ids, audience)
+    fixed = searcher.word_matches(list(fixes.values()), look_ids, audience) if fixes else {}
+    by_category = searcher.category_matches([w.text for w in words], look_ids, audience)
     unknown = weight_total = 0.0
-    rarity = _rarity(searcher)
+    rarity = _rarity(searcher, getattr(model, "no_word_list_rarity", 1.0))
     for w in words:
         ids, total = found[w.text]
         named_ids, named_total = by_category.get(w.text, (frozenset(), 0))
@@ -360,6 +366,8 @@ def suggest_with(searcher: Any, ticket: Ticket, limit: int = 3, *,
             w.text = fixes[w.text]
         for doc_id in named_ids - ids:  # named by a category title the article declares
             w.matched[doc_id] = CATEGORY_CREDIT
+        w.in_native = bool(ids & native or named_ids & native)
+        w.in_other = total > len(ids & native) or named_total > len(named_ids & native)
         total = max(total, named_total)
         w.total = total
         w.idf = math.log(1 + total_docs / (total + UNKNOWN_DF))  # unknown words weigh most
@@ -369,8 +377,7 @@ def suggest_with(searcher: Any, ticket: Ticket, limit: int = 3, *,
         weight_total += w.idf * w.weight
         for doc_id in ids:
             w.matched[doc_id] = credit
-    denominator = sum(w.idf * w.weight for w in words) or 1.0
-    head_denominator = sum(w.idf * w.weight for w in head_words) or 1.0
+    reach = {side: _reachable(words, head_words, side) for side in (True, False)}
     unknown_share = unknown / weight_total if weight_total else 0.0
 
     # 3. the candidates in search's order: search(subject + title) first, then what
@@ -390,9 +397,10 @@ def suggest_with(searcher: Any, ticket: Ticket, limit: int = 3, *,
     ranked: list[Suggestion] = []
     for pos, (doc_id, hit) in enumerate(order.items()):
         matched = [w for w in words if doc_id in w.matched and w.weight]
+        denominator, reach_head, head_denominator = reach[doc_id in native]
         coverage = sum(w.idf * w.weight * w.matched[doc_id] for w in matched) / denominator
-        head_cov = (sum(w.idf * w.matched[doc_id] for w in head_words if doc_id in w.matched)
-                    / head_denominator if head_words else coverage)
+        head_cov = (sum(w.idf * w.matched[doc_id] for w in reach_head if doc_id in w.matched)
+                    / head_denominator if reach_head else coverage)
         in_cat = doc_id in in_category
         text_share, text_rr, text_margin = _rank_features(whole.hits, text_rank.get(doc_id))
         head_share, head_rr, head_margin = _rank_features(head_hits, head_rank.get(doc_id))
@@ -401,8 +409,8 @@ def suggest_with(searcher: Any, ticket: Ticket, limit: int = 3, *,
              coverage, head_cov, _title_match(hit.title, head_words),
              1.0 if in_cat else 0.0, 1.0 if ticket.category and not in_cat else 0.0,
              unknown_share, head_unknown,
-             sum(1 for w in head_words if doc_id in w.matched) / len(head_words)
-             if head_words else coverage, head_rare)
+             sum(1 for w in reach_head if doc_id in w.matched) / len(reach_head)
+             if reach_head else coverage, head_rare)
         confidence = model.probability(x)
         top_words = [w.text for w in sorted(matched, key=lambda w: -w.idf * w.weight)][:5]
         reason = (f"matches {', '.join(repr(t) for t in top_words) or 'nothing'}"
@@ -422,6 +430,25 @@ def suggest_with(searcher: Any, ticket: Ticket, limit: int = 3, *,
                        draft_confidence)
 
 
+def _reachable(words: list[_Word], head_words: list[_Word], native: bool
+               ) -> tuple[float, list[_Word], float]:
+    """(coverage denominator, head words, head coverage denominator) for a candidate
+    written in the market's language (``native``) or an English fallback, over the key
+    words such an article could contain: those no article uses (they count against every
+    candidate) and those some article of its kind uses (or a category title it could
+    declare names). On a German or Japanese market the words only the translated
+    articles use (``neue``, ``beantragen``) cannot be in an English article, so they no
+    longer count against it: a German draft about an English-only article is measured
+    like an English draft about it. On an English market every article is of one kind
+    and nothing changes."""
+    def ok(w: _Word) -> bool:
+        return not w.total or (w.in_native if native else w.in_other)
+
+    head = [w for w in head_words if ok(w)]
+    return (sum(w.idf * w.weight for w in words if ok(w)) or 1.0, head,
+            sum(w.idf * w.weight for w in head) or 1.0)
+
+
 def _rank_features(hits: tuple, i: int | None) -> tuple[float, float, float]:
     """(score / the best score, 1 / rank, (score - the next hit's) / the best score) of
     the hit at ``i`` in ``hits``; zeros when the candidate is not among them."""
@@ -432,14 +459,17 @@ def _rank_features(hits: tuple, i: int | None) -> tuple[float, float, float]:
     return hits[i].score / best, 1.0 / (i + 1), (hits[i].score - following) / best
 
 
-def _rarity(searcher: Any) -> Callable[[str], float]:
+def _rarity(searcher: Any, no_word_list: float = 1.0) -> Callable[[str], float]:
     """How rare a word is in everyday language, 0 (as common as "forgot") to 1 (in no
     word list, like "instagram", or as rare as "paypal"), from the spelling
     dictionaries' word frequencies (loaded once per open searcher). A word the help
     center never uses says the draft is about something else when it is a rare, topical
     word; a common one ("forgot", "weekend") is only narrative. A word in no list that
-    is one slip away from a listed word (``mistke``) is as rare as that word. Languages
-    without a word list count every word as rare."""
+    is one slip away from a listed word (``mistke``) is as rare as that word. A word in a
+    script no word list covers (Japanese, Chinese, Thai, Korean) has no frequency to
+    read: it weighs ``no_word_list`` (the model's ``no_word_list_rarity``; 1, "rare", for
+    models fitted before it), so common Japanese words (``追加``, ``情報``) need not look
+    like a draft about something else."""
     searcher._in_dictionary("a")  # loads the word lists of the index's languages
     checkers = list((getattr(searcher, "_dictionaries", None) or {}).values())
 
@@ -448,6 +478,8 @@ def _rarity(searcher: Any) -> Callable[[str], float]:
                     for d in checkers), default=0.0)
 
     def rarity(word: str) -> float:
+        if _CJK_RE.search(word):
+            return no_word_list
         best = share(word)
         if not best and len(word) >= MIN_SLIP_CHARS:
             best = max((share(fix) for d in checkers

@@ -57,6 +57,11 @@ GATE_L2 = 3.0  # few drafts (one row each): a stronger penalty generalises bette
 #: four folds gave only 0.923 of the fifth fold's unanswerable drafts nothing; with 0.03,
 #: 0.962 (hit@3 0.808 instead of 0.821).
 THRESHOLD_MARGIN = 0.03
+#: how rare a word counts (0-1) when no word list covers its script (Japanese, Chinese,
+#: Thai, Korean), in place of 1: the mean rarity of the words no article uses in the
+#: English and German tune drafts, whose frequencies the word lists give (0.29 and
+#: 0.39). A model records the value its features were measured with.
+NO_WORD_LIST_RARITY = 0.3
 
 
 @dataclass(frozen=True)
@@ -95,6 +100,9 @@ class Model:
     source: str = ""
     info: dict[str, Any] = field(default_factory=dict, compare=False)
     gate: Gate | None = None  # without one, the best candidate's probability is the gate's
+    #: the rarity of a word in a script no word list covers (helpgen.deflect._rarity);
+    #: 1 for models written before it was recorded
+    no_word_list_rarity: float = 1.0
 
     def probability(self, x: Sequence[float]) -> float:
         z = self.intercept + sum(c * v for c, v in zip(self.coefficients, x))
@@ -115,6 +123,7 @@ class Model:
                "intercept": round(self.intercept, 6), "threshold": round(self.threshold, 6)}
         if self.gate is not None:
             out["gate"] = self.gate.as_dict()
+        out["no_word_list_rarity"] = self.no_word_list_rarity
         return {**out, **self.info}
 
 
@@ -140,7 +149,8 @@ def load(path: Path | str | None = None) -> Model:
             gate = Gate(tuple(float(g["coefficients"][n]) for n in GATE_FEATURES),
                         float(g["intercept"]), float(data["threshold"]))
         return Model(tuple(float(coefs[n]) for n in FEATURES), float(data["intercept"]),
-                     float(data["threshold"]), str(path), gate=gate)
+                     float(data["threshold"]), str(path), gate=gate,
+                     no_word_list_rarity=float(data.get("no_word_list_rarity", 1.0)))
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise HelpgenError(f"cannot read the deflection model ({type(exc).__name__}: {exc}); "
                            "refit it with: helpgen eval --fit", str(path), exit_code=2) from None

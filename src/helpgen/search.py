@@ -178,6 +178,7 @@ class Searcher:
         self._de_reversed: list[str] | None = None
         self._dictionaries: dict[str, Set[str]] | None = None
         self._category_keys: dict[str, tuple[str, frozenset[str]]] | None = None
+        self._native_ids: frozenset[str] | None = None
 
     # -- lifecycle
     def close(self) -> None:
@@ -281,6 +282,15 @@ class Searcher:
                     found &= allowed
                 out[word] = (frozenset(i for d, i in docs_of.items() if d in found), len(found))
         return out
+
+    def native_ids(self) -> frozenset[str]:
+        """The ids of the articles written in the market's own language (not English
+        fallbacks); none on an English market. Read once per searcher."""
+        if self._native_ids is None:
+            with self._lock:
+                self._native_ids = frozenset(self._searcher.stored_fields(d)["id"]
+                                             for d in self._native)
+        return self._native_ids
 
     def category_matches(self, words: Sequence[str], ids: Iterable[str],
                          audience: str | None = None

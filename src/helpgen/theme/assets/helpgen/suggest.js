@@ -49,6 +49,7 @@
   var CJK = "\u0e00-\u0e7f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff" +
             "\uac00-\ud7af\uff66-\uff9f";
   var CJK_START = new RegExp("^[" + CJK + "]");
+  var CJK_TEST = new RegExp("[" + CJK + "]");
   var JA = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f";
   var JA_TEST = new RegExp("[" + JA + "]");
   var JA_CONTENT_G = new RegExp(
@@ -81,6 +82,7 @@
     this.coefficients = FEATURES.map(function (n) { return d.coefficients[n]; });
     this.intercept = d.intercept;
     this.threshold = d.threshold;
+    this.noWordListRarity = d.no_word_list_rarity === undefined ? 1.0 : d.no_word_list_rarity;
     this.gate = null;
     if (d.gate) {
       var g = d.gate;
@@ -319,8 +321,9 @@
 
   /* deflect._rarity: 0 (as common as "forgot") to 1 (in no word list). A word in no
    * list is as rare as its slip fix, looked for among the listed words sharing its
-   * first two letters (see the file comment). Cached per engine. */
-  function rarityOf(engine) {
+   * first two letters (see the file comment); one in a script no word list covers
+   * weighs the model's no_word_list_rarity. Cached per engine. */
+  function rarityOf(engine, noWordList) {
     if (engine._helpgenRarity) { return engine._helpgenRarity; }
     var langs = Object.keys(engine.m.files.dict || {}), cache = new Map();
 
@@ -349,6 +352,7 @@
     }
 
     async function rarity(word) {
+      if (CJK_TEST.test(word)) { return noWordList; }
       var best = await share(word);
       if (!best && clen(word) >= K(engine).MIN_SLIP_CHARS) {
         for (var i = 0; i < langs.length; i++) {
@@ -402,6 +406,23 @@
   }
 
   function sum(list, f) { var s = 0.0; list.forEach(function (x) { s += f(x); }); return s; }
+
+  /* Searcher.native_ids: the ids of the articles in the market's language. */
+  async function nativeIds(engine) {
+    var docs = await engine.docs(), ids = await engine.ids(), out = new Set();
+    docs.native.forEach(function (d) { out.add(ids[d]); });
+    return out;
+  }
+
+  /* deflect._reachable: [coverage denominator, head words, head coverage denominator]
+   * over the key words an article of the market's language (native) or an English
+   * fallback could contain. */
+  function reachable(words, headWords, native) {
+    function ok(w) { return !w.total || (native ? w.inNative : w.inOther); }
+    var head = headWords.filter(ok);
+    return [sum(words.filter(ok), function (x) { return x.idf * x.weight; }) || 1.0, head,
+            sum(head, function (x) { return x.idf * x.weight; }) || 1.0];
+  }
 
   /* ------------------------------------------------------------------ suggest */
 
@@ -463,7 +484,11 @@
       if (candidateIds.indexOf(h.id) === -1) { candidateIds.push(h.id); }
     });
     var texts = words.map(function (w) { return w.text; });
-    var found = await engine.wordMatches(texts, candidateIds, audience);
+    var native = await nativeIds(engine);
+    var lookIds = candidateIds.concat(Array.from(native).filter(function (id) {
+      return candidateIds.indexOf(id) === -1;
+    }).sort());
+    var found = await engine.wordMatches(texts, lookIds, audience);
     var fixes = {}, fixList = [];
     for (var i = 0; i < words.length; i++) {
       var w = words[i];
@@ -475,9 +500,9 @@
         }
       }
     }
-    var fixed = fixList.length ? await engine.wordMatches(fixList, candidateIds, audience) : {};
-    var byCategory = await categoryMatches(engine, texts, candidateIds, audience);
-    var unknown = 0.0, weightTotal = 0.0, rarity = rarityOf(engine);
+    var fixed = fixList.length ? await engine.wordMatches(fixList, lookIds, audience) : {};
+    var byCategory = await categoryMatches(engine, texts, lookIds, audience);
+    var unknown = 0.0, weightTotal = 0.0, rarity = rarityOf(engine, model.noWordListRarity);
     for (i = 0; i < words.length; i++) {
       w = words[i];
       var ids = found[w.text][0], total = found[w.text][1];
@@ -491,6 +516,10 @@
       }
       var idSet = new Set(ids);
       named[0].forEach(function (id) { if (!idSet.has(id)) { w.matched.set(id, k.CATEGORY_CREDIT); } });
+      var ownIds = ids.filter(function (id) { return native.has(id); }).length;
+      var ownNamed = named[0].filter(function (id) { return native.has(id); }).length;
+      w.inNative = ownIds > 0 || ownNamed > 0;
+      w.inOther = total > ownIds || named[1] > ownNamed;
       total = Math.max(total, named[1]);
       w.total = total;
       w.idf = Math.log(1 + totalDocs / (total + k.UNKNOWN_DF));
@@ -501,8 +530,8 @@
       weightTotal += w.idf * w.weight;
       ids.forEach(function (id) { w.matched.set(id, credit); });
     }
-    var denominator = sum(words, function (x) { return x.idf * x.weight; }) || 1.0;
-    var headDenominator = sum(headWords, function (x) { return x.idf * x.weight; }) || 1.0;
+    var reach = {native: reachable(words, headWords, true),
+                 other: reachable(words, headWords, false)};
     var unknownShare = weightTotal ? unknown / weightTotal : 0.0;
 
     // 3. the candidates in search's order; the model scores each, the gate the draft
@@ -527,10 +556,11 @@
     var ranked = [], pos = 0;
     order.forEach(function (hit, docId) {
       var matched = words.filter(function (x) { return x.matched.has(docId) && x.weight; });
-      var coverage = sum(matched, function (x) { return x.idf * x.weight * x.matched.get(docId); }) / denominator;
-      var headCov = headWords.length
-        ? sum(headWords.filter(function (x) { return x.matched.has(docId); }),
-              function (x) { return x.idf * x.matched.get(docId); }) / headDenominator
+      var side = native.has(docId) ? reach.native : reach.other, reachHead = side[1];
+      var coverage = sum(matched, function (x) { return x.idf * x.weight * x.matched.get(docId); }) / side[0];
+      var headCov = reachHead.length
+        ? sum(reachHead.filter(function (x) { return x.matched.has(docId); }),
+              function (x) { return x.idf * x.matched.get(docId); }) / side[2]
         : coverage;
       var isIn = inCat.has(docId);
       var t = rankFeatures(whole.hits, textRank.get(docId));
@@ -540,7 +570,7 @@
                coverage, headCov, titleMatch(hit.title, headWords),
                isIn ? 1.0 : 0.0, ticket.category && !isIn ? 1.0 : 0.0,
                unknownShare, headUnknown,
-               headWords.length ? headWords.filter(function (y) { return y.matched.has(docId); }).length / headWords.length
+               reachHead.length ? reachHead.filter(function (y) { return y.matched.has(docId); }).length / reachHead.length
                                 : coverage,
                headRare];
       var confidence = model.probability(x);
