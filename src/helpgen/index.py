@@ -22,7 +22,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 from whoosh import index as whoosh_index
 from whoosh.analysis import entoken
@@ -352,6 +352,32 @@ def install(staging: Path, mdir: Path, version: str) -> Path:
     return mdir / version
 
 
+def _remember_field_lengths(writer: Any) -> None:
+    """Whoosh's commit reads a document's field length back from the segment's files
+    for every posting (a fifth of indexing); a document has one length per field, so
+    remember it (the same values, read once)."""
+    make = getattr(writer, "per_document_reader", None)
+    if make is None:
+        return
+
+    def per_document_reader() -> Any:
+        reader = make()
+        read = reader.doc_field_length
+        lengths: dict[tuple[int, str], int] = {}
+
+        def doc_field_length(docnum: int, fieldname: str, default: int = 0) -> int:
+            key = (docnum, fieldname)
+            value = lengths.get(key)
+            if value is None:
+                value = lengths[key] = read(docnum, fieldname, default)
+            return value
+
+        reader.doc_field_length = doc_field_length
+        return reader
+
+    writer.per_document_reader = per_document_reader
+
+
 def write(docs: Iterable[IndexDoc], index_dir: Path | str, market: str, version: str,
           language: str, *, audiences: Iterable[str] = (), topics: Iterable[str] = (),
           synonyms: list[list[str]] | None = None, procs: int | None = None,
@@ -387,6 +413,7 @@ def write(docs: Iterable[IndexDoc], index_dir: Path | str, market: str, version:
             writer = ix.writer(limitmb=128, procs=procs, multisegment=True)
         else:
             writer = ix.writer(limitmb=128)
+            _remember_field_lengths(writer)
         try:
             for doc in docs:
                 writer.add_document(**fields(doc, languages))
