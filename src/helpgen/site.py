@@ -545,19 +545,19 @@ class NavCache:
     byte-identical to Material's rendering of every page. The theme's partials in
     :data:`FRAGMENTS` are rendered once per build the same way (:meth:`fragment`).
 
-    A section the page is in (active) renders the same for every page under the same
-    child of it, but for that child: it is recorded once per (section, active child)
-    with a slot where the child goes (a *shell*, :meth:`_shell`), and each page gets the
-    shell with its links and the child rendered for it (recursively: the next section's
+    A section the page is in (active) renders the same for every page in it but for its
+    children: it is recorded once with a mark where each child goes (a *shell*,
+    :meth:`_shell`), and each page gets the shell with its links, the inactive children's
+    cached HTML and its active child rendered for it (recursively: the next section's
     shell, down to the page's own item with its table of contents, rendered per page).
-    A section whose index page is the page renders per page.
+    Links are put in once per folder of pages where that gives the same HTML
+    (:meth:`_resolved`). A section whose index page is the page renders per page.
     """
 
     def __init__(self) -> None:
         self.html: dict[tuple, str] = {}
         self.recording = 0  # depth of the cached renders under way
-        self._slot_for: Any = None  # the active child a shell being recorded leaves out
-        self._slot = f"\x02{os.urandom(8).hex()}\x03"  # where it goes in the shell
+        self._shell_of: Any = None  # the section whose shell is being recorded
         self._inside: dict[tuple, frozenset] = {}  # shell -> folders its links are in
         self._by_folder: dict[tuple, str] = {}  # (shell, pages' folder) -> its HTML
         self._parts: dict[str, list[str]] = {}  # link -> its path's parts
@@ -573,9 +573,9 @@ class NavCache:
         :meth:`put` it under (recording begins)."""
         if getattr(nav_item, "pages", None):
             return None
+        if parent is not None and parent is self._shell_of:  # recording that shell
+            return f"\x02{path}\x03"
         if getattr(nav_item, "active", False):
-            if nav_item is self._slot_for:
-                return self._slot
             if render is None or render_uncached is None:
                 return None
             return self._shell(nav_item, path, level, parent, page, base_url, render,
@@ -589,10 +589,11 @@ class NavCache:
 
     def _shell(self, nav_item: Any, path: str, level: int, parent: Any, page: Any,
                base_url: str, render: Any, render_uncached: Any) -> str | None:
-        """An active section's HTML for ``page``: its shell (recorded on first use) with
-        the page's links and the active child, rendered for the page, in the slot.
-        None (render per page) for the page's own item, and for a section whose index
-        page is the page or that has not exactly one active child."""
+        """An active section's HTML for ``page``: its shell (recorded on first use, a
+        mark where each child goes) with the page's links, each inactive child's cached
+        HTML and the active child rendered for the page. None (render per page) for the
+        page's own item, and for a section whose index page is the page or that has not
+        exactly one active child."""
         children = getattr(nav_item, "children", None)
         if not children or self.recording:
             return None
@@ -602,43 +603,66 @@ class NavCache:
         child = children[active[0] - 1]
         if child is page and getattr(child, "is_index", False):
             return None  # the page is the section's index: Material marks it in the shell
-        key = ("shell", path, level, active[0])
+        key = ("shell", path, level)
         shell = self.html.get(key)
-        if shell == "":
-            return None
         if shell is None:
             self.recording += 1
-            self._slot_for = child
+            self._shell_of = nav_item
             try:
                 shell = str(render_uncached(nav_item, path, level, parent))
             finally:
                 self.recording -= 1
-                self._slot_for = None
-            if shell.count(self._slot) != 1:  # not the shape expected: rendered per page
-                shell = ""
+                self._shell_of = None
+            marks = [m[1] for m in _SHELL_MARK.finditer(shell)]
+            want = [f"{path}_{i}" for i in range(1, len(children) + 1)]
+            if len(set(marks)) != len(marks) or not set(marks) <= set(want) \
+                    or f"{path}_{active[0]}" not in marks:
+                shell = ""  # not the shape expected: rendered per page
             self.html[key] = shell
-            if not shell:
-                return None
-        before, after = self._resolved(key, shell, page, base_url).split(self._slot)
-        return before + str(render(child, f"{path}_{active[0]}", level + 1, nav_item)) + after
+        if not shell:
+            return None
+        prefix, rest = self._resolved(key, shell, page, base_url)
+        out = [prefix]
+        for mark, after in rest:
+            i = int(mark.rsplit("_", 1)[1])
+            item = children[i - 1]
+            if i == active[0]:
+                out.append(str(render(item, mark, level + 1, nav_item)))
+            else:
+                html = self.html.get((mark, level + 1, True))
+                if html is None:  # first time: recorded by the template, for this page
+                    out.append(str(render(item, mark, level + 1, nav_item)))
+                else:
+                    out.append(self._resolved((mark, level + 1, True), html, page,
+                                              base_url, split=False))
+            out.append(after)
+        return "".join(out)
 
-    def _resolved(self, key: tuple, shell: str, page: Any, base_url: str) -> str:
-        """:meth:`links` of a shell for ``page``, once per folder of pages: a link's
-        relative form depends only on the page's folder unless it points at the page
-        or inside it (then, or for a link that is no plain folder path, per page)."""
+    def _resolved(self, key: tuple, html: str, page: Any, base_url: str,
+                  split: bool = True) -> Any:
+        """:meth:`links` of recorded ``html`` for ``page``, once per folder of pages (a
+        link's relative form depends only on the page's folder unless it points at the
+        page or inside it: then, or for a link that is no plain folder path, per page);
+        with ``split``, a shell as (text before the first child, [(child mark, text
+        after it), ...])."""
         url = getattr(page, "url", None)
-        if not url or not url.endswith("/"):
-            return self.links(shell, page, base_url)
-        inside = self._inside.get(key)
-        if inside is None:
-            inside = self._inside[key] = _link_folders(shell)
-        if not inside or url in inside:
-            return self.links(shell, page, base_url)
-        folder = url[: url.rstrip("/").rfind("/") + 1]
-        html = self._by_folder.get((key, folder))
-        if html is None:
-            html = self._by_folder[(key, folder)] = self.links(shell, page, base_url)
-        return html
+        folder = None
+        if url and url.endswith("/"):
+            inside = self._inside.get(key)
+            if inside is None:
+                inside = self._inside[key] = _link_folders(html)
+            if inside and url not in inside:
+                folder = url[: url.rstrip("/").rfind("/") + 1]
+                done = self._by_folder.get((key, folder))
+                if done is not None:
+                    return done
+        done = self.links(html, page, base_url)
+        if split:
+            pieces = _SHELL_MARK.split(done)
+            done = (pieces[0], list(zip(pieces[1::2], pieces[2::2])))
+        if folder is not None:
+            self._by_folder[(key, folder)] = done
+        return done
 
     def put(self, key: tuple, html: str) -> str:
         self.recording -= 1
@@ -766,6 +790,8 @@ def _link_folders(html: str) -> frozenset:
     return frozenset(folders)
 
 
+#: where a child goes in a recorded section shell: its navigation path (``__nav_2_3``)
+_SHELL_MARK = re.compile("\x02([^\x02\x03]*)\x03")
 #: a link MkDocs reads as a plain relative folder path (no scheme, query, anchor, dot
 #: segment or backslash): ``NavCache._relative_to`` answers it without MkDocs
 _PLAIN_FOLDER = re.compile(r"(?:[^/\\.:#?][^/\\:#?]*/)+")
