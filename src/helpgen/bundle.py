@@ -38,14 +38,16 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import re
 import shutil
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from . import analysis
+from .errors import HelpgenError
 
 FORMAT = 1
 BUNDLE_DIR = "search/bundle"  # inside a version's site folder
@@ -338,13 +340,48 @@ def _dictionary_languages() -> frozenset[str]:
 def _dictionary_files(lang: str) -> tuple[int, tuple[tuple[str, bytes], ...]]:
     """(total count, (key, file content) ...) of a language's word list, made once per
     process."""
-    from spellchecker import SpellChecker
-
-    freq = SpellChecker(language=lang, distance=1).word_frequency
     groups: dict[str, dict[str, int]] = {}
-    for word, count in freq.dictionary.items():
-        groups.setdefault(dict_key(word), {})[word] = count
-    return freq.total_words, tuple((key, _dump(words)) for key, words in sorted(groups.items()))
+    total = 0
+    for word, count in word_list(lang):
+        group = groups.setdefault(dict_key(word), {})
+        group[word] = group.get(word, 0) + count
+        total += count
+    return total, tuple((key, _dump(group)) for key, group in sorted(groups.items()))
+
+
+_WORD_COUNT = re.compile(r'"((?:[^"\\]|\\.)*)"\s*:\s*(-?\d+)')
+
+
+def word_list(lang: str) -> Iterator[tuple[str, int]]:
+    """pyspellchecker's word list for ``lang`` as ``SpellChecker(language=lang)`` reads
+    it, pair by pair in the file's order, lower-cased (a word that differs from an
+    earlier one only in case adds its count to it). Read here without the checker,
+    which keeps three copies of the list (tens of MB of a small market's build)."""
+    import gzip
+    import pkgutil
+
+    raw = pkgutil.get_data("spellchecker", f"resources/{lang.lower()}.json.gz")
+    if raw is None:  # pragma: no cover - a loader without get_data
+        raise HelpgenError(f"pyspellchecker has no word list for {lang!r}")
+    text = gzip.decompress(raw).decode("utf-8")
+    del raw
+    # the file is one flat JSON object of "word": count; read pair by pair (json.loads
+    # would hold the whole list as a dict first). Anything else: json.loads it.
+    stripped = text.strip()
+    if not (stripped.startswith("{") and stripped.endswith("}")):
+        yield from ((w.lower(), c) for w, c in json.loads(text).items())
+        return
+    end = 1
+    for m in _WORD_COUNT.finditer(stripped):
+        if stripped[end:m.start()].strip(" \t\r\n,") != "":
+            raise HelpgenError(f"pyspellchecker's word list for {lang!r} is not a flat "
+                               "JSON object of word counts")
+        end = m.end()
+        word = json.loads(f'"{m[1]}"') if "\\" in m[1] else m[1]
+        yield word.lower(), int(m[2])
+    if stripped[end:-1].strip(" \t\r\n,") != "":
+        raise HelpgenError(f"pyspellchecker's word list for {lang!r} is not a flat JSON "
+                           "object of word counts")
 
 
 def _dictionary_chunks(lang: str, w: _Writer) -> dict[str, Any]:
