@@ -91,16 +91,31 @@ def test_a_second_write_gives_the_same_file_names(built, tmp_path):
 
 
 @pytest.mark.parametrize("lang", ["en", "de"])
-def test_word_list_files_are_what_pyspellchecker_reads(lang):
-    """The word lists are read pair by pair (a fifth of a small market's build memory
-    less than through SpellChecker): the same words, counts and order as the checker."""
+def test_word_list_files_are_what_pyspellchecker_reads(lang, tmp_path):
+    """The word lists are written by a small separate process (a whole list held in the
+    build process was most of a small market's peak memory): the same words, counts and
+    order as the checker reads, the folder named by their hash."""
     from spellchecker import SpellChecker
+
+    from helpgen import wordlists
 
     freq = SpellChecker(language=lang, distance=1).word_frequency
     groups: dict = {}
     for word, count in freq.dictionary.items():
-        groups.setdefault(bundle.dict_key(word), {})[word] = count
-    bundle._dictionary_files.cache_clear()
-    total, files = bundle._dictionary_files(lang)
-    assert total == freq.total_words
-    assert files == tuple((key, bundle._dump(words)) for key, words in sorted(groups.items()))
+        groups.setdefault(wordlists.dict_key(word), {})[word] = count
+    want = {key: wordlists.dump(words) for key, words in sorted(groups.items())}
+    info = wordlists.write_in_subprocess(lang, tmp_path / "words")
+    assert info["total"] == freq.total_words
+    assert info["digest"] == wordlists.folder_digest(want)
+    got = {p.name: p.read_bytes() for p in (tmp_path / "words").iterdir()}
+    assert got.pop("keys.json") == wordlists.dump(list(want))
+    assert got == {f"{wordlists.key_name(k)}.json": body for k, body in want.items()}
+    assert info["files"] == len(want) + 1
+
+
+def test_a_failing_word_list_process_is_a_clear_error(tmp_path):
+    from helpgen import wordlists
+
+    with pytest.raises(RuntimeError, match="writing the 'xx' word list failed"):
+        wordlists.write_in_subprocess("xx", tmp_path / "words")
+    assert not (tmp_path / "words").exists()

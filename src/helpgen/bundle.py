@@ -37,16 +37,15 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
-import re
 import shutil
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
-from . import analysis
+from . import analysis, wordlists
+from .wordlists import key_name
 from .errors import HelpgenError
 
 FORMAT = 1
@@ -67,8 +66,7 @@ class BundleInfo:
     seconds: float
 
 
-def _dump(data: Any) -> bytes:
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+_dump = wordlists.dump
 
 
 class _Writer:
@@ -92,10 +90,7 @@ class _Writer:
         """Write ``files`` (key -> content) as ``<prefix>-<hash of them all>/<key in
         hex>.json``: {"dir": the folder, "keys": the keys} (or the keys in the folder's
         ``keys.json``)."""
-        digest = hashlib.sha256()
-        for key, body in files.items():
-            digest.update(key.encode("utf-8") + b"\0" + hashlib.sha256(body).digest())
-        folder = f"{prefix}-{digest.hexdigest()[:HASH_CHARS]}/"
+        folder = f"{prefix}-{wordlists.folder_digest(files)[:HASH_CHARS]}/"
         for key, body in files.items():
             self.raw(f"{folder}{key_name(key)}.json", body)
         if keys_file:
@@ -289,11 +284,6 @@ def _term_chunks(reader: Any, lang: str, w: _Writer, lengths: list[list[int]],
     return chunks
 
 
-def key_name(key: str) -> str:
-    """A file name for a key of any letters: its UTF-8 bytes in hex."""
-    return key.encode("utf-8").hex()
-
-
 def spell_key(word: str) -> str:
     """The spelling file a word is in: its first letter and its length."""
     return f"{word[0]}{len(word)}"
@@ -322,11 +312,6 @@ def _ending_chunks(reader: Any, w: _Writer) -> dict[str, str]:
     return {key: w.put("ends", sorted(words)) for key, words in sorted(groups.items())}
 
 
-def dict_key(word: str) -> str:
-    """The word-list file a word is in: its first two letters."""
-    return word[:2]
-
-
 @functools.lru_cache(maxsize=None)
 def _dictionary_languages() -> frozenset[str]:
     try:
@@ -336,62 +321,34 @@ def _dictionary_languages() -> frozenset[str]:
     return frozenset(SpellChecker.languages())
 
 
-@functools.lru_cache(maxsize=None)
-def _dictionary_files(lang: str) -> tuple[int, tuple[tuple[str, bytes], ...]]:
-    """(total count, (key, file content) ...) of a language's word list, made once per
-    process."""
-    groups: dict[str, dict[str, int]] = {}
-    total = 0
-    for word, count in word_list(lang):
-        group = groups.setdefault(dict_key(word), {})
-        group[word] = group.get(word, 0) + count
-        total += count
-    return total, tuple((key, _dump(group)) for key, group in sorted(groups.items()))
-
-
-_WORD_COUNT = re.compile(r'"((?:[^"\\]|\\.)*)"\s*:\s*(-?\d+)')
-
-
-def word_list(lang: str) -> Iterator[tuple[str, int]]:
-    """pyspellchecker's word list for ``lang`` as ``SpellChecker(language=lang)`` reads
-    it, pair by pair in the file's order, lower-cased (a word that differs from an
-    earlier one only in case adds its count to it). Read here without the checker,
-    which keeps three copies of the list (tens of MB of a small market's build)."""
-    import gzip
-    import pkgutil
-
-    raw = pkgutil.get_data("spellchecker", f"resources/{lang.lower()}.json.gz")
-    if raw is None:  # pragma: no cover - a loader without get_data
-        raise HelpgenError(f"pyspellchecker has no word list for {lang!r}")
-    text = gzip.decompress(raw).decode("utf-8")
-    del raw
-    # the file is one flat JSON object of "word": count; read pair by pair (json.loads
-    # would hold the whole list as a dict first). Anything else: json.loads it.
-    stripped = text.strip()
-    if not (stripped.startswith("{") and stripped.endswith("}")):
-        yield from ((w.lower(), c) for w, c in json.loads(text).items())
-        return
-    end = 1
-    for m in _WORD_COUNT.finditer(stripped):
-        if stripped[end:m.start()].strip(" \t\r\n,") != "":
-            raise HelpgenError(f"pyspellchecker's word list for {lang!r} is not a flat "
-                               "JSON object of word counts")
-        end = m.end()
-        word = json.loads(f'"{m[1]}"') if "\\" in m[1] else m[1]
-        yield word.lower(), int(m[2])
-    if stripped[end:-1].strip(" \t\r\n,") != "":
-        raise HelpgenError(f"pyspellchecker's word list for {lang!r} is not a flat JSON "
-                           "object of word counts")
-
-
 def _dictionary_chunks(lang: str, w: _Writer) -> dict[str, Any]:
     """{"total": count of words, "dir": folder}: ``<dir>keys.json`` lists the keys (first
     two letters) with a file, ``<dir><key in hex>.json`` its words and their counts; read
     only when a query has a word the index does not know. The folder's name is the
-    same in every build with the same word list, so browsers keep it across versions."""
-    total, chunks = _dictionary_files(lang)
-    got = w.folder_of(f"dict-{lang}", dict(chunks), keys_file=True)
-    return {"total": total, "dir": got["dir"]}
+    same in every build with the same word list, so browsers keep it across versions.
+    Written by a small separate process (:mod:`helpgen.wordlists`); the next market of
+    this process copies the folder it wrote."""
+    tmp = w.folder / f".dict-{lang}-staging"
+    shutil.rmtree(tmp, ignore_errors=True)
+    done = _WORD_LISTS.get(lang)
+    if done is not None and done[0].is_dir():
+        shutil.copytree(done[0], tmp)
+        info = done[1]
+    else:
+        try:
+            info = wordlists.write_in_subprocess(lang, tmp)
+        except RuntimeError as exc:
+            raise HelpgenError(str(exc)) from None
+    folder = f"dict-{lang}-{info['digest'][:HASH_CHARS]}/"
+    tmp.rename(w.folder / folder)
+    _WORD_LISTS[lang] = (w.folder / folder, info)
+    w.files += info["files"]
+    w.bytes += info["bytes"]
+    return {"total": info["total"], "dir": folder}
+
+
+#: per process: language -> (the word-list folder last written, what it holds)
+_WORD_LISTS: dict[str, tuple[Path, dict[str, Any]]] = {}
 
 
 def labels(config: Any, language: str) -> dict[str, dict[str, str]]:
