@@ -558,8 +558,12 @@ class NavCache:
         self.html: dict[tuple, str] = {}
         self.recording = 0  # depth of the cached renders under way
         self._shell_of: Any = None  # the section whose shell is being recorded
+        # where a child goes in a shell: its navigation path (``__nav_2_3``) behind a
+        # token no title can hold
+        self._token = f"\x02{os.urandom(8).hex()}"
+        self._mark = re.compile(f"{self._token}([^\x02\x03]*)\x03")
         self._inside: dict[tuple, frozenset] = {}  # shell -> folders its links are in
-        self._by_folder: dict[tuple, str] = {}  # (shell, pages' folder) -> its HTML
+        self._by_folder: dict[tuple, Any] = {}  # (shell, pages' folder) -> its HTML
         self._parts: dict[str, list[str]] = {}  # link -> its path's parts
         self._page_url: str | None = None  # the page :meth:`_relative_to` last split
         self._page_parts: list[str] = []
@@ -574,7 +578,7 @@ class NavCache:
         if getattr(nav_item, "pages", None):
             return None
         if parent is not None and parent is self._shell_of:  # recording that shell
-            return f"\x02{path}\x03"
+            return f"{self._token}{path}\x03"
         if getattr(nav_item, "active", False):
             if render is None or render_uncached is None:
                 return None
@@ -613,7 +617,7 @@ class NavCache:
             finally:
                 self.recording -= 1
                 self._shell_of = None
-            marks = [m[1] for m in _SHELL_MARK.finditer(shell)]
+            marks = [m[1] for m in self._mark.finditer(shell)]
             want = [f"{path}_{i}" for i in range(1, len(children) + 1)]
             if len(set(marks)) != len(marks) or not set(marks) <= set(want) \
                     or f"{path}_{active[0]}" not in marks:
@@ -658,7 +662,7 @@ class NavCache:
                     return done
         done = self.links(html, page, base_url)
         if split:
-            pieces = _SHELL_MARK.split(done)
+            pieces = self._mark.split(done)
             done = (pieces[0], list(zip(pieces[1::2], pieces[2::2])))
         if folder is not None:
             self._by_folder[(key, folder)] = done
@@ -790,8 +794,6 @@ def _link_folders(html: str) -> frozenset:
     return frozenset(folders)
 
 
-#: where a child goes in a recorded section shell: its navigation path (``__nav_2_3``)
-_SHELL_MARK = re.compile("\x02([^\x02\x03]*)\x03")
 #: a link MkDocs reads as a plain relative folder path (no scheme, query, anchor, dot
 #: segment or backslash): ``NavCache._relative_to`` answers it without MkDocs
 _PLAIN_FOLDER = re.compile(r"(?:[^/\\.:#?][^/\\:#?]*/)+")
