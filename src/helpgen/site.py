@@ -78,7 +78,8 @@ class BuildState:
     #: "Last reviewed: <date>" by date: CLDR's formatting is the same for every page
     #: of the market that has the date
     reviewed_texts: dict = field(default_factory=dict)
-    #: Material's search index entries (``lunr_entries``): one title entry per page
+    #: Material's search index entries next to the bundle: one title per page
+    #: (:func:`write_lunr_titles`)
     lunr_titles: list = field(default_factory=list)
 
 
@@ -454,7 +455,7 @@ def _write_permalink(folder: str, art_id: str, to_url: str) -> None:
     One folder per article under a folder already confined: the article id is one plain
     segment (content validation), the folder is made here and the file created only if
     absent, never through a link (``O_EXCL | O_NOFOLLOW``)."""
-    if not art_id or "/" in art_id or art_id in (".", "..") or art_id.startswith("."):
+    if not art_id or "/" in art_id or art_id.startswith("."):
         raise HelpgenError(f"refusing to write the permalink of article id {art_id!r}")
     dest = os.path.join(folder, art_id)
     try:
@@ -584,12 +585,18 @@ class NavCache:
                 return None
             return self._shell(nav_item, path, level, parent, page, base_url, render,
                                render_uncached)
-        key = (path, level, parent.active if parent else None)
+        key = self._item_key(path, level, parent)
         html = self.html.get(key)
         if html is not None:
             return self.links(html, page, base_url)
         self.recording += 1
         return key
+
+    @staticmethod
+    def _item_key(path: str, level: int, parent: Any) -> tuple:
+        """Where an inactive item's HTML is cached: it renders the same wherever the
+        navigation puts it at ``path`` and ``level`` under a parent as active as this."""
+        return (path, level, parent.active if parent else None)
 
     def _shell(self, nav_item: Any, path: str, level: int, parent: Any, page: Any,
                base_url: str, render: Any, render_uncached: Any) -> str | None:
@@ -629,16 +636,12 @@ class NavCache:
         out = [prefix]
         for mark, after in rest:
             i = int(mark.rsplit("_", 1)[1])
-            item = children[i - 1]
-            if i == active[0]:
-                out.append(str(render(item, mark, level + 1, nav_item)))
+            item_key = self._item_key(mark, level + 1, nav_item)
+            html = None if i == active[0] else self.html.get(item_key)
+            if html is None:  # the active child, or a first time (recorded by the template)
+                out.append(str(render(children[i - 1], mark, level + 1, nav_item)))
             else:
-                html = self.html.get((mark, level + 1, True))
-                if html is None:  # first time: recorded by the template, for this page
-                    out.append(str(render(item, mark, level + 1, nav_item)))
-                else:
-                    out.append(self._resolved((mark, level + 1, True), html, page,
-                                              base_url, split=False))
+                out.append(self._resolved(item_key, html, page, base_url, split=False))
             out.append(after)
         return "".join(out)
 
@@ -779,6 +782,8 @@ FRAGMENTS = frozenset({
 
 
 _NAV_LINK = re.compile("\x00([^\x00\x01]*)\x01")
+
+
 def _link_folders(html: str) -> frozenset:
     """Every folder the recorded links of ``html`` lead into (``a/b/`` -> ``a/`` and
     ``a/b/``); empty when a link is no plain folder path (nothing can be shared)."""
