@@ -85,17 +85,13 @@ class _Writer:
         self.files += 1
         self.bytes += len(body)
 
-    def folder_of(self, prefix: str, files: dict[str, bytes], keys_file: bool = False
-                  ) -> dict[str, Any]:
+    def folder_of(self, prefix: str, files: dict[str, bytes]) -> dict[str, Any]:
         """Write ``files`` (key -> content) as ``<prefix>-<hash of them all>/<key in
-        hex>.json``: {"dir": the folder, "keys": the keys} (or the keys in the folder's
-        ``keys.json``)."""
+        hex>.json`` (named as :mod:`helpgen.wordlists` names its folders): {"dir": the
+        folder, "keys": the keys}."""
         folder = f"{prefix}-{wordlists.folder_digest(files)[:HASH_CHARS]}/"
         for key, body in files.items():
             self.raw(f"{folder}{key_name(key)}.json", body)
-        if keys_file:
-            self.raw(f"{folder}keys.json", _dump(list(files)))
-            return {"dir": folder}
         return {"dir": folder, "keys": list(files)}
 
     def put(self, prefix: str, data: Any) -> str:
