@@ -71,17 +71,22 @@ def copy_project(dest: Path) -> Path:
     return dest
 
 
-def without_bundle(root: Path) -> Path:
-    """Set ``search.static_bundle: false`` in the project at ``root``: Material's own
-    search index then holds every page's text (next to the bundle it holds titles only),
-    which the benchmarks comparing with Material's search need."""
+def static_bundle(root: Path, on: bool) -> Path:
+    """Set ``search.static_bundle`` in the project at ``root``; the project. Off,
+    Material's own search index holds every page's text (next to the bundle it holds
+    titles only), which the benchmarks comparing with Material's search need."""
     import yaml
 
     path = root / "helpgen.yml"
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    data.setdefault("search", {})["static_bundle"] = False
+    data.setdefault("search", {})["static_bundle"] = on
     path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return root
+
+
+def without_bundle(root: Path) -> Path:
+    """:func:`static_bundle` off."""
+    return static_bundle(root, False)
 
 
 def run(cmd: list[str], cwd: Path) -> tuple[float, int, float]:

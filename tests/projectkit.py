@@ -26,6 +26,17 @@ def copy_project(dest: Path) -> Path:
     return dest
 
 
+def set_setting(project: Path, section: str, key: str, value) -> Path:
+    """Set ``section.key`` in the project's helpgen.yml (the rest kept); the project."""
+    import yaml
+
+    path = project / "helpgen.yml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data.setdefault(section, {})[key] = value
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return project
+
+
 def write_article(project: Path, src: str, front: str, body: str = "# Title\n\nText.\n") -> Path:
     path = project / "docs" / src
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -8,21 +8,16 @@ import json
 from pathlib import Path
 
 import pytest
-import yaml
 
 from helpgen import analysis, bundle, config, site
 from helpgen.errors import HelpgenError
-from projectkit import copy_project
+from projectkit import copy_project, set_setting
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> Path:
-    root = copy_project(tmp_path_factory.mktemp("bundle") / "project")
-    cfg_file = root / "helpgen.yml"
-    data = yaml.safe_load(cfg_file.read_text(encoding="utf-8"))
-    data.setdefault("deflection", {})["category_map"] = {"Ticket trouble": "ticket-submission"}
-    cfg_file.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False),
-                        encoding="utf-8")
+    root = set_setting(copy_project(tmp_path_factory.mktemp("bundle") / "project"),
+                       "deflection", "category_map", {"Ticket trouble": "ticket-submission"})
     site.build(config.load(root), "de", "2026.11", ["latest"], root / "site",
                index_dir=root / "search_index")
     return root

@@ -6,13 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
-import yaml
 
 from helpgen import config as config_mod
 from helpgen import search_eval, site
 from helpgen.cli import main
 
-from projectkit import REPO, copy_project
+from projectkit import REPO, copy_project, set_setting
 
 EVAL_FILE = REPO / "evals" / "search.yml"
 
@@ -22,10 +21,7 @@ def built(tmp_path_factory) -> tuple[config_mod.Config, Path]:
     root = copy_project(tmp_path_factory.mktemp("search-eval") / "project")
     # without the static bundle Material's index holds every page's text (with it, its
     # fallback index holds titles only): the baseline is Material's search as it ships
-    data = yaml.safe_load((root / "helpgen.yml").read_text(encoding="utf-8"))
-    data["search"]["static_bundle"] = False
-    (root / "helpgen.yml").write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False),
-                                      encoding="utf-8")
+    set_setting(root, "search", "static_bundle", False)
     cfg = config_mod.load(root)
     markets = sorted({q.market for q in search_eval.load_questions(EVAL_FILE, cfg)})
     site.build_all(cfg, "2026.11", ["latest"], root / "site", jobs=2, markets=markets)

@@ -139,18 +139,11 @@ def test_without_the_bundle_a_static_host_keeps_materials_search(page, tmp_path)
     on a static host, as before the bundle existed."""
     import json
 
-    import yaml
-
     from helpgen import config, site
-    from projectkit import copy_project
+    from projectkit import copy_project, set_setting
     from static_host import serving_static
 
-    root = copy_project(tmp_path / "project")
-    cfg_file = root / "helpgen.yml"
-    data = yaml.safe_load(cfg_file.read_text(encoding="utf-8"))
-    data.setdefault("search", {})["static_bundle"] = False
-    cfg_file.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False),
-                        encoding="utf-8")
+    root = set_setting(copy_project(tmp_path / "project"), "search", "static_bundle", False)
     site.build(config.load(root), "us", "2026.11", ["latest"], root / "site",
                index_dir=root / "search_index")
     assert not (root / "site" / "us" / "2026.11" / "search" / "bundle").exists()
