@@ -231,6 +231,31 @@ def test_shared_theme_cache_gives_byte_identical_sites(tmp_path):
     assert [f for f in files if (shared / f).read_bytes() != (fresh / f).read_bytes()] == []
 
 
+def test_theme_listing_skips_dot_folders_and_lists_what_mkdocs_would():
+    """The theme's file listing walks past folders MkDocs' filter drops whole (Material's
+    .icons); the files MkDocs copies are the same as with Jinja's full listing, and the
+    filter is still the one helpgen recognises (else the shortcut is silently off)."""
+    from mkdocs.config import load_config
+    from mkdocs.structure.files import Files
+
+    mk = load_config(str(config_mod.load(REPO).mkdocs_file))
+    env = mk.theme.get_env()
+    real_list, seen = env.list_templates, []
+
+    def spy(extensions=None, filter_func=None):
+        seen.append(filter_func)
+        return real_list(extensions, filter_func)
+
+    env.list_templates = spy
+    Files([]).add_files_from_theme(env, mk)
+    (mkdocs_filter,) = seen
+    assert mkdocs_filter.__qualname__ == site.THEME_FILES_FILTER
+    full = real_list(filter_func=mkdocs_filter)
+    assert any(f.startswith("assets/javascripts/bundle.") for f in full)
+    assert site.theme_files(env.loader, mkdocs_filter) == full
+    assert len(env.loader.list_templates()) > 10 * len(full)  # the walk it saves
+
+
 def test_templates_compiled_by_an_earlier_build_give_byte_identical_sites(tmp_path,
                                                                           monkeypatch):
     """A build's compiled templates are kept on disk (ThemeCache(persist=True)); a later
