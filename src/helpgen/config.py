@@ -47,6 +47,29 @@ class Setting:
 
 BASE_URL_RE = re.compile(r"^https?://[A-Za-z0-9.-]+(?::\d{1,5})?(?:/[A-Za-z0-9._~/-]*)?$")
 
+#: URL schemes of an ``events.db`` that is a PostgreSQL database
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+
+
+def events_db_problem(value: str) -> str | None:
+    """Why ``value`` cannot be an ``events.db`` (None when it can): an unknown URL
+    scheme, or a PostgreSQL URL that carries a password. Here rather than in
+    :mod:`helpgen.events` so that reading the configuration does not import the event
+    stores."""
+    from urllib.parse import parse_qs, urlsplit
+
+    if value.startswith(POSTGRES_SCHEMES):
+        parts = urlsplit(value)
+        if parts.password is not None or "password" in parse_qs(parts.query):
+            return ("a PostgreSQL URL must not carry a password: remove it and give it to "
+                    "libpq in PGPASSWORD or ~/.pgpass (postgresql://user@host/db)")
+        return None
+    if value.startswith("sqlite:///") or "://" not in value:
+        return None
+    return (f"unknown events store {value.split('://', 1)[0]!r}:// ; use a file path, "
+            "sqlite:///path or postgresql://user@host/db")
+
+
 #: Old setting -> its new name; the old one is still read (when the new one is not given)
 #: and warned about.
 RENAMED_SETTINGS: Mapping[str, str] = MappingProxyType({
@@ -718,9 +741,7 @@ def _validate(loc: yamlpos.Located, root: Path, rel: str) -> Config:
                 section, name, value=True)
             continue
         if s.key == "events.db":
-            from .events import url_problem
-
-            problem = url_problem(value)
+            problem = events_db_problem(value)
             if problem:
                 bad(f"events.db: {problem}", section, name, value=True)
                 continue

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Protocol
 
+from ..config import POSTGRES_SCHEMES, events_db_problem as url_problem
 from ..errors import HelpgenError
 from .model import Event
 from .schema import DRAFT_COLUMNS, DRAFT_UPSERT
@@ -56,26 +57,6 @@ class StoreOptions:
         return cls(int(settings.get("events.query_max_chars", cls.query_max_chars)),
                    int(settings.get("events.pool_size", cls.pool_size)),
                    int(settings.get("events.buffer_size", cls.buffer_size)))
-
-
-POSTGRES_SCHEMES = ("postgresql://", "postgres://")
-
-
-def url_problem(value: str) -> str | None:
-    """Why ``value`` cannot be an ``events.db`` (None when it can): an unknown URL
-    scheme, or a PostgreSQL URL that carries a password."""
-    from urllib.parse import parse_qs, urlsplit
-
-    if value.startswith(POSTGRES_SCHEMES):
-        parts = urlsplit(value)
-        if parts.password is not None or "password" in parse_qs(parts.query):
-            return ("a PostgreSQL URL must not carry a password: remove it and give it to "
-                    "libpq in PGPASSWORD or ~/.pgpass (postgresql://user@host/db)")
-        return None
-    if value.startswith("sqlite:///") or "://" not in value:
-        return None
-    return (f"unknown events store {value.split('://', 1)[0]!r}:// ; use a file path, "
-            "sqlite:///path or postgresql://user@host/db")
 
 
 def store_target(value: str | Path, root: Path | None = None) -> Path | str:
