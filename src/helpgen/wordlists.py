@@ -6,10 +6,10 @@ split by a word's first two letters (:func:`dict_key`) into ``<key in hex>.json`
 plus ``keys.json``, in a folder named by a hash of them all (:func:`write`).
 
 A list is large (160,000 English words, 339,000 German): held in the build process it
-was most of a small market's peak memory. So the build runs ``python -m
-helpgen.wordlists LANG FOLDER`` (:func:`write_in_subprocess`): a small process that
-imports nothing but the standard library writes the files and prints what the bundle's
-manifest needs. Stdlib only, on purpose.
+was most of a small market's peak memory. So the build runs this file as a
+script (:func:`write_in_subprocess`): a small process that imports nothing but the
+standard library writes the files and prints what the bundle's manifest needs. Stdlib
+only, on purpose, and importable without the helpgen package.
 """
 
 from __future__ import annotations
@@ -17,8 +17,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
-import os
-import pkgutil
 import shutil
 import subprocess
 import sys
@@ -51,14 +49,21 @@ def folder_digest(files: dict[str, bytes]) -> str:
     return digest.hexdigest()
 
 
-def files(lang: str) -> tuple[int, dict[str, bytes]]:
-    """(total count, {key: file content}) of ``lang``'s list, read as
-    ``SpellChecker(language=lang)`` reads it: lower-cased, the counts of words that
-    differ only in case summed, in the file's order; keys sorted."""
-    raw = pkgutil.get_data("spellchecker", f"resources/{lang.lower()}.json.gz")
-    if raw is None:  # pragma: no cover - a loader without get_data
-        raise ValueError(f"pyspellchecker has no word list for {lang!r}")
-    data = json.loads(gzip.decompress(raw).decode("utf-8"))
+def resource(lang: str) -> Path:
+    """pyspellchecker's compressed list for ``lang``, found without importing it."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("spellchecker")
+    if spec is None or not spec.submodule_search_locations:
+        raise ValueError("pyspellchecker is not installed")
+    return Path(list(spec.submodule_search_locations)[0]) / "resources" / f"{lang.lower()}.json.gz"
+
+
+def files(source: Path) -> tuple[int, dict[str, bytes]]:
+    """(total count, {key: file content}) of the list in ``source`` (:func:`resource`),
+    read as ``SpellChecker(language=lang)`` reads it: lower-cased, the counts of words
+    that differ only in case summed, in the file's order; keys sorted."""
+    data = json.loads(gzip.decompress(source.read_bytes()).decode("utf-8"))
     groups: dict[str, dict[str, int]] = {}
     total = 0
     for word, count in data.items():
@@ -69,10 +74,10 @@ def files(lang: str) -> tuple[int, dict[str, bytes]]:
     return total, {key: dump(group) for key, group in sorted(groups.items())}
 
 
-def write(lang: str, folder: Path) -> dict[str, Any]:
-    """Write ``lang``'s files into ``folder`` (made here); what the manifest needs:
-    total count, the folder's digest, and the files and bytes written."""
-    total, chunks = files(lang)
+def write(source: Path, folder: Path) -> dict[str, Any]:
+    """Write the files of the list in ``source`` into ``folder`` (made here); what the
+    manifest needs: total count, the folder's digest, and the files and bytes written."""
+    total, chunks = files(source)
     folder.mkdir(parents=True)
     written = 0
     for key, body in chunks.items():
@@ -85,13 +90,12 @@ def write(lang: str, folder: Path) -> dict[str, Any]:
 
 
 def write_in_subprocess(lang: str, folder: Path) -> dict[str, Any]:
-    """:func:`write` in a fresh small Python process (see the module doc); raises
-    RuntimeError with its error output when it fails."""
-    env = dict(os.environ)
-    src = str(Path(__file__).resolve().parents[1])  # importable however we were
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (src, env.get("PYTHONPATH")) if p)
-    done = subprocess.run([sys.executable, "-m", "helpgen.wordlists", lang, str(folder)],
-                          capture_output=True, text=True, env=env, check=False)
+    """:func:`write` in a fresh small Python process (see the module doc), which runs
+    this file isolated and without site-packages (``-I -S``: their start-up was a
+    sixth of its time); raises RuntimeError with its error output when it fails."""
+    done = subprocess.run([sys.executable, "-I", "-S", str(Path(__file__).resolve()),
+                           str(resource(lang)), str(folder)],
+                          capture_output=True, text=True, check=False)
     if done.returncode != 0:
         shutil.rmtree(folder, ignore_errors=True)
         raise RuntimeError(f"writing the {lang!r} word list failed (exit code "
@@ -101,9 +105,9 @@ def write_in_subprocess(lang: str, folder: Path) -> dict[str, Any]:
 
 def main(argv: list[str]) -> int:
     if len(argv) != 2:
-        print("usage: python -m helpgen.wordlists LANG FOLDER", file=sys.stderr)
+        print("usage: python wordlists.py WORD_LIST.json.gz FOLDER", file=sys.stderr)
         return 2
-    print(json.dumps(write(argv[0], Path(argv[1]))))
+    print(json.dumps(write(Path(argv[0]), Path(argv[1]))))
     return 0
 
 
