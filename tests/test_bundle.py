@@ -101,11 +101,18 @@ def test_word_list_files_are_what_pyspellchecker_reads(lang, tmp_path):
     want = {key: wordlists.dump(words) for key, words in sorted(groups.items())}
     info = wordlists.write_in_subprocess(lang, tmp_path / "words")
     assert info["total"] == freq.total_words
-    assert info["digest"] == wordlists.folder_digest(want)
     got = {p.name: p.read_bytes() for p in (tmp_path / "words").iterdir()}
-    assert got.pop("keys.json") == wordlists.dump(list(want))
-    assert got == {f"{wordlists.key_name(k)}.json": body for k, body in want.items()}
-    assert info["files"] == len(want) + 1
+    packs = json.loads(got["keys.json"])
+    in_order = {f"{n}.json": got[f"{n}.json"] for n in range(len(packs))}
+    assert info["digest"] == wordlists.folder_digest({**in_order, "keys.json": got.pop("keys.json")})
+    assert [key for pack in packs for key in pack] == list(want)
+    assert len(packs) < len(want) / 2  # small keys share a file
+    for n, pack in enumerate(packs):
+        body = got.pop(f"{n}.json")
+        assert len(pack) == 1 or len(body) <= wordlists.PACK_BYTES
+        assert json.loads(body) == {key: json.loads(want[key]) for key in pack}
+    assert got == {}
+    assert info["files"] == len(packs) + 1
 
 
 def test_a_failing_word_list_process_is_a_clear_error(tmp_path):

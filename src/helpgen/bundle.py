@@ -24,9 +24,10 @@ What a browser fetches, and when:
 * ``spell-<hash>/<key>.json``: the spelling vocabulary (words as written, with their
   document frequency), one file per first letter and word length: a typo's candidates
   share the first letter and differ in length by at most two;
-* ``dict-<lang>-<hash>/<key>.json``: the word lists that keep real words from being
-  "corrected" (pyspellchecker's, with their counts), one file per first two letters,
-  read only for a word the index does not know (``keys.json`` lists the files);
+* ``dict-<lang>-<hash>/<n>.json``: the word lists that keep real words from being
+  "corrected" (pyspellchecker's, with their counts), by a word's first two letters,
+  neighbouring letter pairs packed into files of about 16 KB, read only for a word the
+  index does not know (``keys.json`` lists each file's letter pairs);
 * ``ends-*.json`` (German markets): the German terms spelt backwards, by last letter,
   for compounds ending in a query word;
 * ``a-<hash>/<document number>.json``: one file per article (title, address, summary,
@@ -87,8 +88,7 @@ class _Writer:
 
     def folder_of(self, prefix: str, files: dict[str, bytes]) -> dict[str, Any]:
         """Write ``files`` (key -> content) as ``<prefix>-<hash of them all>/<key in
-        hex>.json`` (named as :mod:`helpgen.wordlists` names its folders): {"dir": the
-        folder, "keys": the keys}."""
+        hex>.json``: {"dir": the folder, "keys": the keys}."""
         folder = f"{prefix}-{wordlists.folder_digest(files)[:HASH_CHARS]}/"
         for key, body in files.items():
             self.raw(f"{folder}{key_name(key)}.json", body)
@@ -318,9 +318,10 @@ def _dictionary_languages() -> frozenset[str]:
 
 
 def _dictionary_chunks(lang: str, w: _Writer) -> dict[str, Any]:
-    """{"total": count of words, "dir": folder}: ``<dir>keys.json`` lists the keys (first
-    two letters) with a file, ``<dir><key in hex>.json`` its words and their counts; read
-    only when a query has a word the index does not know. The folder's name is the
+    """{"total": count of words, "dir": folder}: ``<dir>keys.json`` lists the packs of
+    keys (a word's first two letters), ``<dir><n>.json`` maps each key of pack ``n`` to
+    its words and their counts (:mod:`helpgen.wordlists`); read only when a query has a
+    word the index does not know. The folder's name is the
     same in every build with the same word list, so browsers keep it across versions.
     Written by a small separate process (:mod:`helpgen.wordlists`); the next market of
     this process copies the folder it wrote."""

@@ -2,8 +2,9 @@
 
 The browser reads a language's word list (word -> count) to tell a real word from a
 typing slip and to weigh how rare an unknown word is (see :mod:`helpgen.bundle`). It is
-split by a word's first two letters (:func:`dict_key`) into ``<key in hex>.json`` files
-plus ``keys.json``, in a folder named by a hash of them all (:func:`write`).
+split by a word's first two letters (:func:`dict_key`), consecutive keys packed into
+files of about 16 KB (``<n>.json``) listed in ``keys.json``, in a folder named by a hash
+of them all (:func:`write`).
 
 A list is large (160,000 English words, 339,000 German): held in the build process it
 was most of a small market's peak memory. So the build runs this file as a
@@ -24,6 +25,8 @@ from pathlib import Path
 from typing import Any
 
 KEYS_FILE = "keys.json"
+#: a word-list file's size: consecutive keys share a file up to this many bytes
+PACK_BYTES = 16_000
 
 
 def dict_key(word: str) -> str:
@@ -74,19 +77,35 @@ def files(source: Path) -> tuple[int, dict[str, bytes]]:
     return total, {key: dump(group) for key, group in sorted(groups.items())}
 
 
-def write(source: Path, folder: Path) -> dict[str, Any]:
-    """Write the files of the list in ``source`` into ``folder`` (made here); what the
-    manifest needs: total count, the folder's digest, and the files and bytes written."""
-    total, chunks = files(source)
-    folder.mkdir(parents=True)
-    written = 0
+def packs(chunks: dict[str, bytes], limit: int = PACK_BYTES) -> list[list[str]]:
+    """The keys of ``chunks`` in order, grouped into files of at most ``limit`` bytes (a
+    key larger than that alone). Half of English's 555 keys hold under 130 bytes: one
+    file per key was 555 files per build and per version, each created at a cost."""
+    out: list[list[str]] = []
+    size = 0
     for key, body in chunks.items():
-        (folder / f"{key_name(key)}.json").write_bytes(body)
-        written += len(body)
-    keys = dump(list(chunks))
-    (folder / KEYS_FILE).write_bytes(keys)
-    return {"total": total, "digest": folder_digest(chunks), "files": len(chunks) + 1,
-            "bytes": written + len(keys)}
+        if not out or size + len(body) > limit:
+            out.append([])
+            size = 0
+        out[-1].append(key)
+        size += len(body) + len(key) + 4
+    return out
+
+
+def write(source: Path, folder: Path) -> dict[str, Any]:
+    """Write the files of the list in ``source`` into ``folder`` (made here): ``<n>.json``
+    maps each key of pack ``n`` to its words and counts, ``keys.json`` lists the packs'
+    keys. What the manifest needs: total count, the folder's digest, and the files and
+    bytes written."""
+    total, chunks = files(source)
+    out = {f"{n}.json": b"{" + b",".join(dump(key) + b":" + chunks[key] for key in keys) + b"}"
+           for n, keys in enumerate(packs(chunks))}
+    out[KEYS_FILE] = dump(packs(chunks))
+    folder.mkdir(parents=True)
+    for name, body in out.items():
+        (folder / name).write_bytes(body)
+    return {"total": total, "digest": folder_digest(out), "files": len(out),
+            "bytes": sum(map(len, out.values()))}
 
 
 def write_in_subprocess(lang: str, folder: Path) -> dict[str, Any]:

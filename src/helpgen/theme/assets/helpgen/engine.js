@@ -286,13 +286,20 @@
   };
 
   /* The words (-> counts) of ``lang``'s word list beginning with ``key`` (two
-   * letters); null when the list has none or the language has no list. */
+   * letters); null when the list has none or the language has no list. keys.json
+   * lists the keys of each file: file ``<n>.json`` maps each of pack n's keys to its
+   * words. */
   Engine.prototype.dictionaryFile = function (lang, key) {
     var d = this.m.files.dict[lang], self = this;
     if (!d) { return Promise.resolve(null); }
-    return this.file(d.dir + "keys.json").then(function (keys) {
-      if (!d.keySet) { d.keySet = new Set(keys); }
-      return d.keySet.has(key) ? self.file(d.dir + keyName(key) + ".json") : null;
+    return this.file(d.dir + "keys.json").then(function (packs) {
+      if (!d.packOf) {
+        d.packOf = new Map();
+        packs.forEach(function (keys, n) { keys.forEach(function (k) { d.packOf.set(k, n); }); });
+      }
+      var n = d.packOf.get(key);
+      if (n === undefined) { return null; }
+      return self.file(d.dir + n + ".json").then(function (pack) { return pack[key]; });
     });
   };
 
