@@ -26,6 +26,7 @@ included on both sides). Usage::
     python benchmarks/build_speed.py --only c --sizes 500,1000,2000 --unpruned-max 2000
     python benchmarks/build_speed.py --only d --sizes 200,2000,5000 --repeat 3
     python benchmarks/build_speed.py --only d --sizes 2000 --base-tree /tmp/base  # before/after
+    python benchmarks/build_speed.py --only d --sizes 200 --repeat 7 --work-dir /dev/shm
     python benchmarks/build_speed.py --only p --profile-size 2000
 """
 
@@ -386,6 +387,10 @@ def bench_same_pages(sizes: list[int], repeat: int, base_tree: Path | None = Non
                 row[f"vs_{peer}"] = {
                     key: round(row["helpgen"][key] / row[peer][key], 2)
                     for key in ("wall_s", "cpu_s", "peak_rss_mb")}
+                # the median of each round's own ratio (the two builds ran back to back):
+                # steadier than the ratio of medians while the machine's load drifts
+                row[f"vs_{peer}"]["cpu_paired"] = round(statistics.median(
+                    h[2] / p[2] for h, p in zip(runs["helpgen"], runs[peer])), 2)
                 if "helpgen_base" in runs:
                     row[f"base_vs_{peer}"] = {
                         key: round(row["helpgen_base"][key] / row[peer][key], 2)
@@ -459,13 +464,19 @@ def main() -> None:
                          "an earlier commit, e.g. git worktree add /tmp/base <commit>)")
     ap.add_argument("--drop-caches", action="store_true",
                     help="part d: drop the kernel's page cache before every build (root)")
+    ap.add_argument("--work-dir", type=Path, default=None,
+                    help="where the corpora and builds go (default: the temporary folder); "
+                         "/dev/shm measures without the disk's file-creation cost")
     ap.add_argument("--profile-size", type=int, default=2000,
                     help="articles of the profiled market (part p)")
     args = ap.parse_args()
+    if args.work_dir:
+        tempfile.tempdir = str(args.work_dir)
     parts = set(args.only.split(","))
     compile_bytecode(helpgen_sources(), *([args.base_tree / "src"] if args.base_tree else []))
     out: dict = {"python": sys.version.split()[0], "cpus": os.cpu_count(),
-                 "date": time.strftime("%Y-%m-%d"), "bytecode": "compiled before timing"}
+                 "date": time.strftime("%Y-%m-%d"), "bytecode": "compiled before timing",
+                 "work_dir": tempfile.gettempdir()}
     if parts & {"a", "b"}:
         out["real_docs"] = bench_real_docs(args.repeat)
         print(json.dumps(out["real_docs"], indent=2), flush=True)

@@ -1601,6 +1601,9 @@ def _build(config: Config, market: str | None, version: str | None,
         # published only when both succeeded.
         ctx = multiprocessing.get_context("fork")
         queue = ctx.Queue()
+        # imported before the fork: the child inherits them, and this process needs them
+        # to publish (after the fork both processes imported Whoosh, 80 ms each)
+        from . import bundle, index  # noqa: F401
         # not a daemon: a large index is written by Whoosh's own worker processes, which
         # a daemonic process may not start (the child dies with us: PR_SET_PDEATHSIG)
         child = ctx.Process(target=_stage_index_child,
@@ -1619,8 +1622,6 @@ def _build(config: Config, market: str | None, version: str | None,
                 child.kill()
             child.join()
         raise_if(problems or [], exit_code=exit_code)
-        from . import bundle
-
         bundle.move_into(index_stage.path / BUNDLE_STAGE, site_stage.path)
         item = Staged(code, site_stage, index_stage, index_dir, len(state.rendered.pages))
         path = _publish_set(config, site_dir, version, aliases, [item], build_id)[0]
