@@ -33,6 +33,7 @@ included on both sides). Usage::
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
 import random
@@ -334,10 +335,15 @@ def drop_page_cache() -> None:
 
 
 def bench_same_pages(sizes: list[int], repeat: int, base_tree: Path | None = None,
-                     drop_caches: bool = False) -> list[dict]:
+                     drop_caches: bool = False, cold: bool = False) -> list[dict]:
     """Interleaved runs: helpgen, plain Material, plain Material + Pagefind, per round;
     with ``base_tree`` (a checkout of another commit) also that commit's helpgen on the
-    same corpus, for a before/after comparison under the same load."""
+    same corpus, for a before/after comparison under the same load.
+
+    helpgen's cache folder (compiled templates, word lists; :mod:`helpgen.cache`) is
+    the benchmark's own: warm (one untimed build of each command first: what every
+    build after a machine's first has) or, with ``cold``, a new empty one for every
+    helpgen build (a fresh machine's first build)."""
     rows = []
     pagefind = have_pagefind()
     for n in sizes:
@@ -370,10 +376,16 @@ def bench_same_pages(sizes: list[int], repeat: int, base_tree: Path | None = Non
                         "--output-subdir pagefind --silent")
                 cmds["material_pagefind"] = (["sh", "-c", both], [root / "same_site"])
             runs: dict[str, list[tuple[float, int, float]]] = {k: [] for k in cmds}
+            if not cold:
+                for name, (cmd, clean, *where) in cmds.items():
+                    run(cmd, where[0] if where else root)  # warm-up, untimed
             for _ in range(repeat):
                 for name, (cmd, clean, *where) in cmds.items():
                     for path in clean:
                         shutil.rmtree(path, ignore_errors=True)
+                    if cold and name.startswith("helpgen"):
+                        empty = tempfile.mkdtemp(prefix="cache-", dir=work)
+                        cmd = ["env", f"HELPGEN_CACHE_DIR={empty}", *cmd]
                     if drop_caches:
                         drop_page_cache()
                     runs[name].append(run(cmd, where[0] if where else root))
@@ -464,6 +476,9 @@ def main() -> None:
                          "an earlier commit, e.g. git worktree add /tmp/base <commit>)")
     ap.add_argument("--drop-caches", action="store_true",
                     help="part d: drop the kernel's page cache before every build (root)")
+    ap.add_argument("--cold-cache", action="store_true",
+                    help="part d: every helpgen build starts with an empty cache folder "
+                         "(default: warm, after one untimed build)")
     ap.add_argument("--work-dir", type=Path, default=None,
                     help="where the corpora and builds go (default: the temporary folder); "
                          "/dev/shm measures without the disk's file-creation cost")
@@ -472,11 +487,15 @@ def main() -> None:
     args = ap.parse_args()
     if args.work_dir:
         tempfile.tempdir = str(args.work_dir)
+    # helpgen's cache folder: the benchmark's own, never the machine's
+    ENV["HELPGEN_CACHE_DIR"] = tempfile.mkdtemp(prefix="helpgen-bench-cache-")
+    atexit.register(shutil.rmtree, ENV["HELPGEN_CACHE_DIR"], True)
     parts = set(args.only.split(","))
     compile_bytecode(helpgen_sources(), *([args.base_tree / "src"] if args.base_tree else []))
     out: dict = {"python": sys.version.split()[0], "cpus": os.cpu_count(),
                  "date": time.strftime("%Y-%m-%d"), "bytecode": "compiled before timing",
-                 "work_dir": tempfile.gettempdir()}
+                 "work_dir": tempfile.gettempdir(),
+                 "helpgen_cache": "cold" if args.cold_cache else "warm"}
     if parts & {"a", "b"}:
         out["real_docs"] = bench_real_docs(args.repeat)
         print(json.dumps(out["real_docs"], indent=2), flush=True)
@@ -485,7 +504,8 @@ def main() -> None:
         out["synthetic"] = bench_synthetic(sizes, args.unpruned_max, max(1, args.repeat - 2))
     if "d" in parts:
         out["same_pages"] = bench_same_pages([int(s) for s in args.sizes.split(",")],
-                                             args.repeat, args.base_tree, args.drop_caches)
+                                             args.repeat, args.base_tree, args.drop_caches,
+                                             args.cold_cache)
     if "p" in parts:
         bench_profile(args.profile_size)
     print(json.dumps(out, indent=2))

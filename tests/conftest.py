@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")
+# helpgen's cache folder (compiled templates, word lists) for this test session only: the
+# machine's own is neither used nor filled
+_CACHE = tempfile.mkdtemp(prefix="helpgen-test-cache-")
+os.environ["HELPGEN_CACHE_DIR"] = _CACHE
+atexit.register(shutil.rmtree, _CACHE, True)
 
 from projectkit import REPO, copy_project, write_article  # noqa: E402,F401
 

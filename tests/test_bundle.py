@@ -5,6 +5,7 @@ tests/browser/test_static_search.py and test_static_suggest.py.)"""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -113,6 +114,52 @@ def test_word_list_files_are_what_pyspellchecker_reads(lang, tmp_path):
         assert json.loads(body) == {key: json.loads(want[key]) for key in pack}
     assert got == {}
     assert info["files"] == len(packs) + 1
+
+
+def test_word_lists_are_copied_from_the_cache_after_the_first_build(tmp_path, monkeypatch):
+    """A language's word-list files depend only on pyspellchecker's data: the first build
+    on a machine keeps a copy in helpgen's cache folder, later ones copy it (no process)
+    after checking its hash, and an altered copy is never used but made again."""
+    from helpgen import wordlists
+
+    monkeypatch.setenv("HELPGEN_CACHE_DIR", str(tmp_path / "cache"))
+    first = wordlists.write_cached("en", tmp_path / "a")
+    files = {p.name: p.read_bytes() for p in (tmp_path / "a").iterdir()}
+    (entry,) = (tmp_path / "cache" / "wordlists").iterdir()
+
+    def no_process(lang, folder):
+        raise AssertionError("the word-list process ran although the cache has the list")
+
+    monkeypatch.setattr(wordlists, "write_in_subprocess", no_process)
+    assert wordlists.write_cached("en", tmp_path / "b") == first
+    assert {p.name: p.read_bytes() for p in (tmp_path / "b").iterdir()} == files
+
+    monkeypatch.undo()
+    monkeypatch.setenv("HELPGEN_CACHE_DIR", str(tmp_path / "cache"))
+    (entry / "0.json").write_bytes(b'{"aa":{"planted":1}}')
+    assert wordlists.write_cached("en", tmp_path / "c") == first
+    assert {p.name: p.read_bytes() for p in (tmp_path / "c").iterdir()} == files
+    assert (entry / "0.json").read_bytes() == files["0.json"]  # the copy was made again
+
+
+def test_cache_folder_is_off_on_request_and_never_one_another_user_owns(tmp_path, monkeypatch):
+    from helpgen import cache
+
+    monkeypatch.setenv("HELPGEN_CACHE_DIR", "off")
+    assert cache.folder("wordlists") is None
+    monkeypatch.setenv("HELPGEN_CACHE_DIR", str(tmp_path / "mine"))
+    assert cache.folder("wordlists") == tmp_path / "mine" / "wordlists"
+    theirs = tmp_path / "theirs"
+    (theirs / "wordlists").mkdir(parents=True)
+    if os.getuid() == 0:
+        os.chown(theirs / "wordlists", 65534, 65534)  # nobody's
+    else:
+        theirs = Path("/")  # root's, where this user cannot write either
+    monkeypatch.setenv("HELPGEN_CACHE_DIR", str(theirs))
+    assert cache.folder("wordlists") is None
+    monkeypatch.delenv("HELPGEN_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert cache.folder("templates") == tmp_path / "xdg" / "helpgen" / "templates"
 
 
 def test_a_failing_word_list_process_is_a_clear_error(tmp_path):

@@ -323,8 +323,9 @@ def _dictionary_chunks(lang: str, w: _Writer) -> dict[str, Any]:
     its words and their counts (:mod:`helpgen.wordlists`); read only when a query has a
     word the index does not know. The folder's name is the
     same in every build with the same word list, so browsers keep it across versions.
-    Written by a small separate process (:mod:`helpgen.wordlists`); the next market of
-    this process copies the folder it wrote."""
+    Written by a small separate process (:mod:`helpgen.wordlists`), or copied from
+    helpgen's cache folder when an earlier build wrote it; the next market of this
+    process copies the folder it wrote."""
     tmp = w.folder / f".dict-{lang}-staging"
     shutil.rmtree(tmp, ignore_errors=True)
     done = _WORD_LISTS.get(lang)
@@ -333,7 +334,7 @@ def _dictionary_chunks(lang: str, w: _Writer) -> dict[str, Any]:
         info = done[1]
     else:
         try:
-            info = wordlists.write_in_subprocess(lang, tmp)
+            info = wordlists.write_cached(lang, tmp)
         except RuntimeError as exc:
             raise HelpgenError(str(exc)) from None
     folder = f"dict-{lang}-{info['digest'][:HASH_CHARS]}/"

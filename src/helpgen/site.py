@@ -125,9 +125,9 @@ class ThemeCache:
     mkdocs.yml are the same for every market of a build).
 
     ``persist``: compiled templates are also kept on disk between builds (Jinja's
-    ``FileSystemBytecodeCache``, in ``directory`` or by default its private folder in
-    the temporary directory), so a build does not compile the theme's fifty-odd
-    templates again; Jinja checks each entry against the template's source. A cache
+    ``FileSystemBytecodeCache``, in ``directory`` or by default helpgen's cache folder,
+    :mod:`helpgen.cache`), so a build does not compile the theme's fifty-odd templates
+    again; Jinja checks each entry against the template's source. A cache
     folder that cannot be used or written only costs that time.
     """
 
@@ -136,11 +136,11 @@ class ThemeCache:
 
         disk = None
         if persist:
-            try:
-                disk = jinja2.FileSystemBytecodeCache(
-                    str(directory) if directory else None, "helpgen-%s.cache")
-            except (OSError, RuntimeError):  # Jinja refuses an unsafe default folder
-                disk = None
+            from .cache import folder as cache_folder
+
+            directory = directory or cache_folder("templates")
+            if directory is not None:
+                disk = jinja2.FileSystemBytecodeCache(str(directory), "helpgen-%s.cache")
 
         class _Memory(jinja2.BytecodeCache):
             def __init__(self) -> None:
