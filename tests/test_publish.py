@@ -211,6 +211,9 @@ def test_example_workflow_is_valid_and_runs_check_eval_and_build_per_market():
     uses = [step.get("uses", "") for job in jobs.values() for step in job["steps"]]
     assert any(u.startswith("actions/setup-python@") for u in uses)
     assert any(u.startswith("actions/upload-artifact@") for u in uses)
+    cached = [step for step in jobs["build"]["steps"]
+              if step.get("uses", "").startswith("actions/cache@")]
+    assert [step["with"]["path"] for step in cached] == ["~/.cache/helpgen"]  # helpgen.cache
     for job in jobs.values():
         for step in job["steps"]:
             assert "uses" in step or "run" in step, step
