@@ -49,6 +49,7 @@ from typing import Any, Callable, Iterable, Sequence
 from whoosh import index as whoosh_index
 from whoosh.query import And, Or, Prefix, Query, Term
 from whoosh.reading import TermNotFound
+from whoosh.scoring import BM25F, bm25
 
 from . import analysis
 from .errors import HelpgenError
@@ -179,6 +180,8 @@ class Searcher:
         self._dictionaries: dict[str, Set[str]] | None = None
         self._category_keys: dict[str, tuple[str, frozenset[str]]] | None = None
         self._native_ids: frozenset[str] | None = None
+        #: field -> {document number: Whoosh's field length}, read once per document
+        self._field_lengths: dict[str, dict[int, int]] = {}
 
     # -- lifecycle
     def close(self) -> None:
@@ -686,6 +689,8 @@ class Searcher:
         and a bonus for matching more of the query's concepts, on the candidates only."""
         cache: dict[tuple[str, str], dict[int, float]] = {}
         searcher = self._searcher
+        weighting = searcher.weighting
+        plain_bm25 = type(weighting) is BM25F
 
         def postings(field: str, tok: str) -> dict[int, float]:
             key = (field, tok)
@@ -697,13 +702,30 @@ class Searcher:
                 except TermNotFound:
                     m = None
                 if m is not None:
+                    if plain_bm25 and searcher.schema[field].scorable:
+                        # Whoosh's own BM25F, with the document's field length from a
+                        # per-index memo instead of Whoosh's column reader (a third of
+                        # a ticket suggestion's time was those reads)
+                        idf = searcher.idf(field, tok)
+                        avgfl = searcher.avg_field_length(field) or 1
+                        b = getattr(weighting, "_field_B", {}).get(field, weighting.B)
+                        k1 = weighting.K1
+                        lengths = self._field_lengths.setdefault(field, {})
+                    else:
+                        lengths = None
                     for d in docnums:
                         if not m.is_active():
                             break
                         if m.id() < d:
                             m.skip_to(d)
                         if m.is_active() and m.id() == d:
-                            got[d] = m.score()
+                            if lengths is None:
+                                got[d] = m.score()
+                                continue
+                            fl = lengths.get(d)
+                            if fl is None:
+                                fl = lengths[d] = searcher.doc_field_length(d, field, 1)
+                            got[d] = bm25(idf, m.weight(), fl, avgfl, b, k1)
                 cache[key] = got
             return got
 
