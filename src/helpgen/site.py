@@ -101,7 +101,7 @@ def theme_files(loader: Any, filter_func: Any) -> list[str]:
     drops whatever they hold: Material's ``.icons`` is 14,300 of its 14,500 files, and
     listing and filtering them cost every build about 0.15 s. Jinja's
     ``FileSystemLoader.list_templates`` otherwise (same names, same order;
-    ``tests/test_nav_once.py`` compares the two on the installed theme)."""
+    ``tests/test_build.py`` compares the two on the installed theme)."""
     found: set[str] = set()
     for searchpath in loader.searchpath:
         for dirpath, dirnames, filenames in os.walk(searchpath,

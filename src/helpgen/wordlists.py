@@ -60,7 +60,8 @@ def resource(lang: str) -> Path:
     spec = importlib.util.find_spec("spellchecker")
     if spec is None or not spec.submodule_search_locations:
         raise ValueError("pyspellchecker is not installed")
-    return Path(list(spec.submodule_search_locations)[0]) / "resources" / f"{lang.lower()}.json.gz"
+    package = Path(list(spec.submodule_search_locations)[0])
+    return package / "resources" / f"{lang.lower()}.json.gz"
 
 
 def files(source: Path) -> tuple[int, dict[str, bytes]]:
@@ -99,9 +100,10 @@ def write(source: Path, folder: Path) -> dict[str, Any]:
     keys. What the manifest needs: total count, the folder's digest, and the files and
     bytes written."""
     total, chunks = files(source)
+    grouped = packs(chunks)
     out = {f"{n}.json": b"{" + b",".join(dump(key) + b":" + chunks[key] for key in keys) + b"}"
-           for n, keys in enumerate(packs(chunks))}
-    out[KEYS_FILE] = dump(packs(chunks))
+           for n, keys in enumerate(grouped)}
+    out[KEYS_FILE] = dump(grouped)
     folder.mkdir(parents=True)
     for name, body in out.items():
         (folder / name).write_bytes(body)
