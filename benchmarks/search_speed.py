@@ -89,7 +89,9 @@ def time_calls(fn, items) -> list[float]:
 def bench_size(n: int, nq: int, workdir: Path) -> None:
     rng = random.Random(n)
     docs = synthetic_docs(n, rng)
-    info = index.write(docs, workdir / "idx", "us", "bench", "en")
+    # one analysing process, one segment: the index as ``helpgen build`` writes it (the
+    # two-process writer leaves two segments, which every query reads separately)
+    info = index.write(docs, workdir / "idx", "us", "bench", "en", procs=1)
     mb = info.bytes / 1e6
     print(f"\n## {n} articles: text {info.text_chars / 1e6:.1f} MB indexed in "
           f"{info.seconds:.1f} s, index {mb:.1f} MB on disk")
