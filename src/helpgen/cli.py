@@ -451,7 +451,7 @@ def _register_eval(sub) -> None:
                    "split (5-fold cross-validation picks the threshold) and write it to "
                    "deflection.model (evals/deflection-model.json) before scoring")
     p.add_argument("--final", action="store_true", help="also score the final splits (final, "
-                   "final2, final3, final4 and final5, the untouched one; never tune on "
+                   "final2, final3, final4, final5 and final6, the untouched one; never tune on "
                    "them) and the reserve split, and print the commit they ran on")
     p.add_argument("--no-search", action="store_true", help="skip the search evaluation set")
     p.add_argument("--json", action="store_true", help="print the figures as JSON")

@@ -2,7 +2,8 @@
 
 The ticket set (``evals/tickets.yml``) holds drafts with the article ids that answer
 them (``expect``) or ``expect: []`` for drafts nothing answers, each in the ``tune``,
-``holdout``, ``final``, ``final2``, ``final3``, ``final4``, ``final5`` or ``reserve`` split.
+``holdout``, ``final``, ``final2``, ``final3``, ``final4``, ``final5``, ``final6`` or
+``reserve`` split.
 For every split scored this reports, over the suggestions actually shown (after the model's threshold):
 
 * answerable drafts: hit@1, hit@3 (an expected article among the first 1/3) and MRR;
@@ -33,7 +34,8 @@ from . import deflect, yamlpos
 from .config import Config
 from .errors import HelpgenError, Problem, raise_if
 
-SPLITS = ("tune", "holdout", "final", "final2", "final3", "final4", "final5", "reserve")
+SPLITS = ("tune", "holdout", "final", "final2", "final3", "final4", "final5", "final6",
+          "reserve")
 #: Scored by a plain ``helpgen eval``; the final splits only with ``--final``.
 DEFAULT_SPLITS = ("tune", "holdout")
 #: Reported with ``--final``, never gated. ``final`` was scored once before the engine was
@@ -41,8 +43,9 @@ DEFAULT_SPLITS = ("tune", "holdout")
 #: and scored once before the next engine change; ``final3`` was committed before that change
 #: and scored once after it; ``final4`` was committed before the change after that and has
 #: been scored several times since; ``final5`` was committed before the language-normalised
-#: gate change after that and scored once at its end.
-FINAL_SPLITS = ("final", "final2", "final3", "final4", "final5")
+#: gate change after that and scored once at its end. ``final6`` was committed on its own
+#: before the next engine change and has not been scored yet: the untouched one.
+FINAL_SPLITS = ("final", "final2", "final3", "final4", "final5", "final6")
 #: Reported with ``--final``, neither fitted on nor gated: drafts kept for a later gate
 #: (German and Japanese drafts about English-only articles that, fitted on, made today's
 #: gate worse: to its features they look like English near misses).
@@ -504,7 +507,8 @@ def format_text(report: EvalReport, verbose: bool = False) -> str:
     if report.commit:
         lines.append(f"  final splits scored on commit {report.commit} (final: no longer "
                      "untouched; final2, final3 and final4: scored many times; final5: scored once, "
-                     "on e029937, at the end of the change it was written for)")
+                     "on e029937, at the end of the change it was written for; final6: "
+                     "untouched)")
     misses = [o for o in report.outcomes if _miss(o)]
     if misses:
         lines.append("  misses:")
