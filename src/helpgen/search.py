@@ -44,7 +44,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import AbstractSet as Set
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from whoosh import index as whoosh_index
 from whoosh.query import And, Or, Prefix, Query, Term
@@ -130,6 +130,19 @@ class SearchResult:
 class _Word:
     text: str  # lower-case word or CJK run as typed
     alternatives: tuple[tuple[str, float], ...]  # (text, weight): corrections
+
+
+def _held(m: Any, docnums: Sequence[int]) -> Iterator[int]:
+    """The documents of ``docnums`` (ascending) that matcher ``m`` holds, ``m`` left on
+    each while the caller reads its weight or score: a skip through the postings to the
+    few documents asked about, not a walk over all of them."""
+    for d in docnums:
+        if not m.is_active():
+            return
+        if m.id() < d:
+            m.skip_to(d)
+        if m.is_active() and m.id() == d:
+            yield d
 
 
 class Searcher:
@@ -265,6 +278,9 @@ class Searcher:
         out: dict[str, tuple[frozenset[str], int]] = {}
         with self._lock:
             docs_of, allowed = self._scope(ids, audience)
+            # one-token words are counted without reading their postings (below) when no
+            # filter narrows the count and no deleted document inflates it
+            plain = allowed is None and not self._searcher.reader().has_deletions()
             for word in words:
                 cleaned = analysis.clean_text(word or "", MAX_QUERY_CHARS)
                 plan = self._plan_cache.get(cleaned) if cleaned else []
@@ -280,7 +296,7 @@ class Searcher:
                 if not alternatives:
                     out[word] = (frozenset(), 0)
                     continue
-                single = self._single_term(plan) if allowed is None else None
+                single = self._single_term(plan) if plain else None
                 if single is not None:  # most words: their count, and the few candidates
                     out[word] = self._term_in(single, docs_of)
                     continue
@@ -290,13 +306,14 @@ class Searcher:
                 out[word] = (frozenset(i for d, i in docs_of.items() if d in found), len(found))
         return out
 
-    def _single_term(self, plan: list) -> tuple[str, str] | None:
+    @staticmethod
+    def _single_term(plan: list) -> tuple[str, str] | None:
         """(field, token) when a word's plan is one token of one language (no synonym,
-        no second language, no CJK bigrams) on an index without deletions."""
+        no second language, no CJK bigrams)."""
         if len(plan) != 1 or len(plan[0]) != 1 or len(plan[0][0]) != 1:
             return None
         tokens = plan[0][0][0].tokens
-        if len(tokens) != 1 or self._searcher.reader().has_deletions():
+        if len(tokens) != 1:
             return None
         (lang, toks), = tokens.items()
         return (f"all_{lang}", toks[0]) if len(toks) == 1 else None
@@ -311,16 +328,8 @@ class Searcher:
         count = reader.doc_frequency(field, tok)
         if not count:
             return frozenset(), 0
-        hit = []
         m = reader.postings(field, tok)  # no scorer: membership only
-        for d in sorted(docs_of):
-            if not m.is_active():
-                break
-            if m.id() < d:
-                m.skip_to(d)
-            if m.is_active() and m.id() == d:
-                hit.append(docs_of[d])
-        return frozenset(hit), count
+        return frozenset(docs_of[d] for d in _held(m, sorted(docs_of))), count
 
     def native_ids(self) -> frozenset[str]:
         """The ids of the articles written in the market's own language (not English
@@ -758,19 +767,14 @@ class Searcher:
                         lengths = self._field_lengths.setdefault(field, {})
                     else:
                         lengths = None
-                    for d in docnums:
-                        if not m.is_active():
-                            break
-                        if m.id() < d:
-                            m.skip_to(d)
-                        if m.is_active() and m.id() == d:
-                            if lengths is None:
-                                got[d] = m.score()
-                                continue
-                            fl = lengths.get(d)
-                            if fl is None:
-                                fl = lengths[d] = searcher.doc_field_length(d, field, 1)
-                            got[d] = bm25(idf, m.weight(), fl, avgfl, b, k1)
+                    for d in _held(m, docnums):
+                        if lengths is None:
+                            got[d] = m.score()
+                            continue
+                        fl = lengths.get(d)
+                        if fl is None:
+                            fl = lengths[d] = searcher.doc_field_length(d, field, 1)
+                        got[d] = bm25(idf, m.weight(), fl, avgfl, b, k1)
                 cache[key] = got
             return got
 
