@@ -51,6 +51,7 @@ from pathlib import Path
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))  # projectkit: the tests' project helpers
 ENV = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "CI": "true"}
 PROBE = ("import resource, subprocess, sys, time; t = time.perf_counter(); "
          "rc = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode; "
@@ -96,13 +97,9 @@ def static_bundle(root: Path, on: bool) -> Path:
     """Set ``search.static_bundle`` in the project at ``root``; the project. Off,
     Material's own search index holds every page's text (next to the bundle it holds
     titles only), which the benchmarks comparing with Material's search need."""
-    import yaml
+    from projectkit import set_setting
 
-    path = root / "helpgen.yml"
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    data.setdefault("search", {})["static_bundle"] = on
-    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
-    return root
+    return set_setting(root, "search", "static_bundle", on)
 
 
 def without_bundle(root: Path) -> Path:
